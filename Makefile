@@ -1,0 +1,131 @@
+# Paravane: the one entry point.
+#
+#   make              build everything (hypervisor, loader, tools, apps, image)
+#   make run          build and boot the demo manifest in QEMU (TCG, OVMF)
+#   make debug        same, with QEMU's gdb stub waiting
+#   make test         unit tests (host) and system tests (QEMU)
+#   make bench        print the benchmark table
+#   make fuzz         fuzz the manifest parser for a bounded time
+#   make image        the bootable GPT disk image, build/paravane.img
+#   make check-manifest M=path/to/manifest.conf
+#   make menuconfig | defconfig | olddefconfig | savedefconfig
+#   make clean        remove build output (keeps the cached newlib/lwIP builds)
+#
+# Output goes to $(O) (default build/).  Each part has a build.mk fragment.
+
+O         ?= build
+DEFCONFIG ?= configs/defconfig
+MANIFEST  ?= configs/demo.conf
+PY        := /usr/bin/python3
+SRC       := $(CURDIR)
+V         ?= 0
+Q         := $(if $(filter 1,$(V)),,@)
+
+export srctree := $(SRC)
+export KCONFIG_CONFIG := $(abspath $(O))/.config
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+# ---- host dependencies, then configuration ---------------------------------
+DEPS_STAMP := build/.deps-ok
+$(DEPS_STAMP): sdk/tools/ensure-deps.sh
+	$(Q)sdk/tools/ensure-deps.sh
+	$(Q)mkdir -p $(dir $@) && touch $@
+
+KCONFIG_FILES := $(shell find . -name Kconfig -not -path './build/*')
+GEN := $(O)/include/generated
+
+$(O)/.config: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(O)
+	$(Q)$(PY) -m defconfig --kconfig Kconfig $(DEFCONFIG) >/dev/null
+
+$(O)/auto.conf $(GEN)/autoconf.h &: $(O)/.config $(KCONFIG_FILES) | $(DEPS_STAMP)
+	$(Q)mkdir -p $(GEN)
+	$(Q)$(PY) -m olddefconfig Kconfig >/dev/null
+	$(Q)$(PY) -m genconfig --header-path $(GEN)/autoconf.h --config-out $(O)/auto.conf Kconfig
+	$(Q)touch $(O)/auto.conf $(GEN)/autoconf.h
+
+NOCONFIG_GOALS := clean distclean defconfig menuconfig savedefconfig olddefconfig
+ifeq ($(filter $(NOCONFIG_GOALS),$(MAKECMDGOALS)),)
+include $(O)/auto.conf
+endif
+
+.PHONY: defconfig olddefconfig menuconfig savedefconfig
+defconfig: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(O)
+	$(PY) -m defconfig --kconfig Kconfig $(DEFCONFIG)
+olddefconfig: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(O)
+	$(PY) -m olddefconfig Kconfig
+menuconfig: | $(DEPS_STAMP)
+	$(Q)mkdir -p $(O)
+	$(PY) -m menuconfig Kconfig
+savedefconfig: | $(DEPS_STAMP)
+	$(PY) -m savedefconfig --kconfig Kconfig --out $(DEFCONFIG)
+	@echo "saved $(DEFCONFIG)"
+
+# ---- toolchains ------------------------------------------------------------
+CC       := gcc
+LD       := ld
+OBJCOPY  := objcopy
+HOSTCC   := gcc
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+GCC_INC  := $(shell $(CC) -print-file-name=include)
+
+# Freestanding, ring 0, upper half, never touches FPU/SSE state.
+HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -isystem $(GCC_INC) \
+	-fno-pie -fno-pic -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
+	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fno-strict-aliasing -ffunction-sections -fdata-sections \
+	-include $(GEN)/autoconf.h -Ihypervisor/include -Isdk/manifest -MMD -MP
+
+HOST_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Isdk/manifest -Ihypervisor/include -MMD -MP
+
+include hypervisor/build.mk
+include boot/build.mk
+include sdk/manifest/build.mk
+include sdk/tools/build.mk
+include tests/unit/build.mk
+-include libos/build.mk
+-include sdk/deps/build.mk
+-include apps/build.mk
+-include tests/guests/build.mk
+
+# ---- top-level goals -------------------------------------------------------
+.PHONY: all image run debug test test-unit test-system bench fuzz check-manifest clean distclean
+
+all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
+
+image: $(IMAGE)
+
+run: all
+	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive
+
+debug: all
+	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb --symbols $(HV_ELF)
+
+TEST_O := build/test
+test: test-unit test-system
+
+test-unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+test-system: | $(DEPS_STAMP)
+	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all
+	cd tests/system && PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: | $(DEPS_STAMP)
+	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all
+	PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) tests/bench/bench.py
+
+check-manifest: $(CHECK_MANIFEST)
+	$(CHECK_MANIFEST) $(M)
+
+clean:
+	rm -rf $(O)/hypervisor $(O)/boot $(O)/tools $(O)/tests $(O)/libos $(O)/apps \
+		$(O)/include $(O)/*.img $(O)/esp $(TEST_O)
+
+distclean:
+	rm -rf build

@@ -1,0 +1,112 @@
+/* The boot manifest parser: one implementation shared by the UEFI loader,
+ * the hypervisor, the host validation tool and the unit tests.
+ *
+ * Freestanding C: no libc, no allocation.  The caller owns a struct manifest
+ * (about 80 KiB) and hands the parser the raw file text; the parser fills the
+ * structure and a bounded list of errors.  A bad guest section is marked
+ * invalid and the other guests stay usable; errors in [hypervisor] are
+ * recorded and that section keeps its defaults for the keys that failed.
+ *
+ * docs/manifest.md describes the file format.
+ */
+#ifndef PARAVANE_MANIFEST_H
+#define PARAVANE_MANIFEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_MAX_GUESTS   64
+#define MANIFEST_MAX_NETS     4   /* per guest */
+#define MANIFEST_MAX_BLOCKS   4   /* per guest */
+#define MANIFEST_MAX_ERRORS   32  /* further errors are counted, not stored */
+#define MANIFEST_NAME_MAX     32  /* including the NUL */
+#define MANIFEST_PATH_MAX     112 /* including the NUL */
+#define MANIFEST_CMDLINE_MAX  256 /* including the NUL */
+#define MANIFEST_LINE_MAX     1024 /* longer lines are an error, not a crash */
+#define MANIFEST_KEY_MAX      32
+#define MANIFEST_MSG_MAX      96
+#define MANIFEST_FILE_MAX     64
+
+enum manifest_action {
+	MANIFEST_ACTION_DESTROY = 0,
+	MANIFEST_ACTION_RESTART = 1,
+	MANIFEST_ACTION_POWEROFF = 2,
+};
+
+enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
+	MANIFEST_SELFTEST_NONE = 0,
+	MANIFEST_SELFTEST_FAULT = 1,  /* deliberate hypervisor exception */
+	MANIFEST_SELFTEST_TIMER = 2,  /* measure the tick rate against the TSC */
+};
+
+struct manifest_net {
+	uint8_t  mac[6];
+	bool     dhcp;          /* true: no static address given */
+	uint8_t  prefix_len;    /* 0..32 */
+	uint32_t ipv4;          /* host byte order, 0 with dhcp */
+	uint32_t gateway;       /* host byte order, 0 if none */
+};
+
+struct manifest_block {
+	char path[MANIFEST_PATH_MAX]; /* backing file on the ESP */
+	bool readonly;
+};
+
+struct manifest_guest {
+	char     name[MANIFEST_NAME_MAX];    /* from "[guest NAME]" */
+	char     image[MANIFEST_PATH_MAX];   /* required */
+	char     cmdline[MANIFEST_CMDLINE_MAX];
+	uint64_t memory;                     /* bytes; required, >= 64K, page multiple */
+	enum manifest_action on_exit;        /* default destroy */
+	enum manifest_action on_crash;       /* default destroy */
+	uint32_t restart_limit;              /* restarts allowed; default 3 */
+	bool     privileged;                 /* default false */
+	bool     valid;                      /* false: had errors, must not boot */
+	uint32_t line;                       /* line of the section header */
+	uint32_t net_count;
+	struct manifest_net net[MANIFEST_MAX_NETS];
+	uint32_t block_count;
+	struct manifest_block block[MANIFEST_MAX_BLOCKS];
+};
+
+struct manifest_hypervisor {
+	uint32_t log_level;          /* 0 error, 1 warn, 2 info, 3 debug; default 2 */
+	uint32_t time_slice_us;      /* default 10000 */
+	bool     poweroff_when_idle; /* power off once every guest has ended */
+	enum manifest_selftest selftest;
+};
+
+struct manifest_error {
+	uint32_t line;                 /* 1-based; 0 for whole-file errors */
+	char     key[MANIFEST_KEY_MAX];/* offending key or section, may be "" */
+	char     msg[MANIFEST_MSG_MAX];
+};
+
+struct manifest {
+	char file[MANIFEST_FILE_MAX];  /* file name used in messages */
+	struct manifest_hypervisor hv;
+	uint32_t guest_count;
+	struct manifest_guest guest[MANIFEST_MAX_GUESTS];
+	uint32_t error_count;          /* all errors, stored or not */
+	struct manifest_error error[MANIFEST_MAX_ERRORS];
+};
+
+/* Parse len bytes of text (need not be NUL terminated; NUL bytes and other
+ * binary garbage are errors).  file names the source in messages.  Always
+ * fully initialises *m.  Returns the number of errors (0 = clean). */
+uint32_t manifest_parse(struct manifest *m, const char *file,
+			const char *text, size_t len);
+
+/* Format error i as "FILE:LINE: KEY: MESSAGE" into buf (always NUL
+ * terminated, truncated to n).  Returns the length written. */
+size_t manifest_format_error(const struct manifest *m, uint32_t i,
+			     char *buf, size_t n);
+
+/* Number of guests with valid == true. */
+uint32_t manifest_valid_guests(const struct manifest *m);
+
+/* "destroy" / "restart" / "poweroff". */
+const char *manifest_action_name(enum manifest_action a);
+
+#endif
