@@ -1,0 +1,43 @@
+/* IDT: 256 gates onto the isr.S stubs.  #DF, NMI and #MC run on their own
+ * IST stacks so that a blown kernel stack still gets a report. */
+#include <hv/lib.h>
+#include <hv/trap.h>
+
+struct idt_gate {
+	uint16_t off_lo, sel;
+	uint8_t ist, type;
+	uint16_t off_mid;
+	uint32_t off_hi, zero;
+} __attribute__((packed));
+_Static_assert(sizeof(struct idt_gate) == 16, "idt gate layout");
+
+#define ISR_STUB_SIZE 16
+extern char isr_table[];
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+
+static void idt_set(int vec, uint8_t ist)
+{
+	uint64_t off = (uint64_t)isr_table + (uint64_t)vec * ISR_STUB_SIZE;
+
+	idt[vec].off_lo = off & 0xffff;
+	idt[vec].sel = GDT_KCODE;
+	idt[vec].ist = ist;
+	idt[vec].type = 0x8e;   /* present, DPL 0, interrupt gate (IF cleared) */
+	idt[vec].off_mid = (off >> 16) & 0xffff;
+	idt[vec].off_hi = off >> 32;
+	idt[vec].zero = 0;
+}
+
+void idt_init(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+
+	for (int v = 0; v < 256; v++)
+		idt_set(v, 0);
+	idt_set(2, 2);   /* NMI */
+	idt_set(8, 1);   /* #DF */
+	idt_set(18, 3);  /* #MC */
+	idtr.limit = sizeof(idt) - 1;
+	idtr.base = (uint64_t)idt;
+	__asm__ volatile("lidt %0" :: "m"(idtr));
+}

@@ -1,0 +1,51 @@
+# The hypervisor ELF.  Linked twice: the second link adds the symbol table
+# (sdk/tools/ksyms.py) in .ksyms, last in the image, so nothing moves.
+
+HV_DIR := $(O)/hypervisor
+HV_ELF := $(HV_DIR)/paravane.elf
+
+hv-y := arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/gdt.o arch/x86_64/idt.o \
+	arch/x86_64/trap.o arch/x86_64/cpu.o arch/x86_64/paging.o arch/x86_64/tsc.o \
+	arch/x86_64/apic.o \
+	mm/frame.o mm/heap.o mm/memmap.o mm/kspace.o \
+	core/main.o core/banner.o core/log.o core/power.o core/clock.o core/symbols.o \
+	core/selftest.o core/domain.o \
+	drivers/uart16550.o drivers/acpi.o \
+	lib/string.o lib/format.o
+
+HV_OBJS := $(addprefix $(HV_DIR)/,$(hv-y)) $(HV_DIR)/manifest.o
+HV_LDS  := hypervisor/arch/x86_64/hypervisor.ld
+HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --gc-sections \
+	--no-warn-rwx-segments -T $(HV_LDS)
+
+$(HV_DIR)/%.o: hypervisor/%.c $(GEN)/autoconf.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(HV_DIR)/%.o: hypervisor/%.S $(GEN)/autoconf.h
+	@mkdir -p $(dir $@)
+	@echo "  AS      $@"
+	$(Q)$(CC) $(HV_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(HV_DIR)/manifest.o: sdk/manifest/manifest.c $(GEN)/autoconf.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@
+
+$(HV_DIR)/ksyms-empty.o: sdk/tools/ksyms.py
+	@mkdir -p $(dir $@)
+	$(Q)$(PY) sdk/tools/ksyms.py --empty > $(HV_DIR)/ksyms-empty.S
+	$(Q)$(CC) -c $(HV_DIR)/ksyms-empty.S -o $@
+
+$(HV_DIR)/paravane.pass1.elf: $(HV_OBJS) $(HV_DIR)/ksyms-empty.o $(HV_LDS)
+	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(HV_DIR)/ksyms-empty.o
+
+$(HV_ELF): $(HV_DIR)/paravane.pass1.elf sdk/tools/ksyms.py
+	@echo "  LD      $@"
+	$(Q)$(PY) sdk/tools/ksyms.py $< > $(HV_DIR)/ksyms.S
+	$(Q)$(CC) -c $(HV_DIR)/ksyms.S -o $(HV_DIR)/ksyms.o
+	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(HV_DIR)/ksyms.o
+	$(Q)$(PY) sdk/tools/ksyms.py --verify $< $@
+
+-include $(HV_OBJS:.o=.d)

@@ -1,0 +1,64 @@
+/* The hypervisor log on the serial console. */
+#include <stdarg.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/power.h>
+#include <hv/uart.h>
+#include <hv/x86.h>
+
+#define LINE_MAX 256
+
+static int log_level = CONFIG_LOG_LEVEL;
+static const char *const level_tag[] = { "error: ", "warn: ", "", "debug: " };
+
+void log_set_level(int level) { log_level = level; }
+int log_get_level(void) { return log_level; }
+
+void log_raw(const char *s, size_t n)
+{
+	uart_write(s, n);
+}
+
+static void log_vline(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[LINE_MAX];
+	size_t p = strlcpy(line, prefix, sizeof(line));
+	int n = vsnprintf(line + p, sizeof(line) - p - 1, fmt, ap);
+
+	n = MIN((size_t)n + p, sizeof(line) - 2);
+	line[n++] = '\n';
+	uart_write(line, (size_t)n);
+}
+
+void log_printf(int level, const char *fmt, ...)
+{
+	char prefix[16];
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	snprintf(prefix, sizeof(prefix), "hv| %s", level_tag[level & 3]);
+	va_start(ap, fmt);
+	log_vline(prefix, fmt, ap);
+	va_end(ap);
+}
+
+void log_event(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vline("@event ", fmt, ap);
+	va_end(ap);
+}
+
+void panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	cli();
+	va_start(ap, fmt);
+	log_vline("hv| PANIC: ", fmt, ap);
+	va_end(ap);
+	power_off(POWER_STATUS_PANIC);
+}

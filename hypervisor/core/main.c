@@ -1,0 +1,87 @@
+/* hv_main: bring the machine up in dependency order, print the banner, then
+ * hand over to the domains the manifest names. */
+#include <boot_info.h>
+#include <manifest.h>
+#include <hv/acpi.h>
+#include <hv/boot.h>
+#include <hv/cpu.h>
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/mm.h>
+#include <hv/power.h>
+#include <hv/selftest.h>
+#include <hv/time.h>
+#include <hv/trap.h>
+#include <hv/uart.h>
+#include <hv/version.h>
+#include <hv/x86.h>
+
+struct boot_state boot;
+
+static void check_boot_info(const struct boot_info *bi)
+{
+	if (bi->magic != BOOT_INFO_MAGIC || bi->version != BOOT_INFO_VERSION ||
+	    bi->size < sizeof(*bi)) {
+		log_err("boot_info: magic 0x%lx version %u size %u; need magic 0x%llx version %d",
+			bi->magic, bi->version, bi->size, BOOT_INFO_MAGIC, BOOT_INFO_VERSION);
+		power_off(POWER_STATUS_BOOT_ERROR);
+	}
+}
+
+/* Everything before the direct map exists: CPU tables, hardening, the
+ * first free memory, our own page tables. */
+static const struct boot_info *bring_up_cpu_and_memory(uint64_t bi_phys)
+{
+	const struct boot_info *bi = (const struct boot_info *)bi_phys;
+
+	check_boot_info(bi);
+	gdt_init();
+	idt_init();
+	cpu_detect();
+	boot.features = cpu_harden();
+	memmap_add_free(bi, false);
+	kspace_init(bi);
+	return phys_to_virt(bi_phys);
+}
+
+static void bring_up_platform(const struct boot_info *bi)
+{
+	acpi_init(bi->acpi_rsdp);
+	/* ACPI is parsed and the loader's data copied: nothing needs loader or
+	 * boot-services memory any more. */
+	boot.reclaimed_pages = memmap_add_free(bi, true);
+	tsc_calibrate();
+	lapic_init();
+	clock_init();
+}
+
+static void load_manifest(const struct boot_info *bi)
+{
+	boot.manifest = kzalloc(sizeof(*boot.manifest));
+	if (!boot.manifest)
+		panic("no memory for the manifest");
+	manifest_parse(boot.manifest, bi->manifest_path[0] ? bi->manifest_path : "manifest.conf",
+		       phys_to_virt(bi->manifest_phys), bi->manifest_size);
+	log_set_level((int)boot.manifest->hv.log_level);
+}
+
+void hv_main(uint64_t bi_phys);
+void hv_main(uint64_t bi_phys)
+{
+	const struct boot_info *bi;
+
+	tsc_boot = rdtsc();
+	uart_init(CONFIG_SERIAL_PORT, CONFIG_SERIAL_BAUD);
+	log_info("Paravane %s hypervisor starting", PARAVANE_VERSION);
+	boot.tsc_banner = rdtsc();
+	bi = bring_up_cpu_and_memory(bi_phys);
+	boot.info = bi;
+	bring_up_platform(bi);
+	load_manifest(bi);
+	banner_print();
+	selftest_run(boot.manifest->hv.selftest);
+	boot.tsc_ready = rdtsc();
+	banner_print_timing();
+	domains_start();
+}

@@ -1,0 +1,54 @@
+/* Self-tests that a system test asks for through the manifest
+ * ([hypervisor] selftest = ...).  Inert unless CONFIG_TEST_HOOKS. */
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/power.h>
+#include <hv/selftest.h>
+#include <hv/time.h>
+#include <hv/x86.h>
+
+#define TIMER_TICKS 20
+
+/* A deliberate page fault at a recognisable address, from a named
+ * function, so the test can check the report's CR2 and backtrace. */
+__attribute__((noinline)) static void selftest_fault(void)
+{
+	volatile uint64_t *bad = (volatile uint64_t *)0xdead0000UL;
+
+	log_info("selftest: reading unmapped address %p on purpose", bad);
+	(void)*bad;
+}
+
+/* Count TIMER_TICKS ticks and compare their rate, measured with the TSC,
+ * against CONFIG_TIMER_HZ. */
+static void selftest_timer(void)
+{
+	uint64_t start_tick, t0, t1, limit = rdtsc() + 10 * tsc_hz;
+	uint64_t milli_hz;
+
+	start_tick = clock_ticks;
+	while (clock_ticks == start_tick && rdtsc() < limit)
+		__asm__ volatile("sti; hlt; cli");
+	t0 = rdtsc();
+	start_tick = clock_ticks;
+	while (clock_ticks - start_tick < TIMER_TICKS && rdtsc() < limit)
+		__asm__ volatile("sti; hlt; cli");
+	t1 = rdtsc();
+	if (clock_ticks - start_tick < TIMER_TICKS) {
+		log_err("selftest: timer: only %lu ticks in 10 s", clock_ticks - start_tick);
+		power_off(POWER_STATUS_SELFTEST_FAILED);
+	}
+	milli_hz = TIMER_TICKS * tsc_hz * 1000 / (t1 - t0);
+	log_event("selftest-timer ticks=%d tsc_cycles=%lu tsc_hz=%lu measured_millihz=%lu configured_hz=%d",
+		  TIMER_TICKS, t1 - t0, tsc_hz, milli_hz, CONFIG_TIMER_HZ);
+}
+
+void selftest_run(enum manifest_selftest which)
+{
+	if (!IS_ENABLED(CONFIG_TEST_HOOKS) || which == MANIFEST_SELFTEST_NONE)
+		return;
+	if (which == MANIFEST_SELFTEST_FAULT)
+		selftest_fault();
+	else if (which == MANIFEST_SELFTEST_TIMER)
+		selftest_timer();
+}

@@ -1,0 +1,32 @@
+/* Hypervisor log: one complete line per call, "hv| " prefixed, filtered by
+ * level.  Guest console lines go through the same serial port with the
+ * guest's name as prefix (core/console.c). */
+#ifndef HV_LOG_H
+#define HV_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+void log_set_level(int level);
+int log_get_level(void);
+void log_printf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Raw bytes to the console, no prefix and no filtering (for lines built
+ * elsewhere, e.g. guest output and exception reports). */
+void log_raw(const char *s, size_t n);
+
+#define log_err(...)   log_printf(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_printf(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_printf(LOG_DEBUG, __VA_ARGS__)
+
+/* Machine-readable event lines: "@event NAME key=value ...", always
+ * printed whatever the level; tests and tools parse these. */
+void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+__attribute__((noreturn, format(printf, 1, 2)))
+void panic(const char *fmt, ...);
+
+#define HV_ASSERT(c) do { if (!(c)) panic("assertion failed: %s at %s:%d", #c, __FILE__, __LINE__); } while (0)
+
+#endif

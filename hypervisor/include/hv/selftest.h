@@ -1,0 +1,9 @@
+/* Test hooks (CONFIG_TEST_HOOKS): run what the manifest's selftest asks. */
+#ifndef HV_SELFTEST_H
+#define HV_SELFTEST_H
+
+#include <manifest.h>
+
+void selftest_run(enum manifest_selftest which);
+
+#endif

@@ -1,0 +1,36 @@
+/* Time keeping: the TSC is the clock, calibrated once at boot; the LAPIC
+ * timer is the alarm (arch/x86_64/tsc.c, apic.c; core/clock.c). */
+#ifndef HV_TIME_H
+#define HV_TIME_H
+
+#include <stdint.h>
+
+extern uint64_t tsc_hz;
+extern const char *tsc_source;   /* how tsc_hz was found */
+extern uint64_t tsc_boot;        /* TSC at hypervisor entry */
+
+void tsc_calibrate(void);
+uint64_t tsc_to_ns(uint64_t cycles);
+uint64_t ns_to_tsc(uint64_t ns);
+uint64_t time_ns(void);          /* since hypervisor entry */
+void tsc_delay_us(uint64_t us);
+
+/* pvclock-style scale: ns = (cycles * mul) >> shift, exact to ~1 ppb. */
+void tsc_scale(uint32_t *mul, int8_t *shift);
+
+/* Local APIC (xAPIC, MMIO) */
+void lapic_init(void);
+void lapic_eoi(void);
+uint32_t lapic_id(void);
+void lapic_timer_periodic(uint32_t hz);
+void lapic_timer_oneshot_ns(uint64_t ns);
+void lapic_timer_stop(void);
+extern uint64_t lapic_timer_hz;  /* timer input clock after the divider */
+
+/* The periodic tick (core/clock.c) */
+void clock_init(void);
+extern volatile uint64_t clock_ticks;
+typedef void (*tick_hook_t)(void);
+void clock_set_tick_hook(tick_hook_t hook);
+
+#endif

@@ -1,0 +1,102 @@
+/* Physical frame allocator.
+ *
+ * Free memory starts as a small table of ranges that allocation carves from;
+ * freed frames go onto a LIFO list threaded through the frames themselves
+ * (via the direct map), so both alloc and free are O(1) and start-up does
+ * not touch every page.  Contiguous requests carve from the ranges only;
+ * a freed contiguous block returns to the free list page by page. */
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/mm.h>
+
+#define MAX_RANGES 128
+
+struct range { uint64_t base, end; };
+
+static struct range ranges[MAX_RANGES];
+static unsigned range_count;
+static uint64_t free_list;           /* physical address of first free frame */
+static struct frame_stats stats;
+
+void frame_add_range(uint64_t base, uint64_t pages)
+{
+	base = PAGE_ALIGN_UP(base);
+	if (!pages)
+		return;
+	stats.total += pages;
+	stats.free += pages;
+	if (range_count < MAX_RANGES) {
+		ranges[range_count].base = base;
+		ranges[range_count++].end = base + pages * PAGE_SIZE;
+		return;
+	}
+	for (uint64_t i = 0; i < pages; i++) {  /* table full: thread the pages */
+		stats.free--;
+		frame_free(base + i * PAGE_SIZE);
+	}
+}
+
+void frame_note_reclaimed(uint64_t pages)
+{
+	stats.reclaimed += pages;
+}
+
+static uint64_t carve(uint64_t n)
+{
+	for (unsigned i = range_count; i-- > 0;) {
+		struct range *r = &ranges[i];
+
+		if ((r->end - r->base) / PAGE_SIZE >= n) {
+			r->end -= n * PAGE_SIZE;
+			return r->end;
+		}
+	}
+	return 0;
+}
+
+uint64_t frame_alloc(void)
+{
+	uint64_t pa = free_list;
+
+	if (pa)
+		free_list = *(uint64_t *)phys_to_virt(pa);
+	else
+		pa = carve(1);
+	if (!pa)
+		return 0;
+	stats.free--;
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pa;
+}
+
+uint64_t frame_alloc_contig(uint64_t n)
+{
+	uint64_t pa;
+
+	if (n == 1)
+		return frame_alloc();
+	pa = n ? carve(n) : 0;
+	if (!pa)
+		return 0;
+	stats.free -= n;
+	memset(phys_to_virt(pa), 0, n * PAGE_SIZE);
+	return pa;
+}
+
+void frame_free(uint64_t pa)
+{
+	*(uint64_t *)phys_to_virt(pa) = free_list;
+	free_list = pa;
+	stats.free++;
+}
+
+void frame_free_contig(uint64_t pa, uint64_t n)
+{
+	for (uint64_t i = 0; i < n; i++)
+		frame_free(pa + i * PAGE_SIZE);
+}
+
+void frame_stats(struct frame_stats *s)
+{
+	*s = stats;
+}

@@ -1,0 +1,130 @@
+/* The hypervisor's own address space (hv/layout.h draws it): a direct map
+ * of RAM, the image mapped W^X section by section, and an uncached MMIO
+ * window.  Built once at boot from the loader's identity map, then every
+ * domain's page tables share its upper half. */
+#include <boot_info.h>
+#include <hv/cpu.h>
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/mm.h>
+#include <hv/x86.h>
+
+extern char __image_start[], __text_end[], __rodata_end[], __data_end[], __image_end[];
+
+uint64_t physmap_offset;
+static uint64_t kernel_pml4, hv_phys_base, hv_virt_base, physmap_limit;
+static uint64_t mmio_next = MMIO_BASE;
+static struct kspace_stats kstats;
+
+uint64_t virt_to_phys(const void *va)
+{
+	uint64_t v = (uint64_t)va;
+
+	if (v >= KERNEL_VBASE)
+		return v - hv_virt_base + hv_phys_base;
+	return v - physmap_offset;
+}
+
+static void must(int r, const char *what)
+{
+	if (r)
+		panic("kspace: out of memory mapping %s", what);
+}
+
+static void map_physmap(uint64_t ram_top)
+{
+	uint64_t flags = PTE_W | PTE_G | pt_nx();
+
+	for (uint64_t pa = 0; pa < ram_top; pa += LARGE_PAGE)
+		must(pt_map_large(kernel_pml4, PHYSMAP_BASE + pa, pa, flags), "the direct map");
+}
+
+static uint64_t image_flags(uint64_t va)
+{
+	if (!IS_ENABLED(CONFIG_HARDEN_WX))
+		return PTE_W | PTE_G;
+	if (va < (uint64_t)__text_end)
+		return PTE_G;                          /* text: read + execute */
+	if (va < (uint64_t)__rodata_end || va >= (uint64_t)__data_end)
+		return PTE_G | pt_nx();                /* rodata, symbols: read only */
+	return PTE_W | PTE_G | pt_nx();                /* data, bss */
+}
+
+static void map_image(void)
+{
+	uint64_t start = (uint64_t)__image_start, end = (uint64_t)__image_end;
+
+	for (uint64_t va = start; va < end; va += PAGE_SIZE)
+		must(pt_map(kernel_pml4, va, va - hv_virt_base + hv_phys_base, image_flags(va)),
+		     "the image");
+	kstats.image_bytes = end - start;
+}
+
+/* Create the PDPT under a PML4 slot now, so that every domain's copy of
+ * the upper half sees later mappings there. */
+static void reserve_slot(uint64_t va)
+{
+	must(pt_reserve(kernel_pml4, va), "a top-level slot");
+}
+
+void kspace_init(const struct boot_info *bi)
+{
+	struct frame_stats before, after;
+	uint64_t ram_top = ALIGN_UP(memmap_ram_top(bi), LARGE_PAGE);
+
+	frame_stats(&before);
+	hv_phys_base = bi->hv_phys_base;
+	hv_virt_base = bi->hv_virt_base;
+	kernel_pml4 = frame_alloc();
+	if (!kernel_pml4)
+		panic("kspace: no memory for page tables");
+	map_physmap(ram_top);
+	physmap_limit = ram_top;
+	map_image();
+	reserve_slot(MMIO_BASE + MMIO_SIZE - PAGE_SIZE);
+	write_cr3(kernel_pml4);
+	physmap_offset = PHYSMAP_BASE;
+	frame_stats(&after);
+	kstats.table_frames = before.free - after.free;
+}
+
+uint64_t kspace_pml4(void)
+{
+	return kernel_pml4;
+}
+
+uint64_t kspace_physmap_limit(void)
+{
+	return physmap_limit;
+}
+
+uint64_t kspace_new_pml4(void)
+{
+	uint64_t pa = frame_alloc();
+
+	if (pa)
+		memcpy((uint64_t *)phys_to_virt(pa) + 256,
+		       (uint64_t *)phys_to_virt(kernel_pml4) + 256, 256 * sizeof(uint64_t));
+	return pa;
+}
+
+void *mmio_map(uint64_t pa, uint64_t size)
+{
+	uint64_t base = PAGE_ALIGN_DOWN(pa), end = PAGE_ALIGN_UP(pa + size);
+	uint64_t va = mmio_next;
+
+	if (end - base > MMIO_BASE + MMIO_SIZE - mmio_next)
+		panic("mmio_map: window full mapping 0x%lx", pa);
+	for (uint64_t p = base; p < end; p += PAGE_SIZE) {
+		must(pt_map(kernel_pml4, mmio_next, p, PTE_W | PTE_PCD | PTE_PWT | PTE_G | pt_nx()),
+		     "MMIO");
+		mmio_next += PAGE_SIZE;
+	}
+	return (void *)(va + (pa - base));
+}
+
+void kspace_stats(struct kspace_stats *s)
+{
+	*s = kstats;
+}
