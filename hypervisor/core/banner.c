@@ -5,6 +5,7 @@
 #include <hv/acpi.h>
 #include <hv/boot.h>
 #include <hv/cpu.h>
+#include <hv/domain.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
@@ -52,16 +53,6 @@ static void banner_time(void)
 			 boot.info->fb.base);
 }
 
-static const struct boot_module *module_for(uint32_t guest)
-{
-	const struct boot_module *mods = phys_to_virt(boot.info->modules_phys);
-
-	for (uint32_t i = 0; boot.info->modules_phys && i < boot.info->module_count; i++)
-		if (mods[i].guest_index == guest && mods[i].kind == BOOT_MODULE_IMAGE)
-			return &mods[i];
-	return NULL;
-}
-
 static void banner_manifest(void)
 {
 	const struct manifest *m = boot.manifest;
@@ -75,7 +66,7 @@ static void banner_manifest(void)
 	}
 	for (uint32_t i = 0; i < m->guest_count; i++) {
 		const struct manifest_guest *g = &m->guest[i];
-		const struct boot_module *mod = module_for(i);
+		const struct boot_module *mod = boot_module_for(i);
 
 		if (!g->valid)
 			log_info("  guest %s: skipped (manifest errors)", g->name);

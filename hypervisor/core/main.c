@@ -10,6 +10,7 @@
 #include <hv/log.h>
 #include <hv/mm.h>
 #include <hv/power.h>
+#include <hv/rtc.h>
 #include <hv/selftest.h>
 #include <hv/time.h>
 #include <hv/trap.h>
@@ -52,6 +53,7 @@ static void bring_up_platform(const struct boot_info *bi)
 	 * boot-services memory any more. */
 	boot.reclaimed_pages = memmap_add_free(bi, true);
 	tsc_calibrate();
+	rtc_init();
 	lapic_init();
 	clock_init();
 }

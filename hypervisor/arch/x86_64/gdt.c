@@ -22,6 +22,10 @@ _Static_assert(sizeof(struct tss) == 104, "tss layout");
 static struct tss tss __attribute__((aligned(16)));
 static uint64_t gdt[7] __attribute__((aligned(16)));
 static uint8_t ist_stack[3][HV_IST_SIZE] __attribute__((aligned(16)));
+/* Entries from ring 3 (traps and hypercalls) start at the top of this
+ * stack every time; the boot stack is abandoned once domains run. */
+static uint8_t trap_stack[HV_STACK_SIZE] __attribute__((aligned(4096)));
+uint64_t trap_stack_top = (uint64_t)trap_stack + HV_STACK_SIZE;
 extern uint8_t boot_stack_top[];
 
 static void gdt_set_tss(void)
@@ -44,7 +48,7 @@ void gdt_init(void)
 	gdt[4] = 0x00affa000000ffffUL;  /* user code, 64-bit, DPL 3 */
 	for (int i = 0; i < 3; i++)
 		tss.ist[i] = (uint64_t)ist_stack[i] + HV_IST_SIZE;
-	tss.rsp[0] = (uint64_t)boot_stack_top;
+	tss.rsp[0] = trap_stack_top;
 	tss.iomap_base = sizeof(tss);  /* no I/O bitmap: all ports denied to ring 3 */
 	gdt_set_tss();
 	gdtr.limit = sizeof(gdt) - 1;
@@ -67,28 +71,26 @@ void tss_set_rsp0(uint64_t rsp0)
 
 uint64_t cpu_stack_top(void)
 {
-	return (uint64_t)boot_stack_top;
+	return trap_stack_top;
+}
+
+static int bounds(uint64_t addr, uint64_t lo, uint64_t size, uint64_t *blo, uint64_t *bhi)
+{
+	if (addr < lo || addr >= lo + size)
+		return 0;
+	*blo = lo;
+	*bhi = lo + size;
+	return 1;
 }
 
 /* Which known stack holds addr: used by the backtrace to stay in bounds. */
-int gdt_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
 int gdt_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t top = (uint64_t)boot_stack_top;
-
-	if (addr >= top - HV_STACK_SIZE && addr < top) {
-		*lo = top - HV_STACK_SIZE;
-		*hi = top;
+	if (bounds(addr, (uint64_t)boot_stack_top - HV_STACK_SIZE, HV_STACK_SIZE, lo, hi) ||
+	    bounds(addr, (uint64_t)trap_stack, HV_STACK_SIZE, lo, hi))
 		return 1;
-	}
-	for (int i = 0; i < 3; i++) {
-		uint64_t b = (uint64_t)ist_stack[i];
-
-		if (addr >= b && addr < b + HV_IST_SIZE) {
-			*lo = b;
-			*hi = b + HV_IST_SIZE;
+	for (int i = 0; i < 3; i++)
+		if (bounds(addr, (uint64_t)ist_stack[i], HV_IST_SIZE, lo, hi))
 			return 1;
-		}
-	}
 	return 0;
 }

@@ -1,11 +1,10 @@
 /* Trap dispatch and the exception report. */
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/sched.h>
 #include <hv/symbols.h>
 #include <hv/trap.h>
 #include <hv/x86.h>
-
-int gdt_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
 
 static irq_handler_t irq_handlers[256];
 static irq_handler_t user_fault_handler;
@@ -104,15 +103,18 @@ void trap_report(const char *who, const struct trap_frame *f)
 
 void trap_dispatch(struct trap_frame *f)
 {
+	bool from_guest = (f->cs & 3) == 3;
+
 	if (f->vector >= 32) {
 		if (irq_handlers[f->vector])
 			irq_handlers[f->vector](f);
-		return;
-	}
-	if ((f->cs & 3) == 3 && user_fault_handler) {
+	} else if (from_guest && user_fault_handler) {
 		user_fault_handler(f);
-		return;
+	} else {
+		trap_report("hypervisor", f);
+		panic("unhandled %s in the hypervisor at rip 0x%lx", trap_vector_name(f->vector), f->rip);
 	}
-	trap_report("hypervisor", f);
-	panic("unhandled %s in the hypervisor at rip 0x%lx", trap_vector_name(f->vector), f->rip);
+	if (from_guest)
+		sched_return_to_guest(f);
 }
+

@@ -29,6 +29,8 @@ void idt_init(void);
 /* Kernel stack used on entry from ring 3 (TSS.RSP0). */
 void tss_set_rsp0(uint64_t rsp0);
 uint64_t cpu_stack_top(void);
+/* The known stack that holds addr, for bounded backtraces. */
+int gdt_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
 
 void trap_dispatch(struct trap_frame *f);
 /* Handlers registered by other subsystems. */

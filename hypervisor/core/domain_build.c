@@ -1,0 +1,206 @@
+/* Building a domain's address space (the layout is drawn in
+ * public/start_info.h): frames for every page but the stack guard, the
+ * image copied in and mapped W^X from its program headers, start_info and
+ * shared_info filled in.  Everything allocated here is counted so that the
+ * accounting can prove it all comes back. */
+#include <manifest.h>
+#include <hv/domain.h>
+#include <hv/errno.h>
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/mm.h>
+#include <hv/time.h>
+#include <hv/rtc.h>
+
+#define STACK_SIZE   ((uint64_t)CONFIG_GUEST_STACK_KB << 10)
+#define INFO_PAGES   2             /* start_info, shared_info */
+#define MIN_HEAP     (16UL << 10)
+
+static uint64_t pages_for(uint64_t bytes)
+{
+	return PAGE_ALIGN_UP(bytes) / PAGE_SIZE;
+}
+
+/* Permissions of a page: from the image's segment, else heap/stack data. */
+static uint64_t page_flags(const struct domain *d, uint64_t va)
+{
+	const struct elf_image *e = &d->elf;
+
+	for (uint32_t i = 0; i < e->nseg; i++) {
+		const struct elf_segment *s = &e->seg[i];
+
+		if (va + PAGE_SIZE > s->vaddr && va < s->vaddr + s->memsz)
+			return (s->flags & ELF_PF_W ? GF_WRITE : 0) | (s->flags & ELF_PF_X ? GF_EXEC : 0);
+	}
+	if (va == d->mem.base + (d->mem.pages - INFO_PAGES) * PAGE_SIZE)
+		return 0;                  /* start_info: read-only to the guest */
+	return GF_WRITE;
+}
+
+static int map_page(struct domain *d, uint64_t i)
+{
+	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f, pte;
+	struct frame_stats before, after;
+
+	if (va == d->guard_gva)
+		return 0;
+	pa = frame_alloc();
+	if (!pa)
+		return -ENOMEM;
+	f = page_flags(d, va);
+	d->mem.frame[i] = pa | f;
+	pte = PTE_U | (f & GF_WRITE ? PTE_W : 0) | (f & GF_EXEC ? 0 : pt_nx());
+	frame_stats(&before);
+	if (pt_map(d->pml4, va, pa, pte))
+		return -ENOMEM;
+	frame_stats(&after);
+	d->overhead_frames += before.free - after.free;   /* page tables */
+	return 0;
+}
+
+static void copy_image(struct domain *d)
+{
+	const uint8_t *img = d->image;
+
+	for (uint32_t i = 0; i < d->elf.nseg; i++) {
+		const struct elf_segment *s = &d->elf.seg[i];
+
+		/* Within bounds: checked by elf_image_parse; frames are zeroed. */
+		for (uint64_t done = 0; done < s->filesz;) {
+			uint64_t va = s->vaddr + done;
+			uint64_t n = MIN(s->filesz - done, PAGE_SIZE - va % PAGE_SIZE);
+			uint64_t fr = d->mem.frame[(va - d->mem.base) / PAGE_SIZE] & ~GF_FLAGS;
+
+			memcpy((uint8_t *)phys_to_virt(fr) + va % PAGE_SIZE, img + s->offset + done, n);
+			done += n;
+		}
+	}
+}
+
+static void *info_page(struct domain *d, uint64_t index_from_top)
+{
+	uint64_t fr = d->mem.frame[d->mem.pages - index_from_top] & ~GF_FLAGS;
+
+	return phys_to_virt(fr);
+}
+
+static void fill_shared_info(struct domain *d)
+{
+	struct pv_shared_info *sh = info_page(d, 1);
+
+	sh->magic = PV_SHARED_INFO_MAGIC;
+	sh->abi_version = PV_ABI_VERSION;
+	tsc_scale(&sh->tsc_mul, &sh->tsc_shift);
+	sh->tsc_timestamp = tsc_boot;
+	sh->system_time_ns = 0;
+	sh->tsc_hz = tsc_hz;
+	sh->wall_sec = rtc_boot_epoch;
+	sh->wall_nsec = 0;
+	sh->time_version = 2;
+	d->shared_info = sh;
+}
+
+static void fill_start_info(struct domain *d, const struct manifest_guest *g, uint64_t heap_start)
+{
+	struct pv_start_info *si = info_page(d, 2);
+	uint64_t top = d->mem.base + d->mem.pages * PAGE_SIZE;
+
+	si->magic = PV_START_INFO_MAGIC;
+	si->abi_version = PV_ABI_VERSION;
+	si->domid = d->id;
+	si->flags = d->privileged ? PV_START_PRIVILEGED : 0;
+	strlcpy(si->name, d->name, sizeof(si->name));
+	si->mem_base = d->mem.base;
+	si->mem_size = d->mem.pages * PAGE_SIZE;
+	si->heap_start = heap_start;
+	si->heap_end = d->guard_gva;
+	si->stack_top = top - INFO_PAGES * PAGE_SIZE;
+	si->stack_size = STACK_SIZE;
+	si->shared_info = top - PAGE_SIZE;
+	si->created_tsc = d->created_tsc;
+	strlcpy(si->cmdline, g->cmdline, sizeof(si->cmdline));
+	si->device_count = 0;
+	d->start_info = si;
+}
+
+static void init_regs(struct domain *d)
+{
+	memset(&d->regs, 0, sizeof(d->regs));
+	d->regs.rip = d->elf.entry;
+	d->regs.rsp = d->start_info->stack_top;
+	d->regs.rdi = d->mem.base + (d->mem.pages - INFO_PAGES) * PAGE_SIZE;
+	d->regs.rflags = 0x202;
+	d->regs.cs = GDT_UCODE;
+	d->regs.ss = GDT_UDATA;
+}
+
+static int plan_layout(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	uint64_t top = PV_GUEST_BASE + g->memory, fixed = (INFO_PAGES + 1) * PAGE_SIZE + STACK_SIZE;
+
+	if (g->memory < fixed + MIN_HEAP + PAGE_SIZE) {
+		snprintf(err, n, "memory %lu KiB is too small (stack and info pages need %lu KiB)",
+			 g->memory >> 10, (fixed + MIN_HEAP) >> 10);
+		return -EINVAL;
+	}
+	if (elf_image_parse(d->image, d->image_size, PV_GUEST_BASE, top - fixed, &d->elf, err, n))
+		return -ENOEXEC;
+	if (d->elf.hi + MIN_HEAP > top - fixed) {
+		snprintf(err, n, "image needs %lu KiB; memory %lu KiB leaves no room for heap and stack",
+			 (d->elf.hi - PV_GUEST_BASE) >> 10, g->memory >> 10);
+		return -ENOMEM;
+	}
+	d->mem.base = PV_GUEST_BASE;
+	d->mem.pages = g->memory / PAGE_SIZE;
+	d->guard_gva = top - fixed;
+	return 0;
+}
+
+int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	uint64_t list_pages, list_pa;
+	int r = plan_layout(d, g, err, n);
+
+	if (r)
+		return r;
+	list_pages = pages_for(d->mem.pages * sizeof(uint64_t));
+	list_pa = frame_alloc_contig(list_pages);
+	if (list_pa)
+		d->mem.frame = phys_to_virt(list_pa);
+	d->pml4 = kspace_new_pml4();
+	if (!list_pa || !d->pml4) {
+		snprintf(err, n, "out of hypervisor memory");
+		return -ENOMEM;
+	}
+	d->overhead_frames += list_pages + 1;
+	for (uint64_t i = 0; i < d->mem.pages; i++) {
+		if (map_page(d, i)) {
+			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
+				 g->memory >> 10, (i * PAGE_SIZE) >> 10);
+			return -ENOMEM;
+		}
+	}
+	copy_image(d);
+	fill_shared_info(d);
+	fill_start_info(d, g, d->elf.hi);
+	init_regs(d);
+	return 0;
+}
+
+void domain_free_memory(struct domain *d)
+{
+	if (d->mem.frame) {
+		for (uint64_t i = 0; i < d->mem.pages; i++)
+			if (d->mem.frame[i] & ~GF_FLAGS)
+				frame_free(d->mem.frame[i] & ~GF_FLAGS);
+		frame_free_contig(virt_to_phys(d->mem.frame),
+				  pages_for(d->mem.pages * sizeof(uint64_t)));
+	}
+	d->mem.frame = NULL;
+	if (d->pml4) {
+		pt_free_user(d->pml4);
+		frame_free(d->pml4);
+		d->pml4 = 0;
+	}
+}

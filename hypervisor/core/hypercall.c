@@ -1,0 +1,117 @@
+/* Hypercall dispatch.  Every handler gets the caller and its saved frame;
+ * arguments are rdi, rsi, rdx, r10, r8, r9 and each is checked here, at the
+ * boundary, before anything uses it (guest pointers via hv/guest_mem.h). */
+#include <public/hypercall.h>
+#include <hv/domain.h>
+#include <hv/errno.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/mm.h>
+#include <hv/sched.h>
+#include <hv/time.h>
+#include <hv/x86.h>
+
+typedef int64_t (*hypercall_fn)(struct domain *d, struct trap_frame *f);
+
+static int64_t hc_version(struct domain *d, struct trap_frame *f)
+{
+	return PV_ABI_VERSION;
+}
+
+static int64_t hc_console_write(struct domain *d, struct trap_frame *f)
+{
+	if (f->rsi > PV_CONSOLE_WRITE_MAX)
+		return -E2BIG;
+	return console_write(d, f->rdi, f->rsi);
+}
+
+static int64_t hc_yield(struct domain *d, struct trap_frame *f)
+{
+	sched_yield(d);
+	return 0;
+}
+
+static int64_t hc_block(struct domain *d, struct trap_frame *f)
+{
+	uint64_t deadline_ns = f->rdi, mask = f->rsi, deadline_tsc = UINT64_MAX;
+
+	if (__atomic_load_n(&d->shared_info->events_pending, __ATOMIC_SEQ_CST) & mask)
+		return 1;
+	if (deadline_ns == PV_DEADLINE_NONE && !mask)
+		return -EINVAL;
+	if (deadline_ns != PV_DEADLINE_NONE) {
+		if (deadline_ns <= time_ns())
+			return 0;
+		/* deadlines past ~584 years of uptime saturate rather than wrap */
+		deadline_tsc = deadline_ns > (UINT64_MAX >> 2) ? UINT64_MAX - 1 :
+			       tsc_boot + ns_to_tsc(deadline_ns);
+	}
+	/* The result is replaced by sched_wake's (1 event, 0 deadline) when the
+	 * domain wakes; if it could not block, it returns 0 at once. */
+	(void)sched_block(d, deadline_tsc, mask);
+	return 0;
+}
+
+static int64_t hc_event_notify(struct domain *d, struct trap_frame *f)
+{
+	if (f->rdi >= PV_EVENT_PORTS)
+		return -EINVAL;
+	return -ENOENT;   /* no backends bound yet */
+}
+
+static int64_t hc_shutdown(struct domain *d, struct trap_frame *f)
+{
+	uint64_t reason = f->rdi;
+	int code = (int)(int32_t)f->rsi;
+
+	if (reason == PV_SHUTDOWN_POWEROFF && !d->privileged)
+		return -EPERM;
+	if (reason > PV_SHUTDOWN_POWEROFF)
+		return -EINVAL;
+	if (reason == PV_SHUTDOWN_CRASH)
+		domain_end(d, END_CRASH, code, code == 6 ? "abort" : "guest-requested");
+	else
+		domain_end(d, END_EXIT, code, reason == PV_SHUTDOWN_POWEROFF ? "poweroff" : "exit");
+	return 0;
+}
+
+static int64_t hc_domain_info(struct domain *d, struct trap_frame *f)
+{
+	struct pv_domain_info info = {
+		.magic = PV_DOMAIN_INFO_MAGIC,
+		.abi_version = PV_ABI_VERSION,
+		.domid = d->id,
+		.hypercalls = d->hypercalls,
+		.cpu_ns = tsc_to_ns(d->cpu_tsc + (rdtsc() - d->slice_start_tsc)),
+		.context_switches = d->switches,
+		.memory_bytes = (d->mem.pages - 1) * 4096,
+		.overhead_bytes = d->overhead_frames * 4096,
+		.console_dropped = d->console.dropped_total,
+		.created_tsc = d->created_tsc,
+	};
+
+	return guest_copy_to(&d->mem, f->rdi, &info, sizeof(info));
+}
+
+static const hypercall_fn hypercalls[PV_HC_MAX] = {
+	[PV_HC_VERSION] = hc_version,
+	[PV_HC_CONSOLE_WRITE] = hc_console_write,
+	[PV_HC_YIELD] = hc_yield,
+	[PV_HC_BLOCK] = hc_block,
+	[PV_HC_EVENT_NOTIFY] = hc_event_notify,
+	[PV_HC_SHUTDOWN] = hc_shutdown,
+	[PV_HC_DOMAIN_INFO] = hc_domain_info,
+};
+
+void hypercall_dispatch(struct trap_frame *f)
+{
+	struct domain *d = current;
+	uint64_t nr = f->rax;
+
+	d->hypercalls++;
+	if (nr < PV_HC_MAX && hypercalls[nr])
+		f->rax = (uint64_t)hypercalls[nr](d, f);
+	else
+		f->rax = (uint64_t)-ENOSYS;
+	sched_return_to_guest(f);
+}

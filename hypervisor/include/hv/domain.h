@@ -1,0 +1,113 @@
+/* Domains: one ring-3 unikernel each, with its own page tables, memory,
+ * saved registers and FPU state. */
+#ifndef HV_DOMAIN_H
+#define HV_DOMAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <public/hypercall.h>
+#include <public/shared_info.h>
+#include <public/start_info.h>
+#include <hv/elf_image.h>
+#include <hv/guest_mem.h>
+#include <hv/trap.h>
+
+struct manifest_guest;
+
+enum domain_state {
+	DOM_RUNNABLE,     /* in the run queue */
+	DOM_RUNNING,      /* current on this CPU */
+	DOM_BLOCKED,      /* waiting for an event or deadline */
+	DOM_DEAD,         /* ended; being torn down */
+};
+
+#define CONSOLE_LINE_MAX 160
+
+struct domain_console {
+	char line[CONSOLE_LINE_MAX];
+	uint32_t len;
+	uint64_t tokens;          /* bytes it may still print (token bucket) */
+	uint64_t refill_tsc;      /* last refill */
+	uint64_t dropped;         /* bytes dropped and not yet reported */
+	uint64_t dropped_total;
+};
+
+struct domain {
+	uint32_t id;
+	uint32_t guest_index;     /* manifest guest this domain runs */
+	char name[PV_NAME_MAX];
+	enum domain_state state;
+	bool privileged;
+
+	/* memory */
+	uint64_t pml4;            /* physical */
+	struct guest_mem mem;
+	uint64_t guard_gva;       /* the unmapped page below the stack */
+	uint64_t overhead_frames; /* page tables, this struct, the frame list */
+	struct pv_start_info *start_info;    /* hypervisor views of the info pages */
+	struct pv_shared_info *shared_info;
+
+	/* image, kept for restarts and crash symbolization */
+	const void *image;
+	uint64_t image_size;
+	struct elf_image elf;
+
+	/* CPU state while not running */
+	struct trap_frame regs;
+	void *fpu;                /* XSAVE/FXSAVE area, 64-byte aligned */
+
+	/* scheduling */
+	struct domain *rq_prev, *rq_next;
+	uint32_t heap_index;      /* position in the deadline heap, or NO_HEAP */
+	uint64_t deadline_tsc;
+	uint64_t block_mask;
+	uint64_t slice_start_tsc;
+	bool used_full_slice;     /* preempted last time: no wake-up boost */
+
+	/* accounting */
+	uint64_t created_tsc, cpu_tsc, switches, hypercalls;
+	struct domain_console console;
+	struct domain *all_next;  /* every live domain */
+};
+
+#define NO_HEAP UINT32_MAX
+
+/* How a domain ended. */
+enum domain_end { END_EXIT, END_CRASH };
+
+extern struct domain *current;
+
+struct boot_module;
+const struct boot_module *boot_module_for(uint32_t guest);
+
+/* Create from the manifest entry and its image; NULL with a logged reason. */
+struct domain *domain_create(uint32_t guest_index, uint32_t restarts);
+/* End a domain (from its own trap or hypercall, or from outside). */
+void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
+void domain_raise_event(struct domain *d, uint32_t port);
+uint32_t domain_count(void);
+
+/* Address space construction (core/domain_build.c). */
+int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n);
+void domain_free_memory(struct domain *d);
+
+/* Guest faults (core/guest_fault.c): report, then end the domain. */
+void guest_fault(struct trap_frame *f);
+
+/* Console (core/console.c). */
+int64_t console_write(struct domain *d, uint64_t gva, uint64_t len);
+void console_flush(struct domain *d);
+
+/* FPU (arch/x86_64/fpu.c). */
+void fpu_init(void);
+void fpu_init_state(void *area);  /* the clean state a new domain starts with */
+void fpu_save(void *area);
+void fpu_restore(const void *area);
+uint32_t fpu_state_size(void);
+
+/* Hypercall entry (arch/x86_64/syscall.S, core/hypercall.c). */
+void syscall_init(void);
+void hypercall_dispatch(struct trap_frame *f);
+#define VEC_SYSCALL 0x100     /* trap_frame.vector for hypercall frames */
+
+#endif

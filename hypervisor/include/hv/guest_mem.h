@@ -1,0 +1,35 @@
+/* Guest memory as the hypervisor sees it, and the ONE place where a guest
+ * address is checked: every hypercall argument and every ring descriptor
+ * goes through guest_check / guest_copy_*.  Guest memory is reached via
+ * each page's frame (direct map), never through the guest's own mapping,
+ * so SMAP stays on and a backend can serve a domain that is not running. */
+#ifndef HV_GUEST_MEM_H
+#define HV_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Per-page entry: physical frame | flags.  0 = not backed (guard page). */
+#define GF_WRITE   (1UL << 0)   /* the guest may write it, so may we on its behalf */
+#define GF_EXEC    (1UL << 1)
+#define GF_FLAGS   0xfffUL
+
+struct guest_mem {
+	uint64_t base;              /* gva of page 0 */
+	uint64_t pages;
+	uint64_t *frame;            /* [pages] */
+};
+
+/* 0 when [gva, gva + len) lies inside mem, every page is backed and, with
+ * write, writable; else -EFAULT.  Overflow-checked.  len 0 is always ok. */
+int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
+int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64_t len);
+int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len);
+/* Hypervisor pointer to one backed byte, NULL if unbacked or outside. */
+void *guest_ptr(const struct guest_mem *mem, uint64_t gva, bool write);
+/* Pointer to an object that must not straddle a page (rings, info pages):
+ * NULL unless [gva, gva + len) is checked and within one page. */
+void *guest_map_obj(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
+
+#endif

@@ -1,0 +1,89 @@
+/* Checked access to guest memory (see hv/guest_mem.h). */
+#include <hv/errno.h>
+#include <hv/guest_mem.h>
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/mm.h>
+
+static bool in_range(const struct guest_mem *mem, uint64_t gva, uint64_t len)
+{
+	uint64_t end;
+
+	if (__builtin_add_overflow(gva, len, &end))
+		return false;
+	return gva >= mem->base && end <= mem->base + mem->pages * PAGE_SIZE;
+}
+
+int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write)
+{
+	uint64_t first, last;
+
+	if (!len)
+		return 0;
+	if (!in_range(mem, gva, len))
+		return -EFAULT;
+	first = (gva - mem->base) / PAGE_SIZE;
+	last = (gva + len - 1 - mem->base) / PAGE_SIZE;
+	for (uint64_t p = first; p <= last; p++) {
+		uint64_t f = mem->frame[p];
+
+		if (!(f & ~GF_FLAGS) || (write && !(f & GF_WRITE)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static void *page_ptr(const struct guest_mem *mem, uint64_t gva)
+{
+	uint64_t off = gva - mem->base;
+
+	return (char *)phys_to_virt(mem->frame[off / PAGE_SIZE] & ~GF_FLAGS) + off % PAGE_SIZE;
+}
+
+int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64_t len)
+{
+	char *d = dst;
+	int r = guest_check(mem, gva, len, false);
+
+	if (r)
+		return r;
+	while (len) {
+		uint64_t chunk = MIN(len, PAGE_SIZE - gva % PAGE_SIZE);
+
+		memcpy(d, page_ptr(mem, gva), chunk);
+		d += chunk;
+		gva += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len)
+{
+	const char *s = src;
+	int r = guest_check(mem, gva, len, true);
+
+	if (r)
+		return r;
+	while (len) {
+		uint64_t chunk = MIN(len, PAGE_SIZE - gva % PAGE_SIZE);
+
+		memcpy(page_ptr(mem, gva), s, chunk);
+		s += chunk;
+		gva += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+void *guest_ptr(const struct guest_mem *mem, uint64_t gva, bool write)
+{
+	return guest_check(mem, gva, 1, write) ? NULL : page_ptr(mem, gva);
+}
+
+void *guest_map_obj(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write)
+{
+	if (!len || len > PAGE_SIZE || gva % PAGE_SIZE + len > PAGE_SIZE)
+		return NULL;
+	return guest_check(mem, gva, len, write) ? NULL : page_ptr(mem, gva);
+}
