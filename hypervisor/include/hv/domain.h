@@ -58,6 +58,7 @@ struct domain {
 
 	/* scheduling */
 	struct domain *rq_prev, *rq_next;
+	bool on_rq;
 	uint32_t heap_index;      /* position in the deadline heap, or NO_HEAP */
 	uint64_t deadline_tsc;
 	uint64_t block_mask;
