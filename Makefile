@@ -92,6 +92,7 @@ include tests/unit/build.mk
 -include sdk/deps/build.mk
 -include apps/build.mk
 -include tests/guests/build.mk
+-include tests/fuzz/build.mk
 
 # ---- top-level goals -------------------------------------------------------
 .PHONY: all image run debug test test-unit test-system bench fuzz check-manifest clean distclean

@@ -28,6 +28,14 @@
 #define MANIFEST_MSG_MAX      96
 #define MANIFEST_FILE_MAX     64
 
+/* Value limits, checked by the parser (docs/manifest.md). */
+#define MANIFEST_PAGE_SIZE        4096u
+#define MANIFEST_MEMORY_MIN       (64ull << 10)  /* 64K */
+#define MANIFEST_MEMORY_MAX       (64ull << 30)  /* 64G */
+#define MANIFEST_SLICE_MIN_US     100u
+#define MANIFEST_SLICE_MAX_US     1000000u
+#define MANIFEST_RESTART_MAX      1000u
+
 enum manifest_action {
 	MANIFEST_ACTION_DESTROY = 0,
 	MANIFEST_ACTION_RESTART = 1,
@@ -102,6 +110,13 @@ uint32_t manifest_parse(struct manifest *m, const char *file,
  * terminated, truncated to n).  Returns the length written. */
 size_t manifest_format_error(const struct manifest *m, uint32_t i,
 			     char *buf, size_t n);
+
+/* Number of errors stored in m->error[] (the rest were only counted). */
+static inline uint32_t manifest_errors_stored(const struct manifest *m)
+{
+	return m->error_count < MANIFEST_MAX_ERRORS ?
+	       m->error_count : MANIFEST_MAX_ERRORS;
+}
 
 /* Number of guests with valid == true. */
 uint32_t manifest_valid_guests(const struct manifest *m);

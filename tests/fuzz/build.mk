@@ -1,0 +1,29 @@
+# Fuzzing the manifest parser with libFuzzer (clang).
+#
+#   make fuzz                   run for $(FUZZ_SECONDS) seconds (default 60)
+#   make fuzz FUZZ_SECONDS=600 FUZZ_ARGS=-jobs=2
+#
+# The committed seeds in tests/fuzz/corpus/manifest/ are read, never
+# written: new inputs go to $(FUZZ_O)/corpus, and a crash is saved as
+# $(FUZZ_O)/crash-* (replay it: $(FUZZ_MANIFEST) FILE).
+
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS ?=
+FUZZ_CC := clang
+FUZZ_O := $(O)/tests/fuzz
+FUZZ_MANIFEST := $(FUZZ_O)/fuzz_manifest
+FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Isdk/manifest \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+$(FUZZ_MANIFEST): tests/fuzz/fuzz_manifest.c $(MANIFEST_SRC) sdk/manifest/manifest.h
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_manifest.c $(MANIFEST_SRC)
+
+# -max_len lets inputs grow past MANIFEST_LINE_MAX to reach the long-line path.
+fuzz: $(FUZZ_MANIFEST)
+	$(Q)mkdir -p $(FUZZ_O)/corpus
+	$(FUZZ_MANIFEST) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-dict=tests/fuzz/manifest.dict -artifact_prefix=$(FUZZ_O)/ \
+		-print_final_stats=1 $(FUZZ_ARGS) \
+		$(FUZZ_O)/corpus tests/fuzz/corpus/manifest

@@ -1,0 +1,35 @@
+# Host unit tests: every tests/unit/test_NAME.c becomes $(O)/tests/unit/test_NAME,
+# built with sanitizers and linked with the project sources it tests.
+#
+# To add a test, write tests/unit/test_NAME.c (see harness.h) and list the
+# sources it needs below as test_NAME_SRCS (above the rule generator, which
+# reads them when this file is parsed).  `make test-unit` runs them all.
+
+test_manifest_SRCS := sdk/manifest/manifest.c
+test_guest_mem_SRCS := hypervisor/mm/guest_mem.c
+test_sched_queue_SRCS := hypervisor/core/sched_queue.c
+test_elf_image_SRCS := hypervisor/core/elf_image.c
+test_ring_SRCS :=
+
+# ---- rule generator: nothing to edit below ---------------------------------
+UNIT_O := $(O)/tests/unit
+UNIT_CFLAGS := $(HOST_CFLAGS) -Itests/unit \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+
+# Objects live under $(UNIT_O)/obj/ by source path, so a source shared by
+# several tests is compiled (with sanitizers) once.
+$(UNIT_O)/obj/%.o: %.c
+	$(Q)mkdir -p $(@D)
+	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -c -o $@ $<
+
+define unit_test_rule
+$(UNIT_O)/$(1): $(UNIT_O)/obj/tests/unit/$(1).o $(patsubst %.c,$(UNIT_O)/obj/%.o,$($(1)_SRCS))
+	$$(Q)$$(HOSTCC) $$(UNIT_CFLAGS) -o $$@ $$^
+UNIT_OBJS += $(UNIT_O)/obj/tests/unit/$(1).o $(patsubst %.c,$(UNIT_O)/obj/%.o,$($(1)_SRCS))
+endef
+$(foreach t,$(UNIT_NAMES),$(eval $(call unit_test_rule,$(t))))
+
+UNIT_TESTS += $(addprefix $(UNIT_O)/,$(UNIT_NAMES))
+
+-include $(sort $(UNIT_OBJS:.o=.d))

@@ -1,0 +1,1021 @@
+/* Unit tests for the boot manifest parser (sdk/manifest/manifest.c). */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "manifest.h"
+
+static struct manifest m;	/* ~80 KiB: too big for the stack */
+
+static uint32_t parse_n(const char *text, size_t len)
+{
+	return manifest_parse(&m, "t.conf", text, len);
+}
+
+static uint32_t parse(const char *text)
+{
+	return parse_n(text, strlen(text));
+}
+
+static void dump_errors(void)
+{
+	char buf[256];
+	uint32_t i;
+
+	for (i = 0; i < manifest_errors_stored(&m); i++) {
+		manifest_format_error(&m, i, buf, sizeof(buf));
+		fprintf(stderr, "    %s\n", buf);
+	}
+}
+
+/* Is there an error on line with this key whose message contains msg? */
+static bool has_error(uint32_t line, const char *key, const char *msg)
+{
+	uint32_t i;
+
+	for (i = 0; i < manifest_errors_stored(&m); i++) {
+		const struct manifest_error *e = &m.error[i];
+
+		if (e->line == line && strcmp(e->key, key) == 0 &&
+		    strstr(e->msg, msg))
+			return true;
+	}
+	return false;
+}
+
+#define CHECK_ERROR(line, key, msg) do { \
+	if (!CHECK(has_error(line, key, msg))) \
+		dump_errors(); \
+} while (0)
+
+#define CHECK_CLEAN() do { \
+	if (!CHECK_EQ_INT(m.error_count, 0)) \
+		dump_errors(); \
+} while (0)
+
+/* Exactly one error, and it is this one. */
+#define CHECK_ONE_ERROR(line, key, msg) do { \
+	CHECK_EQ_INT(m.error_count, 1); \
+	CHECK_ERROR(line, key, msg); \
+} while (0)
+
+static const struct manifest_guest *guest(const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; i < m.guest_count; i++)
+		if (strcmp(m.guest[i].name, name) == 0)
+			return &m.guest[i];
+	return NULL;
+}
+
+/* Every stored string must be terminated inside its field. */
+static bool strings_terminated(void)
+{
+	uint32_t i, j;
+	bool ok = memchr(m.file, 0, sizeof(m.file)) != NULL;
+
+	for (i = 0; i < manifest_errors_stored(&m); i++)
+		ok &= memchr(m.error[i].key, 0, MANIFEST_KEY_MAX) &&
+		      memchr(m.error[i].msg, 0, MANIFEST_MSG_MAX);
+	for (i = 0; i < m.guest_count && i < MANIFEST_MAX_GUESTS; i++) {
+		const struct manifest_guest *g = &m.guest[i];
+
+		ok &= memchr(g->name, 0, sizeof(g->name)) &&
+		      memchr(g->image, 0, sizeof(g->image)) &&
+		      memchr(g->cmdline, 0, sizeof(g->cmdline));
+		for (j = 0; j < MANIFEST_MAX_BLOCKS; j++)
+			ok &= memchr(g->block[j].path, 0, MANIFEST_PATH_MAX) != NULL;
+	}
+	return ok;
+}
+
+/* The example of docs/manifest.md, kept in step with it by hand. */
+static const char example[] =
+	"# Paravane boot manifest: two guests and a shared disk.\n"
+	"; both comment styles work\n"
+	"\n"
+	"[hypervisor]\n"
+	"log_level = debug           # error|warn|info|debug or 0..3\n"
+	"time_slice = 5ms\n"
+	"poweroff_when_idle = yes\n"
+	"selftest = none\n"
+	"\n"
+	"[guest web]\n"
+	"image = apps/httpd.elf\n"
+	"memory = 16M\n"
+	"cmdline = \"httpd --root /srv --banner \\\"hi # there\\\"\"\n"
+	"on_exit = restart\n"
+	"on_crash = restart\n"
+	"restart_limit = 5\n"
+	"net = mac=02:00:00:00:00:01, ip=10.0.0.2/24, gw=10.0.0.1\n"
+	"block = /disks/www.img, readonly\n"
+	"\n"
+	"[guest hello]\n"
+	"  image = \\apps\\hello.elf\n"
+	"\tmemory = 512K\n"
+	"cmdline = hello --name world   ; bare text, comment dropped\n"
+	"on_exit = poweroff\n"
+	"privileged = yes\n"
+	"net = mac=02:00:00:00:00:02, dhcp\n"
+	"block = scratch.img\n"
+	"block = logs.img\n";
+
+static void check_example(void)
+{
+	const struct manifest_guest *web, *hello;
+
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.hv.log_level, 3);
+	CHECK_EQ_INT(m.hv.time_slice_us, 5000);
+	CHECK(m.hv.poweroff_when_idle);
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_NONE);
+	CHECK_EQ_INT(m.guest_count, 2);
+	CHECK_EQ_INT(manifest_valid_guests(&m), 2);
+
+	web = guest("web");
+	if (!CHECK(web != NULL))
+		return;
+	CHECK(web->valid);
+	CHECK_EQ_INT(web->line, 10);
+	CHECK_STR(web->image, "apps/httpd.elf");
+	CHECK_EQ_U64(web->memory, 16ull << 20);
+	CHECK_STR(web->cmdline, "httpd --root /srv --banner \"hi # there\"");
+	CHECK_EQ_INT(web->on_exit, MANIFEST_ACTION_RESTART);
+	CHECK_EQ_INT(web->on_crash, MANIFEST_ACTION_RESTART);
+	CHECK_EQ_INT(web->restart_limit, 5);
+	CHECK(!web->privileged);
+	CHECK_EQ_INT(web->net_count, 1);
+	CHECK_EQ_INT(web->net[0].mac[5], 1);
+	CHECK(!web->net[0].dhcp);
+	CHECK_EQ_U64(web->net[0].ipv4, 0x0a000002);
+	CHECK_EQ_INT(web->net[0].prefix_len, 24);
+	CHECK_EQ_U64(web->net[0].gateway, 0x0a000001);
+	CHECK_EQ_INT(web->block_count, 1);
+	CHECK_STR(web->block[0].path, "/disks/www.img");
+	CHECK(web->block[0].readonly);
+
+	hello = guest("hello");
+	if (!CHECK(hello != NULL))
+		return;
+	CHECK(hello->valid);
+	CHECK_EQ_INT(hello->line, 20);
+	CHECK_STR(hello->image, "\\apps\\hello.elf");
+	CHECK_EQ_U64(hello->memory, 512 * 1024);
+	CHECK_STR(hello->cmdline, "hello --name world");
+	CHECK_EQ_INT(hello->on_exit, MANIFEST_ACTION_POWEROFF);
+	CHECK_EQ_INT(hello->on_crash, MANIFEST_ACTION_DESTROY);
+	CHECK_EQ_INT(hello->restart_limit, 3);
+	CHECK(hello->privileged);
+	CHECK_EQ_INT(hello->net_count, 1);
+	CHECK(hello->net[0].dhcp);
+	CHECK_EQ_U64(hello->net[0].ipv4, 0);
+	CHECK_EQ_INT(hello->block_count, 2);
+	CHECK_STR(hello->block[1].path, "logs.img");
+	CHECK(!hello->block[1].readonly);
+	CHECK(strings_terminated());
+}
+
+static void test_example(void)
+{
+	CHECK_EQ_INT(parse(example), 0);
+	check_example();
+}
+
+/* The same text with CR LF line ends, and without the last newline. */
+static void test_crlf(void)
+{
+	char buf[sizeof(example) * 2];
+	size_t i, n = 0;
+
+	for (i = 0; example[i]; i++) {
+		if (example[i] == '\n')
+			buf[n++] = '\r';
+		buf[n++] = example[i];
+	}
+	parse_n(buf, n);
+	check_example();
+	parse_n(buf, n - 2);	/* drop the final CR LF */
+	check_example();
+	parse_n(buf, n - 1);	/* a lone CR at the very end */
+	check_example();
+}
+
+static void test_defaults(void)
+{
+	const struct manifest_guest *g;
+
+	parse("[guest a]\nimage = a.elf\nmemory = 64K\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.file, "t.conf");
+	CHECK_EQ_INT(m.hv.log_level, 2);
+	CHECK_EQ_INT(m.hv.time_slice_us, 10000);
+	CHECK(!m.hv.poweroff_when_idle);
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_NONE);
+	g = guest("a");
+	if (!CHECK(g != NULL))
+		return;
+	CHECK(g->valid);
+	CHECK_STR(g->cmdline, "");
+	CHECK_EQ_INT(g->on_exit, MANIFEST_ACTION_DESTROY);
+	CHECK_EQ_INT(g->on_crash, MANIFEST_ACTION_DESTROY);
+	CHECK_EQ_INT(g->restart_limit, 3);
+	CHECK(!g->privileged);
+	CHECK_EQ_INT(g->net_count, 0);
+	CHECK_EQ_INT(g->block_count, 0);
+}
+
+/* Parse "memory = v" in an otherwise good guest. */
+static void parse_memory(const char *v)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "[guest g]\nimage = g.elf\nmemory = %s\n", v);
+	parse(buf);
+}
+
+static void test_sizes(void)
+{
+	static const struct { const char *v; uint64_t bytes; } good[] = {
+		{ "64K", 64 << 10 }, { "4M", 4 << 20 }, { "1G", 1 << 30 },
+		{ "4MiB", 4 << 20 }, { "64KiB", 64 << 10 }, { "2GiB", 2ull << 30 },
+		{ "65536", 65536 }, { "4 M", 4 << 20 }, { "64G", 64ull << 30 },
+		{ "\"8M\"", 8 << 20 }, { "0004M", 4 << 20 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		parse_memory(good[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_U64(m.guest[0].memory, good[i].bytes);
+		CHECK(m.guest[0].valid);
+	}
+	parse_memory("4Q");
+	CHECK_ONE_ERROR(3, "memory", "bad size \"4Q\" (use a number with K, M or G)");
+	CHECK(!m.guest[0].valid);
+	CHECK_EQ_U64(m.guest[0].memory, 0);
+	parse_memory("99999999999G");
+	CHECK_ONE_ERROR(3, "memory", "too large (max 64G)");
+	parse_memory("99999999999999999999999");
+	CHECK_ONE_ERROR(3, "memory", "too large");
+	parse_memory("65G");
+	CHECK_ONE_ERROR(3, "memory", "too large");
+	parse_memory("60K");
+	CHECK_ONE_ERROR(3, "memory", "too small (min 64K)");
+	parse_memory("0");
+	CHECK_ONE_ERROR(3, "memory", "too small");
+	parse_memory("65537");
+	CHECK_ONE_ERROR(3, "memory", "not a multiple of 4K");
+	parse_memory("66K");
+	CHECK_ONE_ERROR(3, "memory", "not a multiple of 4K");
+	parse_memory("4m");
+	CHECK_ONE_ERROR(3, "memory", "bad size \"4m\"");
+	parse_memory("-4M");
+	CHECK_ONE_ERROR(3, "memory", "bad size");
+	parse_memory("M");
+	CHECK_ONE_ERROR(3, "memory", "bad size");
+	parse_memory("4.5M");
+	CHECK_ONE_ERROR(3, "memory", "bad size");
+	parse_memory("0x1000000");
+	CHECK_ONE_ERROR(3, "memory", "bad size");
+}
+
+static void parse_hv(const char *key, const char *v)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "[hypervisor]\n%s = %s\n", key, v);
+	parse(buf);
+}
+
+static void test_durations(void)
+{
+	static const struct { const char *v; uint32_t us; } good[] = {
+		{ "10ms", 10000 }, { "100us", 100 }, { "1s", 1000000 },
+		{ "10", 10000 }, { "1000000us", 1000000 }, { "250 us", 250 },
+	};
+	static const char *const bad[] = { "1.5ms", "10m", "fast", "-5ms", "ms" };
+	static const char *const range[] = {
+		"99us", "0", "2s", "1001ms", "99999999999999999999s",
+		"18446744073709551615s",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		parse_hv("time_slice", good[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_INT(m.hv.time_slice_us, good[i].us);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_hv("time_slice", bad[i]);
+		CHECK_ONE_ERROR(2, "time_slice", "bad duration");
+		CHECK_EQ_INT(m.hv.time_slice_us, 10000);	/* default kept */
+	}
+	for (i = 0; i < sizeof(range) / sizeof(range[0]); i++) {
+		parse_hv("time_slice", range[i]);
+		CHECK_ONE_ERROR(2, "time_slice", "out of range (100us..1s)");
+	}
+}
+
+static void test_booleans(void)
+{
+	static const struct { const char *v; bool b; } good[] = {
+		{ "yes", true }, { "no", false }, { "true", true },
+		{ "false", false }, { "on", true }, { "off", false },
+		{ "1", true }, { "0", false }, { "YES", true }, { "Off", false },
+	};
+	static const char *const bad[] = { "maybe", "2", "y", "yess", "\"\"" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		parse_hv("poweroff_when_idle", good[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_INT(m.hv.poweroff_when_idle, good[i].b);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_hv("poweroff_when_idle", bad[i]);
+		CHECK_ONE_ERROR(2, "poweroff_when_idle", "bad boolean");
+	}
+}
+
+static void test_words(void)
+{
+	static const struct { const char *v; uint32_t level; } levels[] = {
+		{ "error", 0 }, { "warn", 1 }, { "info", 2 }, { "debug", 3 },
+		{ "0", 0 }, { "3", 3 }, { "DEBUG", 3 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		parse_hv("log_level", levels[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_INT(m.hv.log_level, levels[i].level);
+	}
+	parse_hv("log_level", "4");
+	CHECK_ONE_ERROR(2, "log_level", "bad log level \"4\"");
+	CHECK_EQ_INT(m.hv.log_level, 2);
+	parse_hv("log_level", "verbose");
+	CHECK_ONE_ERROR(2, "log_level", "bad log level");
+	parse_hv("selftest", "fault");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_FAULT);
+	parse_hv("selftest", "timer");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_TIMER);
+	parse_hv("selftest", "panic");
+	CHECK_ONE_ERROR(2, "selftest", "bad selftest \"panic\"");
+
+	parse("[guest a]\nimage=a\nmemory=1M\non_exit = reboot\n");
+	CHECK_ONE_ERROR(4, "on_exit", "bad action \"reboot\"");
+	parse("[guest a]\nimage=a\nmemory=1M\non_crash = PowerOff\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.guest[0].on_crash, MANIFEST_ACTION_POWEROFF);
+
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_limit = 0\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.guest[0].restart_limit, 0);
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_limit = 1000\n");
+	CHECK_EQ_INT(m.guest[0].restart_limit, 1000);
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_limit = 1001\n");
+	CHECK_ONE_ERROR(4, "restart_limit", "bad count \"1001\" (use 0..1000)");
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_limit = -1\n");
+	CHECK_ONE_ERROR(4, "restart_limit", "bad count");
+	parse("[guest a]\nimage=a\nmemory=1M\nprivileged = sure\n");
+	CHECK_ONE_ERROR(4, "privileged", "bad boolean \"sure\"");
+}
+
+/* Parse "cmdline = v" in a good guest; return the stored command line. */
+static const char *cmdline(const char *v)
+{
+	char buf[1200];
+
+	snprintf(buf, sizeof(buf), "[guest g]\nimage = g\nmemory = 1M\n"
+		 "cmdline = %s\n", v);
+	parse(buf);
+	return m.guest[0].cmdline;
+}
+
+static void test_quoting(void)
+{
+	char longv[300], quoted[310];
+
+	CHECK_STR(cmdline("\"hello --name \\\"world\\\"\""),
+		  "hello --name \"world\"");
+	CHECK_CLEAN();
+	CHECK_STR(cmdline("\"a # b ; c\"  # real comment"), "a # b ; c");
+	CHECK_STR(cmdline("\"back\\\\slash\""), "back\\slash");
+	CHECK_STR(cmdline("\"\""), "");
+	CHECK_CLEAN();
+	CHECK_STR(cmdline("\"  keep blanks  \""), "  keep blanks  ");
+	CHECK_STR(cmdline("a b   # comment"), "a b");
+	CHECK_STR(cmdline("a b ; comment"), "a b");
+	CHECK_STR(cmdline("a#b;c"), "a#b;c");
+	CHECK_STR(cmdline("x \"y # z\" w"), "x \"y # z\" w");
+	CHECK_STR(cmdline("x \"y \\\" # z\""), "x \"y \\\" # z\"");
+	CHECK_CLEAN();
+	CHECK_STR(cmdline("caf\xc3\xa9 \"\xe2\x9c\x93\""), "caf\xc3\xa9 \"\xe2\x9c\x93\"");
+	CHECK_CLEAN();
+
+	cmdline("\"abc");
+	CHECK_ONE_ERROR(4, "cmdline", "unterminated quote");
+	CHECK(!m.guest[0].valid);
+	cmdline("abc \"def # x");
+	CHECK_ONE_ERROR(4, "cmdline", "unterminated quote");
+	cmdline("\"abc\\\"");
+	CHECK_ONE_ERROR(4, "cmdline", "unterminated quote");
+	cmdline("\"a\\nb\"");
+	CHECK_ONE_ERROR(4, "cmdline", "bad escape \"\\n\"");
+	cmdline("\"abc\" def");
+	CHECK_ONE_ERROR(4, "cmdline", "unexpected text after closing quote");
+	cmdline("# only a comment");
+	CHECK_ONE_ERROR(4, "cmdline", "empty value");
+
+	memset(longv, 'x', sizeof(longv));
+	longv[MANIFEST_CMDLINE_MAX - 1] = '\0';
+	CHECK_EQ_INT(strlen(cmdline(longv)), MANIFEST_CMDLINE_MAX - 1);
+	CHECK_CLEAN();
+	longv[MANIFEST_CMDLINE_MAX - 1] = 'x';
+	longv[MANIFEST_CMDLINE_MAX] = '\0';
+	cmdline(longv);
+	CHECK_ONE_ERROR(4, "cmdline", "too long (max 255 bytes)");
+
+	/* The same limits hold for a quoted value. */
+	longv[MANIFEST_CMDLINE_MAX - 1] = '\0';
+	snprintf(quoted, sizeof(quoted), "\"%s\"", longv);
+	CHECK_EQ_INT(strlen(cmdline(quoted)), MANIFEST_CMDLINE_MAX - 1);
+	CHECK_CLEAN();
+	longv[MANIFEST_CMDLINE_MAX - 1] = 'x';
+	snprintf(quoted, sizeof(quoted), "\"%s\"", longv);
+	cmdline(quoted);
+	CHECK_ONE_ERROR(4, "cmdline", "too long (max 255 bytes)");
+	snprintf(quoted, sizeof(quoted), "\"%s", longv);
+	cmdline(quoted);
+	CHECK_ONE_ERROR(4, "cmdline", "too long (max 255 bytes)");
+}
+
+static void test_comments(void)
+{
+	parse("# head\n; head\n   # indented\n\t; tab\n"
+	      "[guest a]   # a comment after a header\n"
+	      "image = a.elf # trailing\n"
+	      "memory = 4M;not a comment\n");
+	CHECK_ONE_ERROR(7, "memory", "bad size \"4M;not a comment\"");
+	parse("[guest a] ; c\nimage = a#b.elf\nmemory = 4M ;c\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.guest[0].image, "a#b.elf");
+	parse("[hypervisor]#no blank needed after ]\n");
+	CHECK_CLEAN();
+	parse("[guest a]\n  image  =  a.elf  \n\tmemory\t=\t4M\t\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.guest[0].image, "a.elf");
+	/* UTF-8 in comments is fine, and so is a byte order mark. */
+	parse("\xef\xbb\xbf# caf\xc3\xa9\n[guest a]\nimage = a\nmemory = 4M # \xe2\x9c\x93\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.guest[0].line, 2);
+}
+
+static void test_duplicate_keys(void)
+{
+	parse("[guest a]\nimage = a\nmemory = 4M\nmemory = 8M\n");
+	CHECK_ONE_ERROR(4, "memory", "duplicate key (first on line 3)");
+	CHECK_EQ_U64(m.guest[0].memory, 4 << 20);
+	CHECK(!m.guest[0].valid);
+	/* The first bad value still counts as the first use. */
+	parse("[guest a]\nimage = a\nmemory = 4Q\nmemory = 8M\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(4, "memory", "duplicate key (first on line 3)");
+	parse("[hypervisor]\nlog_level = info\nlog_level = debug\n");
+	CHECK_ONE_ERROR(3, "log_level", "duplicate key (first on line 2)");
+	CHECK_EQ_INT(m.hv.log_level, 2);
+	/* Keys are per section: the same key in two guests is fine. */
+	parse("[guest a]\nimage = a\nmemory = 4M\n[guest b]\nimage = b\nmemory = 4M\n");
+	CHECK_CLEAN();
+}
+
+static void test_unknown(void)
+{
+	parse("[guest a]\nimage = a\nmemory = 4M\nimgae = b\n");
+	CHECK_ONE_ERROR(4, "imgae", "unknown key in [guest]");
+	CHECK(!m.guest[0].valid);
+	parse("[hypervisor]\nloglevel = 2\n[guest a]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(2, "loglevel", "unknown key in [hypervisor]");
+	CHECK(m.guest[0].valid);
+	parse("[hypervisor]\nimage = a\n");
+	CHECK_ONE_ERROR(2, "image", "unknown key");
+	parse("[guest a]\nimage = a\nmemory = 4M\nIMAGE = b\n");
+	CHECK_ONE_ERROR(4, "IMAGE", "unknown key");
+	/* An unknown section is reported once; its body is skipped. */
+	parse("[network]\nfoo = bar\nbaz\n[guest a]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "", "unknown section \"network\"");
+	CHECK_EQ_INT(manifest_valid_guests(&m), 1);
+	parse("[guests a]\n");
+	CHECK_ONE_ERROR(1, "", "unknown section \"guests a\"");
+	CHECK_EQ_INT(m.guest_count, 0);
+}
+
+static void test_syntax(void)
+{
+	parse("image = a\n[guest a]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "image", "key outside any section");
+	CHECK(m.guest[0].valid);
+	parse("[guest a]\nimage a.elf\nmemory = 4M\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(2, "image", "missing '='");
+	CHECK_ERROR(1, "image", "required key missing");
+	parse("[guest a]\nimage = a\nmemory = 4M\nprivileged # = yes\n");
+	CHECK_ONE_ERROR(4, "privileged", "missing '='");
+	parse("[guest a]\nimage = a\nmemory =\n");
+	CHECK_ONE_ERROR(3, "memory", "empty value");
+	parse("[guest a]\nimage = a\nmemory =   # nothing\n");
+	CHECK_ONE_ERROR(3, "memory", "empty value");
+	parse("[guest a]\nimage = a\nmemory = 4M\n = yes\n");
+	CHECK_ONE_ERROR(4, "", "missing key before '='");
+	/* '=' inside a value is part of the value. */
+	parse("[guest a]\nimage = a\nmemory = 4M\ncmdline = x=1 y==2\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.guest[0].cmdline, "x=1 y==2");
+}
+
+static void test_headers(void)
+{
+	parse("[ guest   web ]\nimage = a\nmemory = 4M\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.guest[0].name, "web");
+	parse("[guest web\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "missing ']'");
+	CHECK(!m.guest[0].valid);
+	parse("[guest web] x\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "unexpected text after ']'");
+	parse("[guest]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "missing name");
+	parse("[guest a b]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "bad name \"a b\"");
+	parse("[guest a/b]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "bad name");
+	parse("[guest Web-1.test_x]\nimage = a\nmemory = 4M\n");
+	CHECK_CLEAN();
+	parse("[guest aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nimage = a\nmemory = 4M\n");
+	CHECK_CLEAN();	/* 31 characters */
+	parse("[guest aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "bad name");	/* 32 */
+	CHECK_EQ_INT(strlen(m.guest[0].name), MANIFEST_NAME_MAX - 1);
+	parse("[guest caf\xc3\xa9]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "guest", "bad name \"caf??\"");
+	CHECK_STR(m.guest[0].name, "caf??");
+}
+
+static void test_missing_required(void)
+{
+	parse("[guest a]\nmemory = 4M\n[guest b]\nimage = b\nmemory = 4M\n");
+	CHECK_ONE_ERROR(1, "image", "required key missing");
+	CHECK(!guest("a")->valid);
+	CHECK(guest("b")->valid);
+	/* Reported at the header, sorted before the later errors. */
+	parse("[guest a]\nfoo = 1\n");
+	CHECK_EQ_INT(m.error_count, 3);
+	CHECK_ERROR(1, "image", "required key missing");
+	CHECK_ERROR(1, "memory", "required key missing");
+	CHECK_ERROR(2, "foo", "unknown key");
+	CHECK_STR(m.error[0].key, "image");
+	CHECK_STR(m.error[1].key, "memory");
+	CHECK_STR(m.error[2].key, "foo");
+	/* A key that was present but bad is not also "missing". */
+	parse("[guest a]\nimage = a\nmemory = lots\n");
+	CHECK_ONE_ERROR(3, "memory", "bad size");
+}
+
+static void test_empty(void)
+{
+	parse("");
+	CHECK_ONE_ERROR(0, "", "manifest has no sections");
+	parse_n(NULL, 0);
+	CHECK_ONE_ERROR(0, "", "manifest has no sections");
+	parse("\n\n  \n\r\n");
+	CHECK_ONE_ERROR(0, "", "manifest has no sections");
+	parse("# just a comment\n");
+	CHECK_ONE_ERROR(0, "", "manifest has no sections");
+	parse("key = value\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(1, "key", "key outside any section");
+	CHECK_ERROR(0, "", "manifest has no sections");
+	/* No guests is not an error by itself. */
+	parse("[hypervisor]\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.guest_count, 0);
+}
+
+static void test_long_line(void)
+{
+	char buf[2 * MANIFEST_LINE_MAX + 100];
+	size_t n;
+
+	/* A comment line exactly MANIFEST_LINE_MAX long is fine. */
+	n = (size_t)sprintf(buf, "[guest a]\nimage = a\nmemory = 4M\n");
+	buf[n] = '#';
+	memset(buf + n + 1, 'x', MANIFEST_LINE_MAX - 1);
+	n += MANIFEST_LINE_MAX;
+	n += (size_t)sprintf(buf + n, "\r\n");
+	parse_n(buf, n);
+	CHECK_CLEAN();
+	/* One byte more is an error, and the guest is invalid. */
+	n = (size_t)sprintf(buf, "[guest a]\nimage = a\nmemory = 4M\ncmdline = ");
+	memset(buf + n, 'x', MANIFEST_LINE_MAX + 1 - 10);
+	n += MANIFEST_LINE_MAX + 1 - 10;
+	n += (size_t)sprintf(buf + n, "\n[guest b]\nimage = b\nmemory = 4M\n");
+	parse_n(buf, n);
+	CHECK_ONE_ERROR(4, "", "line too long (max 1024 bytes)");
+	CHECK(!guest("a")->valid);
+	CHECK(guest("b")->valid);
+	CHECK_EQ_INT(guest("b")->line, 5);
+}
+
+static void test_nul_and_control(void)
+{
+	static const char nul[] = "[guest a]\nimage = a\0b.elf\nmemory = 4M\n"
+				  "[guest b]\nimage = b\nmemory = 4M\n";
+	parse_n(nul, sizeof(nul) - 1);
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(2, "", "NUL byte at column 10");
+	CHECK_ERROR(1, "image", "required key missing");
+	CHECK(!guest("a")->valid);
+	CHECK(guest("b")->valid);
+	/* A refused line sets nothing, so its key is missing as well. */
+	parse("[guest a]\nimage = a\x01\nmemory = 4M\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(2, "", "control byte 0x01 at column 10");
+	CHECK_ERROR(1, "image", "required key missing");
+	parse("[guest a]\nimage = a\rb\nmemory = 4M\n");
+	CHECK_ERROR(2, "", "control byte 0x0d");
+	parse("[guest a]\nimage = a\x7f\nmemory = 4M\n");
+	CHECK_ERROR(2, "", "control byte 0x7f");
+	parse("[guest a]\nimage = a\nmemory = 4M\x1b[0m\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(3, "", "control byte 0x1b");
+	CHECK_ERROR(1, "memory", "required key missing");
+	parse("[guest a]\nimage = a\nmemory = 4M\n\f\n");
+	CHECK_ONE_ERROR(4, "", "control byte 0x0c");
+	/* Non-ASCII bytes outside comments and cmdline are refused. */
+	parse("[guest a]\nimage = caf\xc3\xa9.elf\nmemory = 4M\n");
+	CHECK_ONE_ERROR(2, "image", "bad path \"caf??.elf\"");
+	parse("[guest a]\nimage = a\nmemory = 4M\xc2\xa0\n");
+	CHECK_ONE_ERROR(3, "memory", "bad size");
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* Random bytes, and random bytes spliced into a good manifest. */
+static void test_binary_garbage(void)
+{
+	static char buf[8192];
+	char line[300];
+	size_t i, j, n;
+
+	for (i = 0; i < 300; i++) {
+		n = rng() % sizeof(buf);
+		for (j = 0; j < n; j++)
+			buf[j] = (char)rng();
+		parse_n(buf, n);
+		CHECK(m.error_count > 0);
+		CHECK(m.guest_count <= MANIFEST_MAX_GUESTS);
+		CHECK(strings_terminated());
+		for (j = 0; j < manifest_errors_stored(&m); j++)
+			CHECK(manifest_format_error(&m, (uint32_t)j, line,
+						    sizeof(line)) < sizeof(line));
+	}
+	for (i = 0; i < 300; i++) {
+		n = strlen(example);
+		memcpy(buf, example, n);
+		for (j = 0; j < 4; j++)
+			buf[rng() % n] = (char)rng();
+		parse_n(buf, n);
+		CHECK(strings_terminated());
+		CHECK(m.guest_count <= 2);
+	}
+}
+
+static void test_isolation(void)
+{
+	parse("[guest a]\nimage = a\nmemory = 4M\n"
+	      "[guest b]\nimage = b\nmemory = 4Q\n"
+	      "[guest c]\nimage = c\nmemory = 4M\n");
+	CHECK_ONE_ERROR(6, "memory", "bad size");
+	CHECK_EQ_INT(m.guest_count, 3);
+	CHECK_EQ_INT(manifest_valid_guests(&m), 2);
+	CHECK(guest("a")->valid);
+	CHECK(!guest("b")->valid);
+	CHECK(guest("c")->valid);
+	/* An error in [hypervisor] keeps the defaults and no guest fails. */
+	parse("[hypervisor]\nlog_level = loud\ntime_slice = 3ms\n"
+	      "[guest a]\nimage = a\nmemory = 4M\n");
+	CHECK_ONE_ERROR(2, "log_level", "bad log level");
+	CHECK_EQ_INT(m.hv.log_level, 2);
+	CHECK_EQ_INT(m.hv.time_slice_us, 3000);
+	CHECK(guest("a")->valid);
+}
+
+static void test_duplicate_sections(void)
+{
+	parse("[guest a]\nimage = a\nmemory = 4M\n"
+	      "[guest a]\nimage = b\nmemory = 4M\n");
+	CHECK_ONE_ERROR(4, "guest", "duplicate name (first on line 1)");
+	CHECK_EQ_INT(m.guest_count, 2);
+	CHECK(m.guest[0].valid);
+	CHECK(!m.guest[1].valid);
+	CHECK_STR(m.guest[0].image, "a");
+	/* A repeated [hypervisor] is refused but its keys are still checked. */
+	parse("[hypervisor]\nlog_level = warn\n[hypervisor]\nlog_level = debug\n"
+	      "time_slice = 1h\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(3, "hypervisor", "section repeated (first on line 1)");
+	CHECK_ERROR(5, "time_slice", "bad duration \"1h\"");
+	CHECK_EQ_INT(m.hv.log_level, 1);
+}
+
+static void test_too_many_guests(void)
+{
+	static char buf[MANIFEST_MAX_GUESTS * 64 + 256];
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i <= MANIFEST_MAX_GUESTS; i++)
+		n += (size_t)sprintf(buf + n,
+				     "[guest g%d]\nimage = g.elf\nmemory = 1M\n", i);
+	parse_n(buf, n);
+	CHECK_ONE_ERROR(3 * MANIFEST_MAX_GUESTS + 1, "guest", "too many guests (max 64)");
+	CHECK_EQ_INT(m.guest_count, MANIFEST_MAX_GUESTS);
+	CHECK_EQ_INT(manifest_valid_guests(&m), MANIFEST_MAX_GUESTS);
+	CHECK_STR(m.guest[MANIFEST_MAX_GUESTS - 1].name, "g63");
+}
+
+/* Parse one net line in guest "a" (after a guest "b" with a known MAC). */
+static void parse_net(const char *v)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "[guest b]\nimage = b\nmemory = 1M\nnet = mac=02:00:00:00:00:0b, dhcp\n"
+		 "[guest a]\nimage = a\nmemory = 1M\nnet = %s\n", v);
+	parse(buf);
+}
+
+static void test_net(void)
+{
+	static const struct { const char *v, *msg; } bad[] = {
+		{ "mac=03:00:00:00:00:01, dhcp", "is multicast" },
+		{ "mac=00:00:00:00:00:00, dhcp", "not allowed" },
+		{ "mac=02:00:00:00:00, dhcp", "bad MAC \"02:00:00:00:00\"" },
+		{ "mac=02-00-00-00-00-01, dhcp", "bad MAC" },
+		{ "mac=02:00:00:00:00:0g, dhcp", "bad MAC" },
+		{ "dhcp", "needs mac=" },
+		{ "mac=02:00:00:00:00:01", "needs ip=ADDR/LEN or dhcp" },
+		{ "mac=02:00:00:00:00:01, dhcp, ip=10.0.0.2/24", "not both" },
+		{ "mac=02:00:00:00:00:01, dhcp, gw=10.0.0.1", "gw= needs ip=" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.2", "bad prefix length" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.2/33", "bad prefix length" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.256/24", "bad address" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0/24", "bad address" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.02/24", "bad address" },
+		{ "mac=02:00:00:00:00:01, ip=0.0.0.0/0", "bad address" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.2/24, gw=10.0.1.1", "outside the ip= subnet" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.2/24, gw=10.0.0.2", "own address" },
+		{ "mac=02:00:00:00:00:01, ip=10.0.0.2/24, gw=x", "bad gateway \"x\"" },
+		{ "mac=02:00:00:00:00:01, mac=02:00:00:00:00:02, dhcp", "repeated net option \"mac\"" },
+		{ "mac=02:00:00:00:00:01, dhcp, dhcp", "repeated net option \"dhcp\"" },
+		{ "mac=02:00:00:00:00:01, dhcp, mtu=9000", "unknown net option \"mtu=9000\"" },
+		{ "mac=02:00:00:00:00:01,, dhcp", "empty item" },
+		{ "mac=02:00:00:00:00:0b, dhcp", "MAC already used by another guest" },
+	};
+	const struct manifest_guest *a;
+	int i;
+
+	parse_net("mac=02:AB:cd:00:00:01, ip=192.168.1.20/16, gw=192.168.0.1");
+	CHECK_CLEAN();
+	a = guest("a");
+	CHECK_EQ_INT(a->net[0].mac[1], 0xab);
+	CHECK_EQ_INT(a->net[0].mac[2], 0xcd);
+	CHECK_EQ_U64(a->net[0].ipv4, 0xc0a80114);
+	CHECK_EQ_INT(a->net[0].prefix_len, 16);
+	CHECK_EQ_U64(a->net[0].gateway, 0xc0a80001);
+	parse_net("  DHCP ,  mac = 02:00:00:00:00:01  ");
+	CHECK_CLEAN();
+	CHECK(guest("a")->net[0].dhcp);
+	parse_net("mac=02:00:00:00:00:01, ip=10.0.0.2/24");
+	CHECK_CLEAN();
+	CHECK_EQ_U64(guest("a")->net[0].gateway, 0);
+
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		parse_net(bad[i].v);
+		CHECK_ONE_ERROR(8, "net", bad[i].msg);
+		CHECK(guest("b")->valid);
+		CHECK(!guest("a")->valid);
+	}
+	/* /0 is a legal prefix: every gateway is inside. */
+	parse_net("mac=02:00:00:00:00:01, ip=10.0.0.2/0, gw=192.168.0.1");
+	CHECK_CLEAN();
+}
+
+static void test_net_limits(void)
+{
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "net = mac=02:00:00:00:00:01, dhcp\n"
+	      "net = mac=02:00:00:00:00:02, dhcp\n"
+	      "net = mac=02:00:00:00:00:03, dhcp\n"
+	      "net = mac=02:00:00:00:00:04, dhcp\n"
+	      "net = mac=02:00:00:00:00:05, dhcp\n");
+	CHECK_ONE_ERROR(8, "net", "too many net entries (max 4)");
+	CHECK_EQ_INT(m.guest[0].net_count, MANIFEST_MAX_NETS);
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "net = mac=02:00:00:00:00:01, dhcp\n"
+	      "net = mac=02:00:00:00:00:01, ip=10.0.0.2/8\n");
+	CHECK_ONE_ERROR(5, "net", "MAC repeated in this guest");
+	CHECK_EQ_INT(m.guest[0].net_count, 1);
+	/* The second user of a MAC is the one marked invalid. */
+	parse("[guest a]\nimage = a\nmemory = 1M\nnet = mac=02:00:00:00:00:01, dhcp\n"
+	      "[guest b]\nimage = b\nmemory = 1M\nnet = mac=02:00:00:00:00:01, dhcp\n"
+	      "[guest c]\nimage = c\nmemory = 1M\nnet = mac=02:00:00:00:00:03, dhcp\n");
+	CHECK_ONE_ERROR(8, "net", "already used");
+	CHECK_EQ_INT(manifest_valid_guests(&m), 2);
+	CHECK(!guest("b")->valid);
+}
+
+static void test_block(void)
+{
+	char buf[256];
+	static const struct { const char *v, *msg; } bad[] = {
+		{ "d.img, ro", "unknown block option \"ro\"" },
+		{ "d.img,", "unknown block option \"\"" },
+		{ ", readonly", "empty path" },
+		{ "c:\\d.img", "bad path" },
+		{ "d?.img", "bad path" },
+		{ "disks/", "names a folder" },
+	};
+	int i;
+
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "block = d0.img\nblock = \\dir\\d1.img , READONLY\n"
+	      "block = \"with space.img, readonly\"\nblock = d3.img\n"
+	      "block = d4.img\n");
+	CHECK_ONE_ERROR(8, "block", "too many block entries (max 4)");
+	CHECK_EQ_INT(m.guest[0].block_count, MANIFEST_MAX_BLOCKS);
+	CHECK_STR(m.guest[0].block[1].path, "\\dir\\d1.img");
+	CHECK(m.guest[0].block[1].readonly);
+	CHECK_STR(m.guest[0].block[2].path, "with space.img");
+	CHECK(m.guest[0].block[2].readonly);
+	CHECK(!m.guest[0].block[3].readonly);
+
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		snprintf(buf, sizeof(buf),
+			 "[guest a]\nimage = a\nmemory = 1M\nblock = %s\n", bad[i].v);
+		parse(buf);
+		CHECK_ONE_ERROR(4, "block", bad[i].msg);
+		CHECK_EQ_INT(m.guest[0].block_count, 0);
+	}
+}
+
+static void test_paths(void)
+{
+	char buf[400], path[200];
+
+	parse("[guest a]\nimage = /EFI/paravane/a.elf\nmemory = 1M\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.guest[0].image, "/EFI/paravane/a.elf");
+	parse("[guest a]\nimage = \"my apps/a b.elf\"\nmemory = 1M\n");
+	CHECK_CLEAN();
+	CHECK_STR(m.guest[0].image, "my apps/a b.elf");
+
+	memset(path, 'p', sizeof(path));
+	path[MANIFEST_PATH_MAX - 1] = '\0';
+	snprintf(buf, sizeof(buf), "[guest a]\nimage = %s\nmemory = 1M\n", path);
+	parse(buf);
+	CHECK_CLEAN();
+	CHECK_EQ_INT(strlen(m.guest[0].image), MANIFEST_PATH_MAX - 1);
+	path[MANIFEST_PATH_MAX - 1] = 'p';
+	path[MANIFEST_PATH_MAX] = '\0';
+	snprintf(buf, sizeof(buf), "[guest a]\nimage = %s\nmemory = 1M\n", path);
+	parse(buf);
+	CHECK_ONE_ERROR(2, "image", "path too long (max 111 bytes)");
+	CHECK_STR(m.guest[0].image, "");
+	parse("[guest a]\nimage = \"\"\nmemory = 1M\n");
+	CHECK_ONE_ERROR(2, "image", "empty path");
+	parse("[guest a]\nimage = a|b\nmemory = 1M\n");
+	CHECK_ONE_ERROR(2, "image", "bad path \"a|b\"");
+}
+
+static void test_error_cap(void)
+{
+	static char buf[4096];
+	size_t n = (size_t)sprintf(buf, "[guest a]\nimage = a\nmemory = 1M\n");
+	int i;
+
+	for (i = 0; i < 40; i++)
+		n += (size_t)sprintf(buf + n, "bogus%d = 1\n", i);
+	parse_n(buf, n);
+	CHECK_EQ_INT(m.error_count, 40);
+	CHECK_EQ_INT(manifest_errors_stored(&m), MANIFEST_MAX_ERRORS);
+	CHECK_STR(m.error[MANIFEST_MAX_ERRORS - 1].key, "bogus31");
+	CHECK_EQ_INT(m.error[MANIFEST_MAX_ERRORS - 1].line, 35);
+}
+
+static void test_format(void)
+{
+	char buf[256];
+	size_t n;
+
+	parse("[guest a]\nimage = a\nmemory = 4Q\n");
+	n = manifest_format_error(&m, 0, buf, sizeof(buf));
+	CHECK_STR(buf, "t.conf:3: memory: bad size \"4Q\" (use a number with K, M or G)");
+	CHECK_EQ_INT(n, strlen(buf));
+	n = manifest_format_error(&m, 0, buf, 8);
+	CHECK_STR(buf, "t.conf:");
+	CHECK_EQ_INT(n, 7);
+	buf[0] = 'x';
+	CHECK_EQ_INT(manifest_format_error(&m, 0, buf, 0), 0);
+	CHECK_EQ_INT(buf[0], 'x');
+	CHECK_EQ_INT(manifest_format_error(&m, 1, buf, sizeof(buf)), 0);
+	CHECK_STR(buf, "");
+
+	parse("");
+	manifest_format_error(&m, 0, buf, sizeof(buf));
+	CHECK_STR(buf, "t.conf: manifest has no sections");
+	parse("[foo]\n");
+	manifest_format_error(&m, 0, buf, sizeof(buf));
+	CHECK_STR(buf, "t.conf:1: unknown section \"foo\" (use [hypervisor] or [guest NAME])");
+
+	/* A very long file name keeps its tail. */
+	manifest_parse(&m, "/a/very/long/path/that/does/not/fit/in/the/field/at/all/manifest.conf",
+		       "", 0);
+	CHECK_EQ_INT(strlen(m.file), MANIFEST_FILE_MAX - 1);
+	CHECK(strncmp(m.file, "...", 3) == 0);
+	CHECK(strstr(m.file, "/at/all/manifest.conf") != NULL);
+	manifest_parse(&m, NULL, "", 0);
+	CHECK_STR(m.file, "manifest");
+
+	/* Long bad values are shortened in messages, never overflowed. */
+	parse("[hypervisor]\nselftest = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
+	CHECK_ERROR(2, "selftest", "aaaa...\" (use none, fault or timer)");
+}
+
+static void test_action_name(void)
+{
+	CHECK_STR(manifest_action_name(MANIFEST_ACTION_DESTROY), "destroy");
+	CHECK_STR(manifest_action_name(MANIFEST_ACTION_RESTART), "restart");
+	CHECK_STR(manifest_action_name(MANIFEST_ACTION_POWEROFF), "poweroff");
+	CHECK_STR(manifest_action_name((enum manifest_action)7), "?");
+}
+
+/* The configs shipped in the tree must stay clean. */
+static void test_demo_conf(void)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen("configs/demo.conf", "rb");
+	size_t n;
+
+	if (!f) {
+		printf("(configs/demo.conf not found; skipped)\n");
+		return;
+	}
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	manifest_parse(&m, "configs/demo.conf", buf, n);
+	CHECK_CLEAN();
+}
+
+int main(void)
+{
+	RUN(test_example);
+	RUN(test_crlf);
+	RUN(test_defaults);
+	RUN(test_sizes);
+	RUN(test_durations);
+	RUN(test_booleans);
+	RUN(test_words);
+	RUN(test_quoting);
+	RUN(test_comments);
+	RUN(test_duplicate_keys);
+	RUN(test_unknown);
+	RUN(test_syntax);
+	RUN(test_headers);
+	RUN(test_missing_required);
+	RUN(test_empty);
+	RUN(test_long_line);
+	RUN(test_nul_and_control);
+	RUN(test_binary_garbage);
+	RUN(test_isolation);
+	RUN(test_duplicate_sections);
+	RUN(test_too_many_guests);
+	RUN(test_net);
+	RUN(test_net_limits);
+	RUN(test_block);
+	RUN(test_paths);
+	RUN(test_error_cap);
+	RUN(test_format);
+	RUN(test_action_name);
+	RUN(test_demo_conf);
+	return harness_report();
+}
