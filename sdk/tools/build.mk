@@ -14,3 +14,6 @@ $(CHECK_MANIFEST): $(O)/tools/check_manifest.o $(MANIFEST_HOST_OBJ)
 
 -include $(O)/tools/check_manifest.d
 # ---- end check-manifest -----------------------------------------------------
+
+# ---- the bootable disk image (sdk/tools/image.mk) ---------------------------
+include sdk/tools/image.mk
