@@ -114,11 +114,11 @@ test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 test-system: | $(DEPS_STAMP)
-	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all
+	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
 	cd tests/system && PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) -m pytest -q $(PYTEST_ARGS)
 
 bench: | $(DEPS_STAMP)
-	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all
+	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
 	PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) tests/bench/bench.py
 
 check-manifest: $(CHECK_MANIFEST)

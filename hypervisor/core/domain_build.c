@@ -138,17 +138,18 @@ static void init_regs(struct domain *d)
 static int plan_layout(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
 	uint64_t top = PV_GUEST_BASE + g->memory, fixed = (INFO_PAGES + 1) * PAGE_SIZE + STACK_SIZE;
+	uint64_t need;
 
-	if (g->memory < fixed + MIN_HEAP + PAGE_SIZE) {
-		snprintf(err, n, "memory %lu KiB is too small (stack and info pages need %lu KiB)",
-			 g->memory >> 10, (fixed + MIN_HEAP) >> 10);
-		return -EINVAL;
-	}
-	if (elf_image_parse(d->image, d->image_size, PV_GUEST_BASE, top - fixed, &d->elf, err, n))
+	/* Validate against the largest possible memory first, so that an image
+	 * that is fine but too big gets a message about memory, not the ELF. */
+	if (elf_image_parse(d->image, d->image_size, PV_GUEST_BASE, PV_GUEST_BASE + MANIFEST_MEMORY_MAX,
+			    &d->elf, err, n))
 		return -ENOEXEC;
-	if (d->elf.hi + MIN_HEAP > top - fixed) {
-		snprintf(err, n, "image needs %lu KiB; memory %lu KiB leaves no room for heap and stack",
-			 (d->elf.hi - PV_GUEST_BASE) >> 10, g->memory >> 10);
+	need = (d->elf.hi - PV_GUEST_BASE) + MIN_HEAP + fixed;
+	if (g->memory < need) {
+		snprintf(err, n, "memory %lu KiB is too small: image %lu KiB + heap %lu KiB + stack and info pages %lu KiB need %lu KiB",
+			 g->memory >> 10, (d->elf.hi - PV_GUEST_BASE) >> 10, MIN_HEAP >> 10,
+			 fixed >> 10, need >> 10);
 		return -ENOMEM;
 	}
 	d->mem.base = PV_GUEST_BASE;

@@ -75,3 +75,8 @@ def boot(tmp_path):
         (tmp_path / "serial.log").write_text(b.log)
         return b
     return run
+
+
+def guest(name, dest=None):
+    """(source, ESP path) of a built guest image: apps/ and tests/guests/."""
+    return (BUILD / "apps" / name / ("%s.elf" % name), "/paravane/%s.elf" % (dest or name))

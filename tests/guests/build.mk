@@ -1,0 +1,12 @@
+# Test guests: unikernels that misbehave on purpose (tests/system uses them).
+# Built like apps (sdk/mk/app.mk) into $(O)/apps/NAME/NAME.elf, but only when
+# asked for (`make test-guests`, done by `make test-system`).
+
+TEST_GUESTS := crash badcall spin sleeper flood exitcode peek
+TEST_GUEST_ELFS := $(foreach g,$(TEST_GUESTS),$(O)/apps/$(g)/$(g).elf)
+
+.PHONY: test-guests
+test-guests: $(TEST_GUEST_ELFS)
+
+$(TEST_GUEST_ELFS): $(O)/apps/%.elf: $(LIBOS_LIB) $(NEWLIB_STAMP) apps-force
+	$(Q)$(MAKE) --no-print-directory -C tests/guests/$(*D) O=$(abspath $(O)) PV_TOP=1
