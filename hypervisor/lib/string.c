@@ -1,17 +1,26 @@
 /* Memory and string primitives; gcc may also emit calls to the mem* ones. */
 #include <hv/lib.h>
 
+/* Bulk in 8-byte steps, then the tail: frames are zeroed and copied a page
+ * at a time, and "rep stosq" is 8x fewer iterations (TCG counts each). */
 void *memset(void *d, int c, size_t n)
 {
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
-	return d;
+	void *ret = d;
+	uint64_t v = (uint8_t)c * 0x0101010101010101ULL;
+	size_t q = n / 8, r = n % 8;
+
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
+	return ret;
 }
 
 void *memcpy(void *d, const void *s, size_t n)
 {
 	void *ret = d;
+	size_t q = n / 8, r = n % 8;
 
-	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) :: "memory");
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(q) :: "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(r) :: "memory");
 	return ret;
 }
 

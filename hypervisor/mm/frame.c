@@ -41,9 +41,13 @@ void frame_note_reclaimed(uint64_t pages)
 	stats.reclaimed += pages;
 }
 
+/* Oldest ranges first: conventional memory before what was reclaimed from
+ * the firmware.  Under QEMU TCG that matters: the first write to a page
+ * that once held executed firmware code invalidates translated code
+ * (measured: 115 ms for the first 1 MiB domain, 1 ms after this order). */
 static uint64_t carve(uint64_t n)
 {
-	for (unsigned i = range_count; i-- > 0;) {
+	for (unsigned i = 0; i < range_count; i++) {
 		struct range *r = &ranges[i];
 
 		if ((r->end - r->base) / PAGE_SIZE >= n) {

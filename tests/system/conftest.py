@@ -7,19 +7,17 @@ the power-off status the hypervisor reports through isa-debug-exit.
 """
 import os
 import re
-import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "sdk" / "tools"))
+import pvrun  # noqa: E402  (sdk/tools/pvrun.py)
 import qemu  # noqa: E402  (sdk/tools/qemu.py)
 
 BUILD = Path(os.environ.get("PARAVANE_BUILD", ROOT / "build" / "test"))
-PY = "/usr/bin/python3"
 
 
 class Boot:
@@ -33,10 +31,7 @@ class Boot:
 
     def events(self, name):
         """Every '@event NAME k=v ...' line as a dict."""
-        out = []
-        for m in re.finditer(r"^@event %s((?: \S+=\S*)*)\s*$" % re.escape(name), self.log, re.M):
-            out.append(dict(kv.split("=", 1) for kv in m.group(1).split()))
-        return out
+        return pvrun.events(self.log, name)
 
     def event(self, name):
         ev = self.events(name)
@@ -50,33 +45,17 @@ class Boot:
         return text in self.log
 
 
-def make_image(tmp_path, manifest, files=(), check=True):
-    conf = tmp_path / "manifest.conf"
-    conf.write_text(textwrap.dedent(manifest).lstrip())
-    img = tmp_path / "paravane.img"
-    cmd = [PY, str(ROOT / "sdk/tools/mkimage.py"), "--out", str(img),
-           "--loader", str(BUILD / "boot/BOOTX64.EFI"),
-           "--hypervisor", str(BUILD / "hypervisor/paravane.elf"),
-           "--manifest", str(conf)]
-    if check:
-        cmd += ["--check-manifest", str(BUILD / "tools/check-manifest")]
-    for src, dest in files:
-        cmd += ["--file", "%s:%s" % (src, dest)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    return img
-
-
 @pytest.fixture
 def boot(tmp_path):
     """boot(manifest_text, files=[(src, dest)], timeout=..., until=regex, ...)"""
     def run(manifest, files=(), timeout=90, until=None, check=True, **kw):
-        img = make_image(tmp_path, manifest, files, check)
+        img = pvrun.make_image(tmp_path, BUILD, manifest, files, check)
         b = Boot(qemu.run(str(img), timeout=timeout, until=until, **kw))
         (tmp_path / "serial.log").write_text(b.log)
         return b
     return run
 
 
-def guest(name, dest=None):
+def guest(name):
     """(source, ESP path) of a built guest image: apps/ and tests/guests/."""
-    return (BUILD / "apps" / name / ("%s.elf" % name), "/paravane/%s.elf" % (dest or name))
+    return pvrun.guest_image(BUILD, name)

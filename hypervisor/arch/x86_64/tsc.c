@@ -9,7 +9,7 @@
 
 #define PM_TIMER_HZ 3579545ULL
 #define PIT_HZ      1193182ULL
-#define CAL_MS      50
+#define CAL_MS      20   /* 71590 PM ticks: +-14 ppm */
 
 uint64_t tsc_hz;
 const char *tsc_source = "none";
