@@ -9,7 +9,8 @@
  *   } while (v & 1 || v != time_version);
  * system time counts nanoseconds since the hypervisor started; the wall
  * clock is wall_sec/wall_nsec (UTC, from the RTC) at system time 0.
- * The product needs 128 bits (or split it) when the delta is large.
+ * tsc_shift is a right shift in 0..63.  The product needs 128 bits (or split
+ * it) when the delta is large.
  *
  * Events: bit N of events_pending is port N.  The hypervisor sets bits
  * with an atomic OR; the guest clears the bits it handled with an atomic

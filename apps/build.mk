@@ -1,0 +1,23 @@
+# Guest apps: each apps/NAME is built by its own Makefile (three lines that
+# include sdk/mk/app.mk) into $(O)/apps/NAME/NAME.elf and put on the ESP as
+# /paravane/NAME.elf.  Running the app's own Makefile keeps paths in it
+# relative to its folder, exactly as when someone types `make` there.
+#
+#   make APPS="hello httpd"    choose the apps (default: hello)
+
+APPS ?= hello
+
+APP_ELFS := $(foreach a,$(APPS),$(O)/apps/$(a)/$(a).elf)
+IMAGE_FILES += $(foreach a,$(APPS),$(O)/apps/$(a)/$(a).elf:/paravane/$(a).elf)
+
+.PHONY: apps apps-force
+all: $(APP_ELFS)
+apps: $(APP_ELFS)
+
+# Always ask the app's make (it knows its sources); the ELF's time stamp
+# only moves when it was really relinked.
+$(O)/apps/%.elf: $(LIBOS_LIB) $(NEWLIB_STAMP) apps-force
+	$(Q)$(MAKE) --no-print-directory -C apps/$(*D) \
+		O=$(abspath $(O)) PV_TOP=1
+
+apps-force:

@@ -1,0 +1,41 @@
+# The library OS: $(O)/libos/libos.a, which every guest links whole
+# (sdk/mk/guest.mk has the flags, sdk/mk/app.mk the link).  Objects are
+# listed Kconfig-style: libos-y always, libos-$(CONFIG_X) when X is set.
+
+include sdk/mk/guest.mk
+
+LIBOS_O := $(O)/libos
+
+libos-y := arch/x86_64/start.o arch/x86_64/note.o \
+	core/start.o core/cmdline.o core/console.o core/time.o \
+	core/events.o core/domain.o \
+	libc/syscalls.o libc/errno.o libc/memory.o libc/clock.o libc/entropy.o
+libos-$(CONFIG_LIBOS_WEAK_ENTROPY) += libc/entropy_tsc.o
+libos-$(if $(CONFIG_LIBOS_WEAK_ENTROPY),,y) += libc/entropy_none.o
+
+LIBOS_OBJS := $(addprefix $(LIBOS_O)/,$(libos-y))
+
+# newlib's headers: a rebuilt newlib (new flags) rebuilds everything.
+$(LIBOS_O)/%.o: libos/%.c $(NEWLIB_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(GUEST_CC) $(LIBOS_CFLAGS) -c $< -o $@
+
+$(LIBOS_O)/%.o: libos/%.S $(NEWLIB_STAMP)
+	@mkdir -p $(@D)
+	@echo "  AS      $@"
+	$(Q)$(GUEST_CC) $(LIBOS_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+# Rebuilt from scratch: a Kconfig change may drop a member, and two members
+# share a name (arch and core start.o), which only a fresh `ar rc` keeps
+# apart.  Guests link the archive whole, so both go in.
+$(LIBOS_LIB): $(LIBOS_OBJS) $(O)/auto.conf
+	@echo "  AR      $@"
+	$(Q)rm -f $@
+	$(Q)ar rcsD $@ $(LIBOS_OBJS)
+
+.PHONY: libos
+libos: $(LIBOS_LIB)
+	@:
+
+-include $(LIBOS_OBJS:.o=.d)

@@ -1,0 +1,39 @@
+/* This domain's identity, counters and end. */
+#include <string.h>
+
+#include <paravane.h>
+
+#include "hypercall.h"
+#include "libos.h"
+
+const struct pv_start_info *pv_start_info(void)
+{
+	return libos_si;
+}
+
+uint32_t pv_domid(void)
+{
+	return libos_si->domid;
+}
+
+/* start_info is read-only and its name need not be terminated when it
+ * fills the field; copy it once into a terminated buffer. */
+const char *pv_domain_name(void)
+{
+	static char name[PV_NAME_MAX + 1];
+
+	if (!name[0])
+		strncpy(name, libos_si->name, PV_NAME_MAX);
+	return name;
+}
+
+int pv_domain_info(struct pv_domain_info *out)
+{
+	return pv_hypercall1(PV_HC_DOMAIN_INFO, (uintptr_t)out);
+}
+
+void pv_shutdown(uint32_t reason, int32_t code)
+{
+	for (;;)		/* the hypercall does not return; be sure */
+		pv_hypercall2(PV_HC_SHUTDOWN, reason, (uint64_t)(int64_t)code);
+}

@@ -1,0 +1,83 @@
+# Turns an app's three-line Makefile into a Paravane guest image:
+#
+#   APP  := hello                 # the image is $(O)/apps/hello/hello.elf
+#   SRCS := main.c                # .c and .S files, relative to the app dir
+#   include ../../sdk/mk/app.mk
+#
+# Optional, before the include: APP_CFLAGS (extra compile flags, e.g.
+# -Wno-error), APP_LDLIBS (extra archives, searched before libc).
+#
+# Works two ways, with the same result:
+#  - `make` in apps/NAME: finds the repo root from this file's path, uses
+#    the top-level output dir (build/, or O=...) and asks the top-level
+#    make for newlib (`make deps`) and the libos (`make libos`) first;
+#  - from the top-level build, which runs this Makefile for every app in
+#    APPS (apps/build.mk) after building those itself (PV_TOP=1).
+# The image keeps its symbols: the hypervisor symbolizes crash backtraces
+# from .symtab.  docs/sdk.md is the guide.
+
+ifeq ($(strip $(APP)),)
+$(error APP is not set: put "APP := name" before including app.mk)
+endif
+ifeq ($(strip $(SRCS)),)
+$(error SRCS is not set: put "SRCS := main.c ..." before including app.mk)
+endif
+
+PV_APP_MK := 1
+PV_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))../..)
+# O is the top-level output dir: a relative O means relative to the root.
+O ?= build
+override O := $(abspath $(if $(filter /%,$(O)),$(O),$(PV_ROOT)/$(O)))
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+
+include $(PV_ROOT)/sdk/mk/guest.mk
+
+APP_O    := $(O)/apps/$(APP)
+APP_ELF  := $(APP_O)/$(APP).elf
+APP_OBJS := $(addprefix $(APP_O)/,$(addsuffix .o,$(basename $(SRCS))))
+show      = $(patsubst $(PV_ROOT)/%,%,$@)
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all clean
+
+all: $(APP_ELF)
+	@:
+
+clean:
+	rm -rf $(APP_O)
+
+$(APP_O)/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $(show)"
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_CFLAGS) -c $< -o $@
+
+$(APP_O)/%.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $(show)"
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(APP_ELF): $(APP_OBJS) $(APP_LDLIBS) $(LIBOS_LIB) $(GUEST_LDS)
+	@echo "  LD      $(show)"
+	$(Q)$(GUEST_LD) $(GUEST_LDFLAGS) -Map $(APP_O)/$(APP).map -o $@ \
+		$(APP_OBJS) $(APP_LDLIBS) $(GUEST_LIBS)
+
+# newlib's headers: a rebuilt newlib (new flags) rebuilds the app.
+$(APP_OBJS): $(NEWLIB_STAMP)
+
+# Run on its own: the top-level make knows how newlib and the libos are
+# built (and the configuration they need), so ask it every time; it does
+# nothing when they are current, and make then sees unchanged files.
+ifndef PV_TOP
+.PHONY: pv-top
+pv-top:
+	$(Q)$(MAKE) --no-print-directory -C $(PV_ROOT) \
+		O=$(patsubst $(PV_ROOT)/%,%,$(O)) deps libos
+
+$(LIBOS_LIB) $(NEWLIB_STAMP): pv-top
+	@:
+endif
+
+-include $(APP_OBJS:.o=.d)

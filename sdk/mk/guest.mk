@@ -1,0 +1,52 @@
+# How guest code is compiled and linked: one definition shared by
+# libos/build.mk (top-level make) and sdk/mk/app.mk (an app's make).
+# Paths are absolute ($(PV_ROOT)) so both can use them from any directory.
+#
+#   GUEST_CFLAGS   compile flags for libos and app C/asm files
+#   GUEST_LDFLAGS  ld flags, linker script included
+#   GUEST_LIBS     what follows the app's objects on the ld command line
+#   LIBOS_LIB      $(O)/libos/libos.a (entry point and ELF note inside)
+#   LIBOS_CFLAGS   libos only: GUEST_CFLAGS + its internal include dirs
+
+ifndef SDK_GUEST_MK
+SDK_GUEST_MK := 1
+
+PV_ROOT ?= $(CURDIR)
+include $(PV_ROOT)/sdk/deps/build.mk
+
+GUEST_CC  := gcc
+GUEST_LD  := ld
+GUEST_GCC_INC := $(shell $(GUEST_CC) -print-file-name=include)
+GUEST_LIBGCC  := $(shell $(GUEST_CC) -print-libgcc-file-name)
+
+# Ring-3 code at 0x400000 in a static image: no PIE, small code model.
+# Frame pointers: the hypervisor symbolizes crash backtraces by walking rbp.
+# No red zone: kept in case the hypervisor ever pushes frames on the guest
+# stack.  SSE is fine: the hypervisor saves each domain's FPU state.
+# newlib's <time.h> hides clock_gettime, nanosleep and CLOCK_MONOTONIC
+# unless the platform claims these POSIX options; the libos provides them.
+GUEST_CFLAGS := -std=gnu11 -O2 -g -fno-pie -mcmodel=small -mno-red-zone \
+	-fno-stack-protector -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -ffunction-sections -fdata-sections \
+	-nostdinc -isystem $(NEWLIB_DIR)/include -isystem $(GUEST_GCC_INC) \
+	-I$(PV_ROOT)/libos/include -I$(PV_ROOT)/hypervisor/include \
+	-D_POSIX_TIMERS=1 -D_POSIX_MONOTONIC_CLOCK=200112L \
+	-D_POSIX_CPUTIME=200112L -D_POSIX_CLOCK_SELECTION=200112L \
+	-Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP
+
+LIBOS_LIB := $(O)/libos/libos.a
+LIBOS_CFLAGS := $(GUEST_CFLAGS) -I$(PV_ROOT)/libos/core \
+	-I$(PV_ROOT)/libos/arch/x86_64
+
+GUEST_LDS := $(PV_ROOT)/sdk/mk/guest.ld
+GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
+	--gc-sections -T $(GUEST_LDS)
+
+# The whole libos goes in, so its definitions (write, sbrk, abort, ...) are
+# there before libc.a is searched: newlib's own abort() and friends are
+# never pulled, whatever order the app's references come in.  --gc-sections
+# drops what is unused.  libc, libm and libgcc refer to each other: a group.
+GUEST_LIBS := --whole-archive $(LIBOS_LIB) --no-whole-archive \
+	-L$(NEWLIB_DIR)/lib --start-group -lc -lm $(GUEST_LIBGCC) --end-group
+
+endif
