@@ -13,6 +13,8 @@ libos-y := arch/x86_64/start.o arch/x86_64/note.o \
 libos-$(CONFIG_LIBOS_WEAK_ENTROPY) += libc/entropy_tsc.o
 libos-$(if $(CONFIG_LIBOS_WEAK_ENTROPY),,y) += libc/entropy_none.o
 
+libos-y += drivers/netfront.o
+
 LIBOS_OBJS := $(addprefix $(LIBOS_O)/,$(libos-y))
 
 # newlib's headers: a rebuilt newlib (new flags) rebuilds everything.

@@ -10,6 +10,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
+#include <hv/netback.h>
 #include <hv/power.h>
 #include <hv/sched.h>
 #include <hv/time.h>
@@ -72,6 +73,25 @@ static void domain_release(struct domain *d)
 	frame_free_contig(virt_to_phys(d), struct_pages());
 }
 
+static int attach_devices(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	for (uint32_t i = 0; i < g->net_count; i++) {
+		uint64_t rings = d->rings_gva + (uint64_t)i * NETBACK_RING_PAGES * PAGE_SIZE;
+
+		if (netback_attach(&d->net[i], d, i, &g->net[i], rings, err, n))
+			return -1;
+		d->net_count = i + 1;
+	}
+	return 0;
+}
+
+static void detach_devices(struct domain *d)
+{
+	for (uint32_t i = 0; i < d->net_count; i++)
+		netback_detach(&d->net[i]);
+	d->net_count = 0;
+}
+
 static void refuse(const struct manifest_guest *g, const char *why)
 {
 	log_err("domain %s not created: %s", g->name, why);
@@ -100,7 +120,8 @@ struct domain *domain_create(uint32_t gi, uint32_t restart_no)
 	strlcpy(d->name, g->name, sizeof(d->name));
 	d->image = phys_to_virt(mod->phys);
 	d->image_size = mod->size;
-	if (domain_build(d, g, err, sizeof(err))) {
+	if (domain_build(d, g, err, sizeof(err)) || attach_devices(d, g, err, sizeof(err))) {
+		detach_devices(d);
 		domain_release(d);
 		return refuse(g, err), NULL;
 	}
@@ -121,6 +142,7 @@ static void domain_destroy(struct domain *d)
 	struct domain **pp = &all_domains;
 
 	sched_remove(d);
+	detach_devices(d);
 	if (read_cr3() == d->pml4)
 		write_cr3(kspace_pml4());   /* never free the tables we run on */
 	while (*pp && *pp != d)
@@ -146,6 +168,7 @@ static void check_all_ended(void)
 	log_info("all guests have ended (%u ok, %u failed, %u crashed)", ended_ok, ended_failed,
 		 ended_crashed);
 	log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
+	net_report();
 	power_off(final_status());
 }
 
@@ -197,6 +220,7 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 	domain_destroy(d);
 	if (act == MANIFEST_ACTION_POWEROFF || !strcmp(reason, "poweroff")) {
 		log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
+		net_report();
 		power_off(how == END_CRASH ? POWER_STATUS_GUEST_CRASHED :
 			  code ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK);
 	}
@@ -223,6 +247,7 @@ void domains_start(void)
 	fpu_init();
 	sched_init(m->hv.time_slice_us);
 	trap_set_user_fault(guest_fault);
+	net_init();
 	free_kib_at_start = free_kib();
 	for (uint32_t i = 0; i < m->guest_count; i++)
 		if (m->guest[i].valid && domain_create(i, 0))

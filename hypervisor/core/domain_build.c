@@ -101,6 +101,21 @@ static void fill_shared_info(struct domain *d)
 	d->shared_info = sh;
 }
 
+static void describe_net(struct pv_device *dev, const struct manifest_net *net, uint32_t i,
+			 uint64_t ring_gva)
+{
+	dev->type = PV_DEV_NET;
+	dev->index = i;
+	dev->event_port = 1 + i;
+	dev->ring_gva = ring_gva;
+	dev->ring_pages = NETBACK_RING_PAGES;
+	memcpy(dev->mac, net->mac, 6);
+	dev->dhcp = net->dhcp;
+	dev->prefix_len = net->prefix_len;
+	dev->ipv4 = net->ipv4;
+	dev->gateway = net->gateway;
+}
+
 static void fill_start_info(struct domain *d, const struct manifest_guest *g, uint64_t heap_start)
 {
 	struct pv_start_info *si = info_page(d, 2);
@@ -120,7 +135,9 @@ static void fill_start_info(struct domain *d, const struct manifest_guest *g, ui
 	si->shared_info = top - PAGE_SIZE;
 	si->created_tsc = d->created_tsc;
 	strlcpy(si->cmdline, g->cmdline, sizeof(si->cmdline));
-	si->device_count = 0;
+	for (uint32_t i = 0; i < g->net_count; i++)
+		describe_net(&si->device[si->device_count++], &g->net[i], i,
+			     d->rings_gva + (uint64_t)i * NETBACK_RING_PAGES * PAGE_SIZE);
 	d->start_info = si;
 }
 
@@ -145,13 +162,21 @@ static int plan_layout(struct domain *d, const struct manifest_guest *g, char *e
 	if (elf_image_parse(d->image, d->image_size, PV_GUEST_BASE, PV_GUEST_BASE + MANIFEST_MEMORY_MAX,
 			    &d->elf, err, n))
 		return -ENOEXEC;
+	if (d->elf.need_net > g->net_count || d->elf.need_block > g->block_count) {
+		snprintf(err, n, "image expects %u net and %u block devices; the manifest gives %u and %u",
+			 d->elf.need_net, d->elf.need_block, g->net_count, g->block_count);
+		return -ENODEV;
+	}
+	d->rings_gva = d->elf.hi;
+	fixed += (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
 	need = (d->elf.hi - PV_GUEST_BASE) + MIN_HEAP + fixed;
 	if (g->memory < need) {
-		snprintf(err, n, "memory %lu KiB is too small: image %lu KiB + heap %lu KiB + stack and info pages %lu KiB need %lu KiB",
+		snprintf(err, n, "memory %lu KiB is too small: image %lu KiB + heap %lu KiB + stack, rings and info pages %lu KiB need %lu KiB",
 			 g->memory >> 10, (d->elf.hi - PV_GUEST_BASE) >> 10, MIN_HEAP >> 10,
 			 fixed >> 10, need >> 10);
 		return -ENOMEM;
 	}
+	fixed -= (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
 	d->mem.base = PV_GUEST_BASE;
 	d->mem.pages = g->memory / PAGE_SIZE;
 	d->guard_gva = top - fixed;
@@ -184,7 +209,7 @@ int domain_build(struct domain *d, const struct manifest_guest *g, char *err, si
 	}
 	copy_image(d);
 	fill_shared_info(d);
-	fill_start_info(d, g, d->elf.hi);
+	fill_start_info(d, g, d->rings_gva + (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE);
 	init_regs(d);
 	return 0;
 }

@@ -56,7 +56,11 @@ static int64_t hc_event_notify(struct domain *d, struct trap_frame *f)
 {
 	if (f->rdi >= PV_EVENT_PORTS)
 		return -EINVAL;
-	return -ENOENT;   /* no backends bound yet */
+	for (uint32_t i = 0; i < d->net_count; i++) {
+		if (d->net[i].port == f->rdi)
+			return netback_kick(&d->net[i]);
+	}
+	return -ENOENT;
 }
 
 static int64_t hc_shutdown(struct domain *d, struct trap_frame *f)

@@ -15,6 +15,7 @@
 #include <hv/mm.h>
 #include <hv/sched.h>
 #include <hv/sched_queue.h>
+#include <hv/netback.h>
 #include <hv/time.h>
 #include <hv/x86.h>
 
@@ -115,6 +116,7 @@ static void sched_tick(void)
 		sched_wake(dh_min(&dl), 0);
 	if (timer_count)
 		run_timers(now);
+	net_tick();
 	if (current && rq.head && now - current->slice_start_tsc >= slice_tsc) {
 		current->used_full_slice = true;
 		need_resched = true;
@@ -123,6 +125,12 @@ static void sched_tick(void)
 
 void sched_init(uint64_t time_slice_us)
 {
+	/* Room for every domain's deadline up front: the heap never grows, so
+	 * blocking never allocates and memory accounting stays exact. */
+	dl.slot = kmalloc(CONFIG_MAX_DOMAINS * sizeof(*dl.slot));
+	if (!dl.slot)
+		panic("sched: no memory for the deadline heap");
+	dl.cap = CONFIG_MAX_DOMAINS;
 	slice_tsc = ns_to_tsc(time_slice_us * 1000);
 	clock_set_tick_hook(sched_tick);
 }

@@ -36,6 +36,13 @@ static void uart_putc(char c)
 	outb(uart_port + UART_THR, (uint8_t)c);
 }
 
+int uart_getc(void)
+{
+	if (!uart_port || !(inb(uart_port + UART_LSR) & 0x01))   /* data ready */
+		return -1;
+	return inb(uart_port + UART_THR);
+}
+
 void uart_write(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 #include <public/start_info.h>
 #include <hv/elf_image.h>
 #include <hv/guest_mem.h>
+#include <hv/netback.h>
 #include <hv/trap.h>
 
 struct manifest_guest;
@@ -43,6 +44,7 @@ struct domain {
 	uint64_t pml4;            /* physical */
 	struct guest_mem mem;
 	uint64_t guard_gva;       /* the unmapped page below the stack */
+	uint64_t rings_gva;       /* device ring pages, after the image */
 	uint64_t overhead_frames; /* page tables, this struct, the frame list */
 	struct pv_start_info *start_info;    /* hypervisor views of the info pages */
 	struct pv_shared_info *shared_info;
@@ -68,6 +70,8 @@ struct domain {
 	/* accounting */
 	uint64_t created_tsc, cpu_tsc, switches, hypercalls;
 	struct domain_console console;
+	uint32_t net_count;
+	struct netback net[PV_MAX_DEVICES];
 	struct domain *all_next;  /* every live domain */
 };
 

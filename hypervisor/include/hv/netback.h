@@ -1,0 +1,41 @@
+/* Net backends: one per guest net device, the hypervisor side of
+ * public/io/net.h, plugged into the virtual switch. */
+#ifndef HV_NETBACK_H
+#define HV_NETBACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <public/io/net.h>
+#include <hv/vswitch.h>
+
+struct domain;
+struct manifest_net;
+
+struct netback {
+	struct domain *d;
+	uint32_t index;           /* device index within the domain */
+	uint32_t port;            /* event port */
+	uint64_t tx_gva, rx_gva;  /* the two rings */
+	uint32_t tx_cons;         /* TX requests consumed = responses produced */
+	uint32_t rx_cons;         /* RX buffers used = responses produced */
+	bool attached, disconnected;
+	uint64_t rx_no_buffer;    /* frames dropped: no RX buffer posted */
+	struct vswitch_port sw;
+};
+
+/* Ring pages a net device needs in guest memory. */
+#define NETBACK_RING_PAGES (2 * PV_NET_RING_PAGES)
+
+void net_init(void);
+int netback_attach(struct netback *nb, struct domain *d, uint32_t index,
+		   const struct manifest_net *cfg, uint64_t ring_gva, char *err, size_t n);
+void netback_detach(struct netback *nb);
+/* The guest notified nb's port: process its TX ring. */
+int netback_kick(struct netback *nb);   /* -EIO once disconnected */
+/* Per-port counters to the log (also as @event lines). */
+void net_report(void);
+void net_report_port(const struct vswitch_port *p);
+/* Called every tick: uplink safety-net poll, MAC aging. */
+void net_tick(void);
+
+#endif

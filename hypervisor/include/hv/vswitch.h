@@ -1,0 +1,68 @@
+/* The virtual switch: an L2 learning switch between guest ports and the
+ * uplink.  Pure logic over byte buffers (time is passed in), so the unit
+ * tests drive it directly.
+ *
+ * - A guest port has one MAC, from the manifest: a frame it sends with any
+ *   other source MAC is dropped and counted (anti-spoofing).  Guest MACs are
+ *   static table entries and never age.
+ * - MACs seen on the uplink are learned with a time stamp and forgotten
+ *   after the aging time; a learned entry never overrides a guest's MAC.
+ * - Broadcast, multicast and unknown unicast are flooded to every port but
+ *   the one they came in on; known unicast goes to its port only.
+ */
+#ifndef HV_VSWITCH_H
+#define HV_VSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VSWITCH_TABLE_SIZE 1024   /* MAC table slots (power of two) */
+#define VSWITCH_NAME_MAX   40
+
+struct vswitch_port;
+/* Hand a frame to the port's owner; a negative result counts a drop. */
+typedef int (*vswitch_deliver_fn)(void *ctx, const void *frame, size_t len);
+
+struct vswitch_counters {
+	uint64_t rx_frames, rx_bytes;   /* received from the port's owner */
+	uint64_t tx_frames, tx_bytes;   /* delivered to the port's owner */
+	uint64_t drop_spoof;            /* sent with a source MAC not its own */
+	uint64_t drop_tx;               /* owner refused delivery (no buffer, full) */
+	uint64_t drop_invalid;          /* runt or oversized frames */
+};
+
+struct vswitch_port {
+	bool used, is_uplink;
+	uint8_t mac[6];
+	char name[VSWITCH_NAME_MAX];
+	vswitch_deliver_fn deliver;
+	void *ctx;
+	struct vswitch_counters c;
+	struct vswitch_port *next;      /* all ports, for flooding */
+};
+
+enum vswitch_verdict {
+	VSWITCH_FORWARDED = 0,
+	VSWITCH_SPOOFED = -1,
+	VSWITCH_INVALID = -2,
+};
+
+/* age_ticks: how long (in the caller's time unit) a learned MAC lives. */
+void vswitch_init(uint64_t age_ticks);
+/* mac NULL: the uplink.  Returns 0 and fills *p; -EEXIST if the MAC is
+ * already a guest's, -ENOSPC if the table is full. */
+int vswitch_port_add(struct vswitch_port *p, const char *name, const uint8_t *mac,
+		     vswitch_deliver_fn deliver, void *ctx);
+void vswitch_port_remove(struct vswitch_port *p);
+/* A frame entering the switch from port `in` at time now. */
+enum vswitch_verdict vswitch_input(struct vswitch_port *in, const void *frame, size_t len,
+				   uint64_t now);
+/* Forget learned MACs older than the aging time; returns how many. */
+unsigned vswitch_age(uint64_t now);
+/* Port a MAC maps to now (NULL: unknown); for tests and the report. */
+struct vswitch_port *vswitch_lookup(const uint8_t mac[6], uint64_t now);
+struct vswitch_port *vswitch_ports(void);
+unsigned vswitch_learned(void);
+
+#endif

@@ -1,0 +1,182 @@
+/* The virtual switch (io/vswitch.c): learning, aging, flooding, spoofing. */
+#include <stdlib.h>
+#include <hv/vswitch.h>
+#include "harness.h"
+
+size_t strlcpy(char *d, const char *s, size_t n)
+{
+	size_t l = strlen(s);
+
+	if (n) {
+		size_t c = l < n - 1 ? l : n - 1;
+
+		memcpy(d, s, c);
+		d[c] = 0;
+	}
+	return l;
+}
+
+#define NPORTS 4
+static struct vswitch_port port[NPORTS];   /* 0 = uplink, 1..3 guests */
+static int got[NPORTS], refuse[NPORTS];
+
+static int deliver(void *ctx, const void *f, size_t len)
+{
+	int i = (int)(long)ctx;
+
+	if (refuse[i])
+		return -1;
+	got[i]++;
+	return 0;
+}
+
+static uint8_t mac_of(int i, uint8_t m[6])
+{
+	uint8_t v[6] = { 0x02, 0, 0, 0, 0, (uint8_t)i };
+
+	memcpy(m, v, 6);
+	return 0;
+}
+
+static size_t frame(uint8_t *f, const uint8_t *dst, const uint8_t *src)
+{
+	memset(f, 0, 60);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	return 60;
+}
+
+static void setup(void)
+{
+	uint8_t m[6];
+
+	vswitch_init(100);
+	memset(got, 0, sizeof(got));
+	memset(refuse, 0, sizeof(refuse));
+	vswitch_port_add(&port[0], "uplink", NULL, deliver, (void *)0L);
+	for (long i = 1; i < NPORTS; i++) {
+		mac_of((int)i, m);
+		vswitch_port_add(&port[i], "g", m, deliver, (void *)i);
+	}
+}
+
+static void test_unicast_between_guests(void)
+{
+	uint8_t a[6], b[6], f[60];
+
+	setup();
+	mac_of(1, a);
+	mac_of(2, b);
+	CHECK_EQ_INT(vswitch_input(&port[1], f, frame(f, b, a), 0), VSWITCH_FORWARDED);
+	CHECK_EQ_INT(got[2], 1);
+	CHECK_EQ_INT(got[0] + got[1] + got[3], 0);       /* nobody else saw it */
+	CHECK_EQ_U64(port[1].c.rx_frames, 1);
+	CHECK_EQ_U64(port[2].c.tx_frames, 1);
+}
+
+static void test_broadcast_and_unknown_flood(void)
+{
+	uint8_t a[6], f[60], bc[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t unknown[6] = { 0x02, 9, 9, 9, 9, 9 }, mcast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
+
+	setup();
+	mac_of(1, a);
+	vswitch_input(&port[1], f, frame(f, bc, a), 0);
+	CHECK(got[0] == 1 && got[1] == 0 && got[2] == 1 && got[3] == 1);
+	vswitch_input(&port[1], f, frame(f, unknown, a), 0);
+	CHECK(got[0] == 2 && got[1] == 0 && got[2] == 2 && got[3] == 2);
+	vswitch_input(&port[1], f, frame(f, mcast, a), 0);
+	CHECK(got[0] == 3 && got[1] == 0);
+}
+
+static void test_spoofed_source_dropped(void)
+{
+	uint8_t a[6], b[6], f[60], forged[6] = { 0x02, 0xde, 0xad, 0, 0, 1 };
+
+	setup();
+	mac_of(1, a);
+	mac_of(2, b);
+	CHECK_EQ_INT(vswitch_input(&port[1], f, frame(f, a, forged), 0), VSWITCH_SPOOFED);
+	CHECK_EQ_INT(vswitch_input(&port[1], f, frame(f, a, b), 0), VSWITCH_SPOOFED); /* another guest's */
+	CHECK_EQ_U64(port[1].c.drop_spoof, 2);
+	CHECK_EQ_INT(got[0] + got[1] + got[2] + got[3], 0);
+	CHECK_EQ_INT(vswitch_input(&port[1], f, 10, 0), VSWITCH_INVALID);   /* runt */
+	CHECK_EQ_INT(vswitch_input(&port[1], f, 1515, 0), VSWITCH_INVALID); /* too long */
+}
+
+static void test_learning_and_aging(void)
+{
+	uint8_t a[6], f[60], ext[6] = { 0x52, 0x55, 10, 0, 2, 2 };
+
+	setup();
+	mac_of(1, a);
+	vswitch_input(&port[0], f, frame(f, a, ext), 10);   /* uplink host talks */
+	CHECK(vswitch_lookup(ext, 10) == &port[0]);
+	CHECK_EQ_INT(vswitch_learned(), 1);
+	memset(got, 0, sizeof(got));
+	vswitch_input(&port[1], f, frame(f, ext, a), 50);   /* reply: unicast to uplink */
+	CHECK(got[0] == 1 && got[2] == 0 && got[3] == 0);
+	CHECK(vswitch_lookup(ext, 111) == NULL);             /* older than 100: forgotten */
+	CHECK_EQ_INT(vswitch_age(111), 1);
+	CHECK_EQ_INT(vswitch_learned(), 0);
+	memset(got, 0, sizeof(got));
+	vswitch_input(&port[1], f, frame(f, ext, a), 120);  /* unknown again: flood */
+	CHECK(got[0] == 1 && got[2] == 1 && got[3] == 1);
+}
+
+static void test_uplink_cannot_claim_guest_mac(void)
+{
+	uint8_t a[6], b[6], f[60];
+
+	setup();
+	mac_of(1, a);
+	mac_of(2, b);
+	vswitch_input(&port[0], f, frame(f, b, a), 0);      /* uplink forges guest 1's MAC */
+	CHECK(vswitch_lookup(a, 0) == &port[1]);
+	CHECK_EQ_INT(vswitch_learned(), 0);
+	CHECK_EQ_INT(vswitch_port_add(&port[3], "dup", a, deliver, (void *)3L), -17); /* EEXIST */
+}
+
+static void test_port_removal_and_refusal(void)
+{
+	uint8_t a[6], b[6], f[60];
+
+	setup();
+	mac_of(1, a);
+	mac_of(2, b);
+	vswitch_port_remove(&port[2]);
+	CHECK(vswitch_lookup(b, 0) == NULL);
+	vswitch_input(&port[1], f, frame(f, b, a), 0);      /* now unknown: flood, not to 2 */
+	CHECK(got[2] == 0 && got[0] == 1 && got[3] == 1);
+	refuse[3] = 1;
+	vswitch_input(&port[1], f, frame(f, b, a), 0);
+	CHECK_EQ_U64(port[3].c.drop_tx, 1);
+}
+
+static void test_table_full_still_forwards(void)
+{
+	uint8_t a[6], f[60], ext[6] = { 0x52, 0, 0, 0, 0, 0 };
+
+	setup();
+	mac_of(1, a);
+	for (int i = 0; i < VSWITCH_TABLE_SIZE + 100; i++) {
+		ext[4] = (uint8_t)(i >> 8);
+		ext[5] = (uint8_t)i;
+		vswitch_input(&port[0], f, frame(f, a, ext), 0);
+	}
+	CHECK(vswitch_learned() <= VSWITCH_TABLE_SIZE - (NPORTS - 1));
+	CHECK_EQ_INT(got[1], VSWITCH_TABLE_SIZE + 100);     /* guest got every frame */
+	CHECK(vswitch_lookup(a, 0) == &port[1]);
+}
+
+int main(void)
+{
+	RUN(test_unicast_between_guests);
+	RUN(test_broadcast_and_unknown_flood);
+	RUN(test_spoofed_source_dropped);
+	RUN(test_learning_and_aging);
+	RUN(test_uplink_cannot_claim_guest_mac);
+	RUN(test_port_removal_and_refusal);
+	RUN(test_table_full_still_forwards);
+	return harness_report();
+}
