@@ -139,7 +139,8 @@ static void parse_mcfg(const struct sdt_header *h)
 {
 	const uint8_t *p = (const uint8_t *)h;
 
-	if (h->length >= 44 + 16 && rd64(p + 44 + 8) == 0)  /* segment 0 first */
+	/* first allocation: segment 0 (bytes 52-53), starting at bus 0 (54) */
+	if (h->length >= 44 + 16 && p[52] == 0 && p[53] == 0 && p[54] == 0)
 		acpi.mcfg_base = rd64(p + 44);
 }
 

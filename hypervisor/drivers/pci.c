@@ -148,9 +148,9 @@ static struct pci_dev *record(uint8_t bus, uint8_t slot, uint8_t fn)
 		d->subsys_vendor = pci_read16(d, PCI_SUBSYS_VENDOR);
 		d->subsys_id = pci_read16(d, PCI_SUBSYS_ID);
 	}
-	log_debug("pci: " PCI_BDF_FMT " %04x:%04x class %02x.%02x.%02x %s%s", bus, slot, fn,
+	log_debug("pci: " PCI_BDF_FMT " %04x:%04x class %02x.%02x.%02x %s", bus, slot, fn,
 		  d->vendor, d->device, d->class_code, d->subclass, d->prog_if,
-		  class_name(d->class_code), d->header_type == 1 ? " (bridge)" : "");
+		  class_name(d->class_code));
 	return d;
 }
 
@@ -171,9 +171,13 @@ static void queue_bus(struct bus_queue *q, uint8_t bus)
 static void scan_function(struct bus_queue *q, uint8_t bus, uint8_t slot, uint8_t fn)
 {
 	struct pci_dev *d = record(bus, slot, fn);
+	uint8_t secondary;
 
-	if (d && d->header_type == 1)
-		queue_bus(q, pci_read8(d, PCI_SECONDARY_BUS));
+	if (!d || d->header_type != 1)
+		return;
+	secondary = pci_read8(d, PCI_SECONDARY_BUS);
+	log_debug("pci: " PCI_BDF_FMT " leads to bus %02x", bus, slot, fn, secondary);
+	queue_bus(q, secondary);
 }
 
 static void scan_bus(struct bus_queue *q, uint8_t bus)

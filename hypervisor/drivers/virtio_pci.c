@@ -28,6 +28,7 @@
 #include <hv/pci.h>
 #include <hv/time.h>
 #include <hv/virtio.h>
+#include <hv/x86.h>
 
 /* struct virtio_pci_common_cfg, by offset */
 #define CC_DEVICE_FEATURE_SELECT 0x00
@@ -108,36 +109,31 @@ static int reset(struct virtio_dev *vd)
 }
 
 /* ---- capabilities ------------------------------------------------------------ */
-static void *map_cap(struct pci_dev *pd, uint8_t cap, uint32_t want, uint32_t *mapped)
+/* Map `want` bytes of the region a capability describes; NULL when the
+ * region is shorter or does not lie inside its BAR. */
+static void *map_cap(struct pci_dev *pd, uint8_t cap, uint32_t want)
 {
-	uint32_t len = pci_read32(pd, cap + CAP_LENGTH);
-
-	if (len < want)
+	if (!want || pci_read32(pd, cap + CAP_LENGTH) < want)
 		return NULL;
-	*mapped = want;
 	return pci_map_bar(pd, pci_read8(pd, cap + CAP_BAR), pci_read32(pd, cap + CAP_OFFSET), want);
-}
-
-static uint32_t cap_length(struct pci_dev *pd, uint8_t cap)
-{
-	return pci_read32(pd, cap + CAP_LENGTH);
 }
 
 static void use_cap(struct virtio_dev *vd, struct pci_dev *pd, uint8_t cap)
 {
 	uint8_t type = pci_read8(pd, cap + CAP_CFG_TYPE), cap_len = pci_read8(pd, cap + CAP_LEN);
-	uint32_t unused;
+	uint32_t len = (uint32_t)MIN(pci_read32(pd, cap + CAP_LENGTH), PAGE_SIZE);
 
 	if (cap_len < CAP_MIN_LEN)
 		return;
 	if (type == VIRTIO_PCI_CAP_COMMON_CFG && !vd->common) {
-		vd->common = map_cap(pd, cap, CC_SIZE, &unused);
+		vd->common = map_cap(pd, cap, CC_SIZE);
 	} else if (type == VIRTIO_PCI_CAP_NOTIFY_CFG && !vd->notify && cap_len >= CAP_MIN_LEN + 4) {
-		vd->notify = map_cap(pd, cap, MIN(cap_length(pd, cap), PAGE_SIZE), &vd->notify_len);
+		vd->notify = map_cap(pd, cap, len);
+		vd->notify_len = vd->notify ? len : 0;
 		vd->notify_mult = pci_read32(pd, cap + CAP_NOTIFY_MULT);
-	} else if (type == VIRTIO_PCI_CAP_DEVICE_CFG && !vd->device_cfg && cap_length(pd, cap)) {
-		vd->device_cfg = map_cap(pd, cap, MIN(cap_length(pd, cap), PAGE_SIZE),
-					 &vd->device_cfg_len);
+	} else if (type == VIRTIO_PCI_CAP_DEVICE_CFG && !vd->device_cfg) {
+		vd->device_cfg = map_cap(pd, cap, len);
+		vd->device_cfg_len = vd->device_cfg ? len : 0;
 	}
 }
 
@@ -149,8 +145,6 @@ static void parse_caps(struct virtio_dev *vd, struct pci_dev *pd)
 		use_cap(vd, pd, cap);
 		cap = pci_find_cap(pd, PCI_CAP_VENDOR, cap);
 	}
-	if (!vd->device_cfg)
-		vd->device_cfg_len = 0;
 }
 
 int virtio_pci_init(struct virtio_dev *vd, struct pci_dev *pd)

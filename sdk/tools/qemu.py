@@ -8,7 +8,10 @@ Used three ways:
 
 Every non-interactive run has a timeout; QEMU is only ever stopped by the
 PID this module started.  The image is opened with snapshot=on, so runs may
-share one image and never modify it.  Python 3 standard library only.
+share one image and never modify it.  With net (a list of host forwards,
+possibly empty) the machine gets a modern-only virtio-net NIC on QEMU's
+user-mode network 10.0.2.0/24; host forwards are only ever bound to
+127.0.0.1.  Python 3 standard library only.
 """
 
 import argparse
@@ -36,6 +39,9 @@ INTERACTIVE_BANNER = ("Paravane in QEMU (TCG). Serial console below; "
 
 
 LOADER_FAILED = 0x7e   # boot/: a fatal loader error in a test build
+
+NET_SUBNET = "10.0.2.0/24"   # slirp: gateway .2, DNS .3, first DHCP lease .15
+HOSTFWD_RE = re.compile(r"^(tcp|udp):([^:]*):(\d+)-([0-9.]*):(\d+)$")
 
 
 @dataclasses.dataclass
@@ -85,8 +91,34 @@ def exit_status(returncode):
     return None
 
 
+def hostfwd(rule):
+    """Check one host forward, "tcp:127.0.0.1:8080-10.0.2.15:80"; an empty
+    host address means 127.0.0.1.  Anything else on the host side is
+    refused: a test run must not listen on the machine's real interfaces."""
+    m = HOSTFWD_RE.match(rule)
+    if not m:
+        raise ValueError("hostfwd %r: want PROTO:127.0.0.1:HOSTPORT-GUESTIP:GUESTPORT"
+                         % rule)
+    proto, host, hport, guest, gport = m.groups()
+    if host not in ("", "127.0.0.1"):
+        raise ValueError("hostfwd %r: host address must be 127.0.0.1" % rule)
+    if not (0 < int(hport) < 65536 and 0 < int(gport) < 65536):
+        raise ValueError("hostfwd %r: port out of range" % rule)
+    return "%s:127.0.0.1:%s-%s:%s" % (proto, hport, guest, gport)
+
+
+def net_args(net):
+    """QEMU arguments for a user-mode network and a modern-only
+    virtio-net-pci NIC; net is an iterable of host forwards (may be empty)."""
+    netdev = "user,id=n0,net=" + NET_SUBNET
+    for rule in net:
+        netdev += ",hostfwd=" + hostfwd(rule)
+    return ["-netdev", netdev,
+            "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+
+
 def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
-            serial="stdio", extra_args=()):
+            serial="stdio", extra_args=(), net=None):
     # The boot disk is on q35's AHCI (if=ide), not virtio: it boots as fast
     # (measured) and leaves every virtio-blk device to the tests.
     cmd = [QEMU, "-machine", "q35", "-cpu", "max", "-m", str(memory),
@@ -102,6 +134,8 @@ def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
                 "-accel", "tcg,thread=single"]
     if gdb:
         cmd += ["-s", "-S"]
+    if net is not None:
+        cmd += net_args([] if net is True else [net] if isinstance(net, str) else net)
     return cmd + list(extra_args)
 
 
@@ -185,17 +219,19 @@ def _pump(proc, reader, deadline):
 
 
 def run(image, timeout=60, until=None, extra_args=(), icount=None, gdb=False,
-        memory="512M", smp=1, stream=None):
+        memory="512M", smp=1, stream=None, net=None):
     """Boot image headless; returns a Result.
 
     until:  regex (str or compiled); stop QEMU as soon as a line matches.
     stream: file or callable that gets every clean line as it arrives.
+    net:    None (no NIC), or a list of host forwards (may be empty), e.g.
+            ["tcp:127.0.0.1:8080-10.0.2.15:80"]: adds a virtio-net NIC.
     """
     if not os.path.isfile(image):
         raise FileNotFoundError(image)
     with tempfile.TemporaryDirectory(prefix="paravane-qemu-") as tmp:
         cmd = command(image, _fresh_vars(tmp), memory, smp, icount, gdb,
-                      "stdio", extra_args)
+                      "stdio", extra_args, net)
         start = time.monotonic()
         reader = _Reader(until, stream, start)
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -222,7 +258,7 @@ def run(image, timeout=60, until=None, extra_args=(), icount=None, gdb=False,
 
 
 def interactive(image, gdb=False, symbols=None, icount=None, memory="512M",
-                smp=1, extra_args=()):
+                smp=1, extra_args=(), net=None):
     """make run / make debug: the serial console on this terminal."""
     print(INTERACTIVE_BANNER)
     if gdb:
@@ -234,7 +270,7 @@ def interactive(image, gdb=False, symbols=None, icount=None, memory="512M",
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="paravane-qemu-") as tmp:
         cmd = command(image, _fresh_vars(tmp), memory, smp, icount, gdb,
-                      "mon:stdio", extra_args)
+                      "mon:stdio", extra_args, net)
         proc = subprocess.Popen(cmd)
         # if we are told to stop, stop our QEMU too (by its PID)
         for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -262,8 +298,21 @@ def parse_args(argv):
     p.add_argument("--until", help="stop when a serial line matches REGEX")
     p.add_argument("--memory", default="512M")
     p.add_argument("--smp", type=int, default=1)
+    p.add_argument("--net", action="store_true",
+                   help="add a virtio-net NIC on QEMU's user network "
+                        + NET_SUBNET)
+    p.add_argument("--hostfwd", action="append", default=[], metavar="RULE",
+                   help="forward a host port, e.g. "
+                        "tcp:127.0.0.1:8080-10.0.2.15:80 (implies --net; "
+                        "repeatable; the host side is always 127.0.0.1)")
     a = p.parse_args(argv)
     a.extra = extra
+    a.net_opt = a.hostfwd if (a.net or a.hostfwd) else None
+    try:
+        for rule in a.hostfwd:
+            hostfwd(rule)
+    except ValueError as e:
+        p.error(str(e))
     return a
 
 
@@ -271,10 +320,10 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if a.interactive:
         return interactive(a.image, a.gdb, a.symbols, a.icount, a.memory,
-                           a.smp, a.extra)
+                           a.smp, a.extra, a.net_opt)
     r = run(a.image, timeout=a.timeout, until=a.until, extra_args=a.extra,
             icount=a.icount, gdb=a.gdb, memory=a.memory, smp=a.smp,
-            stream=sys.stdout)
+            stream=sys.stdout, net=a.net_opt)
     print(r, file=sys.stderr)
     if r.stderr.strip():
         print(r.stderr.rstrip(), file=sys.stderr)
