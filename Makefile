@@ -101,11 +101,15 @@ all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
 
 image: $(IMAGE)
 
+HTTP_PORT ?= 8080
+RUN_NET := --net --hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.15:80
+
 run: all
-	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive
+	@echo "When the web guest says it is serving, try:  curl http://127.0.0.1:$(HTTP_PORT)/"
+	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive $(RUN_NET)
 
 debug: all
-	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb --symbols $(HV_ELF)
+	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb --symbols $(HV_ELF) $(RUN_NET)
 
 TEST_O := build/test
 test: test-unit test-system

@@ -3,9 +3,9 @@
 # /paravane/NAME.elf.  Running the app's own Makefile keeps paths in it
 # relative to its folder, exactly as when someone types `make` there.
 #
-#   make APPS="hello httpd"    choose the apps (default: hello)
+#   make APPS="hello httpd"    choose the apps (default: hello echo)
 
-APPS ?= hello
+APPS ?= hello httpd echo fetch
 
 APP_ELFS := $(foreach a,$(APPS),$(O)/apps/$(a)/$(a).elf)
 IMAGE_FILES += $(foreach a,$(APPS),$(O)/apps/$(a)/$(a).elf:/paravane/$(a).elf)
@@ -15,8 +15,10 @@ all: $(APP_ELFS)
 apps: $(APP_ELFS)
 
 # Always ask the app's make (it knows its sources); the ELF's time stamp
-# only moves when it was really relinked.
-$(O)/apps/%.elf: $(LIBOS_LIB) $(NEWLIB_STAMP) apps-force
+# only moves when it was really relinked.  The lwIP port (and so lwIP) is
+# made first for every app: only the app's make knows whether it sets
+# PV_NET, and it does not build them itself.
+$(O)/apps/%.elf: $(LIBOS_LIB) $(NEWLIB_STAMP) $(LIBOS_NET_LIB) apps-force
 	$(Q)$(MAKE) --no-print-directory -C apps/$(*D) \
 		O=$(abspath $(O)) PV_TOP=1
 

@@ -336,3 +336,58 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class Background:
+    """QEMU running while the caller talks to it (e.g. HTTP through a host
+    forward): start, wait_for(regex), then stop().  The serial log
+    accumulates in .log.  Only this process's own QEMU is ever killed."""
+
+    def __init__(self, image, memory="512M", smp=1, net=None, icount=None):
+        import threading
+        self._tmp = tempfile.mkdtemp(prefix="pv-qemu-")
+        cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,
+                      "stdio", (), net)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self._chunks = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in iter(lambda: self.proc.stdout.read1(4096), b""):
+            with self._cond:
+                self._chunks.append(raw.decode("utf-8", "replace"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def log(self):
+        with self._cond:
+            return clean("".join(self._chunks))
+
+    def wait_for(self, regex, timeout=60):
+        """The match of regex in the log, or None after timeout / exit."""
+        deadline = time.monotonic() + timeout
+        pat = re.compile(regex, re.M)
+        with self._cond:
+            while True:
+                m = pat.search(clean("".join(self._chunks)))
+                left = deadline - time.monotonic()
+                if m or left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    return m
+                self._cond.wait(min(left, 0.5))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(5)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        return self.proc.returncode
