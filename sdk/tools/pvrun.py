@@ -27,7 +27,9 @@ def make_image(workdir, build, manifest, files=(), check=True):
         cmd += ["--check-manifest", str(build / "tools/check-manifest")]
     for src, dest in files:
         cmd += ["--file", "%s:%s" % (src, dest)]
-    subprocess.run(cmd, check=True, capture_output=True)
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError("mkimage failed:\n" + r.stdout + r.stderr)
     return img
 
 

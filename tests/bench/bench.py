@@ -10,6 +10,7 @@ hypercall, a yield with nobody to switch to for the context switch).
 """
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,10 +31,7 @@ poweroff_when_idle = yes
 image = bench.elf
 memory = 256K
 cmdline = "bench solo %d"
-[guest hello]
-image = hello.elf
-memory = %s
-""" % (N, "{hello_mem}")
+""" % N
 
 PAIR = """
 [hypervisor]
@@ -46,6 +44,9 @@ cmdline = "bench yield %d"
 image = bench.elf
 memory = 1M
 cmdline = "bench yield %d"
+[guest hello]
+image = hello.elf
+memory = {hello_mem}
 """ % (N, N)
 
 
@@ -85,10 +86,10 @@ def hello_min_memory():
 
 
 def measure(icount, hello_kib):
-    solo_log = boot(SOLO.format(hello_mem="%dK" % hello_kib), icount)
-    pair_log = boot(PAIR, icount)
+    solo_log = boot(SOLO, icount)
+    pair_log = boot(PAIR.format(hello_mem="%dK" % hello_kib), icount)
     s, p = values(solo_log, "solo"), values(pair_log, "p")
-    hello = [e for e in pvrun.events(solo_log, "domain-created") if e["name"] == "hello"][0]
+    hello = [e for e in pvrun.events(pair_log, "domain-created") if e["name"] == "hello"][0]
     boot_ev = pvrun.events(solo_log, "boot")[0]
     tsc_mhz = float(re.search(r"TSC (\d+\.\d+) MHz", solo_log).group(1))
     return {
@@ -115,6 +116,113 @@ def to_instructions(m):
 
 def row(name, tcg, ic, unit, goal=""):
     print("| %-34s | %14s | %14s | %-8s | %s" % (name, tcg, ic, unit, goal))
+
+
+HTTPD = """
+[hypervisor]
+log_level = warn
+[guest web]
+image = httpd.elf
+memory = 8M
+cmdline = "httpd 80"
+net = mac=02:00:00:00:00:10, ip=10.0.2.15/24, gw=10.0.2.2
+"""
+
+PAIR_NET = """
+[hypervisor]
+poweroff_when_idle = yes
+[guest server]
+image = tcpxfer.elf
+memory = 8M
+cmdline = "tcpxfer server 5001"
+net = mac=02:00:00:00:01:01, ip=10.0.0.1/24
+[guest client]
+image = tcpxfer.elf
+memory = 8M
+cmdline = "tcpxfer client 10.0.0.1 5001 8"
+net = mac=02:00:00:00:01:02, ip=10.0.0.2/24
+[guest echo]
+image = nettool.elf
+memory = 2M
+cmdline = "nettool echo 6"
+net = mac=02:00:00:00:01:03, ip=10.0.0.3/24
+[guest pinger]
+image = nettool.elf
+memory = 2M
+cmdline = "nettool ping 02:00:00:00:01:03 200"
+net = mac=02:00:00:00:01:04, ip=10.0.0.4/24
+"""
+
+
+def wrk(port, close):
+    """wrk (Debian) for 5 s, 2 threads, 16 connections; keep-alive unless close."""
+    cmd = ["wrk", "-t2", "-c16", "-d5s", "--latency", "http://127.0.0.1:%d/" % port]
+    if close:
+        cmd[1:1] = ["-H", "Connection: close"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    pct = {p: re.search(r"^\s+%s%%\s+(\S+)" % p, out, re.M).group(1) for p in ("50", "90", "99")}
+    return rps, pct
+
+
+def http_rtt(port, n=200):
+    """Sequential keep-alive requests from the host: per-request latency."""
+    import http.client
+    import time
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        c.request("GET", "/api/status")
+        c.getresponse().read()
+        times.append((time.perf_counter() - t) * 1e6)
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.99)]
+
+
+def measure_net():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        img = pvrun.make_image(tmp, BUILD, HTTPD, [pvrun.guest_image(BUILD, "httpd")])
+        vm = qemu.Background(str(img), net=["tcp:127.0.0.1:%d-10.0.2.15:80" % port])
+        try:
+            if not vm.wait_for(r"web\| httpd: serving on", 90):
+                sys.exit("bench: httpd did not start\n" + vm.log[-2000:])
+            out["rtt"] = http_rtt(port)
+            out["ka"] = wrk(port, close=False)
+            out["close"] = wrk(port, close=True)
+        finally:
+            vm.stop()
+    with tempfile.TemporaryDirectory() as tmp:
+        img = pvrun.make_image(tmp, BUILD, PAIR_NET, [pvrun.guest_image(BUILD, "tcpxfer"),
+                                                       pvrun.guest_image(BUILD, "nettool")])
+        log = qemu.run(str(img), timeout=300).log
+    m = re.search(r"kib_per_s=(\d+) memcpy_kib_per_s=(\d+)", log)
+    out["xfer"] = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    m = re.search(r"avg_rtt_us=(\d+)", log)
+    out["g2g_rtt"] = int(m.group(1)) if m else 0
+    return out
+
+
+def print_net(n):
+    print("Networking (QEMU TCG, wall clock; wrk from Debian on 127.0.0.1 through a host forward)")
+    row("figure", "value", "", "unit", "notes")
+    row("-" * 34, "-" * 14, "", "-" * 8, "")
+    for key, label in (("ka", "HTTP keep-alive"), ("close", "HTTP new connection each")):
+        rps, pct = n[key]
+        row(label + " requests/s", "%.0f" % rps, "", "req/s", "wrk -t2 -c16 -d5s")
+        row("  latency p50 / p90 / p99", "%s/%s/%s" % (pct["50"], pct["90"], pct["99"]), "", "", "")
+    row("host <-> guest request RTT p50", "%.0f" % n["rtt"][0], "", "us", "p99 %.0f us, keep-alive" % n["rtt"][1])
+    xfer, mc = n["xfer"]
+    row("guest -> guest TCP throughput", xfer, "", "KiB/s", "8 MiB, checksummed both ends")
+    row("  ratio to memcpy in the guest", "%.1fx" % (mc / max(1, xfer)), "", "",
+        "memcpy = %d KiB/s (goal: within 2x)" % mc)
+    row("guest <-> guest raw frame RTT", n["g2g_rtt"], "", "us", "nettool ping, 200 frames")
+    print()
 
 
 def main():
@@ -145,6 +253,7 @@ def main():
         "page tables, struct, frame list")
     row("hello domains per GiB", 1024 * 1024 // tcg["hello_kib"], 1024 * 1024 // ic["hello_kib"], "", "")
     print()
+    print_net(measure_net())
 
 
 if __name__ == "__main__":

@@ -155,15 +155,23 @@ static int ping(const char *mac_s, long count)
 
 	if (parse_mac(mac_s, dst))
 		return 2;
+	uint64_t rtt_ns = 0;
+
 	wait_frames(now_ms() + 300, NULL);             /* let the echo side start */
 	for (long i = 0; i < count; i++) {
+		unsigned long before = answered;
+		uint64_t s = pv_monotonic_ns(), limit = now_ms() + 100;
+
 		build(dst, my_mac, (uint32_t)i, 128);
 		send_frame(128);
-		wait_frames(now_ms() + 2, NULL);
+		while (answered == before && now_ms() < limit)
+			if (!netfront_poll(nf, on_frame, NULL, 64))
+				pv_block((limit + 1) * 1000000, netfront_event_mask(nf));
+		rtt_ns += pv_monotonic_ns() - s;
 	}
-	wait_frames(now_ms() + 500, NULL);
-	printf("nettool: ping sent=%ld answered=%lu in %lu ms\n", count, answered,
-	       (unsigned long)(now_ms() - t0));
+	wait_frames(now_ms() + 200, NULL);
+	printf("nettool: ping sent=%ld answered=%lu in %lu ms avg_rtt_us=%lu\n", count, answered,
+	       (unsigned long)(now_ms() - t0), (unsigned long)(rtt_ns / 1000 / (count ? count : 1)));
 	return 0;
 }
 
