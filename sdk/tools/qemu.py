@@ -343,11 +343,12 @@ class Background:
     forward): start, wait_for(regex), then stop().  The serial log
     accumulates in .log.  Only this process's own QEMU is ever killed."""
 
-    def __init__(self, image, memory="512M", smp=1, net=None, icount=None):
+    def __init__(self, image, memory="512M", smp=1, net=None, icount=None, cmd=None):
         import threading
         self._tmp = tempfile.mkdtemp(prefix="pv-qemu-")
-        cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,
-                      "stdio", (), net)
+        if cmd is None:          # cmd: a whole other command line (baselines)
+            cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,
+                          "stdio", (), net)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self._chunks = []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "sdk" / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pvrun  # noqa: E402
 import qemu  # noqa: E402
 
@@ -180,11 +181,36 @@ def http_rtt(port, n=200):
     return times[len(times) // 2], times[int(len(times) * 0.99)]
 
 
-def measure_net():
+def free_port():
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        return s.getsockname()[1]
+
+
+def measure_linux_vm():
+    """The same page from busybox httpd in a Debian cloud-kernel VM."""
+    import linux_vm
+    page = re.search(r'index_html\[\] =\n(.*?);', (ROOT / "apps/httpd/main.c").read_text(), re.S).group(1)
+    html = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', page)).encode().decode("unicode_escape").encode()
+    try:
+        kernel, initrd = linux_vm.prepare(ROOT, html)
+    except Exception as e:          # no network for apt: say so, measure the rest
+        return "unavailable (%s)" % str(e).splitlines()[0][:60]
+    port = free_port()
+    vm = qemu.Background(None, cmd=linux_vm.command(kernel, initrd, "tcp:127.0.0.1:%d-10.0.2.15:80" % port))
+    try:
+        if not vm.wait_for(r"linuxvm: serving", 120):
+            return "did not boot"
+        import time
+        time.sleep(1)
+        return wrk(port, close=True)
+    finally:
+        vm.stop()
+
+
+def measure_net():
+    port = free_port()
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         img = pvrun.make_image(tmp, BUILD, HTTPD, [pvrun.guest_image(BUILD, "httpd")])
@@ -205,6 +231,7 @@ def measure_net():
     out["xfer"] = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
     m = re.search(r"avg_rtt_us=(\d+)", log)
     out["g2g_rtt"] = int(m.group(1)) if m else 0
+    out["linux"] = measure_linux_vm()
     return out
 
 
@@ -222,6 +249,13 @@ def print_net(n):
     row("  ratio to memcpy in the guest", "%.1fx" % (mc / max(1, xfer)), "", "",
         "memcpy = %d KiB/s (goal: within 2x)" % mc)
     row("guest <-> guest raw frame RTT", n["g2g_rtt"], "", "us", "nettool ping, 200 frames")
+    lin = n["linux"]
+    if isinstance(lin, str):
+        row("Linux VM baseline", lin, "", "", "")
+    else:
+        row("Linux VM (busybox httpd) req/s", "%.0f" % lin[0], "", "req/s",
+            "new connection each; Paravane/Linux = %.2fx" % (n["close"][0] / max(1.0, lin[0])))
+        row("  latency p50 / p90 / p99", "%s/%s/%s" % (lin[1]["50"], lin[1]["90"], lin[1]["99"]), "", "", "")
     print()
 
 
