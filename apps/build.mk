@@ -3,7 +3,7 @@
 # /paravane/NAME.elf.  Running the app's own Makefile keeps paths in it
 # relative to its folder, exactly as when someone types `make` there.
 #
-#   make APPS="hello httpd"    choose the apps (default: hello echo)
+#   make APPS="hello httpd"    choose the apps (default: hello httpd echo fetch)
 
 APPS ?= hello httpd echo fetch
 

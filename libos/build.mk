@@ -8,7 +8,7 @@ LIBOS_O := $(O)/libos
 
 libos-y := arch/x86_64/start.o arch/x86_64/note.o \
 	core/start.o core/cmdline.o core/console.o core/time.o \
-	core/events.o core/domain.o \
+	core/events.o core/domain.o core/thread.o \
 	libc/syscalls.o libc/errno.o libc/memory.o libc/clock.o libc/entropy.o
 libos-$(CONFIG_LIBOS_WEAK_ENTROPY) += libc/entropy_tsc.o
 libos-$(if $(CONFIG_LIBOS_WEAK_ENTROPY),,y) += libc/entropy_none.o
@@ -41,3 +41,29 @@ libos: $(LIBOS_LIB)
 	@:
 
 -include $(LIBOS_OBJS:.o=.d)
+
+# ---- networking: $(O)/libos/libos_net.a, the lwIP port ----------------------
+# Only apps with PV_NET := 1 link it (sdk/mk/guest.mk GUEST_NET_LIBS), so an
+# app without networking carries no lwIP.  lwIP's options come from
+# libos/net/include/lwipopts.h, which reads the CONFIG_LIBOS_NET_* values
+# that lwIP was built with ($(LWIP_DIR)/include/pv_netconfig.h).
+libos-net-y := net/sys_arch.o net/netif.o net/posix.o
+
+LIBOS_NET_OBJS := $(addprefix $(LIBOS_O)/,$(libos-net-y))
+
+$(LIBOS_NET_OBJS): $(LIBOS_O)/%.o: libos/%.c $(NEWLIB_STAMP) $(LWIP_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(GUEST_CC) $(LIBOS_CFLAGS) $(GUEST_NET_CFLAGS) \
+		-I$(PV_ROOT)/libos/drivers -c $< -o $@
+
+$(LIBOS_NET_LIB): $(LIBOS_NET_OBJS) $(O)/auto.conf
+	@echo "  AR      $@"
+	$(Q)rm -f $@
+	$(Q)ar rcsD $@ $(LIBOS_NET_OBJS)
+
+.PHONY: libos-net
+libos-net: $(LIBOS_NET_LIB)
+	@:
+
+-include $(LIBOS_NET_OBJS:.o=.d)

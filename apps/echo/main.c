@@ -99,7 +99,7 @@ static int open_socket(int type, unsigned int port)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    (type == SOCK_STREAM && listen(fd, 8) < 0)) {
+	    (type == SOCK_STREAM && listen(fd, 16) < 0)) {
 		close(fd);
 		return -1;
 	}

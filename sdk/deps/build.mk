@@ -1,10 +1,13 @@
-# newlib (and later lwIP) for guests, built from Debian's source packages by
+# newlib and lwIP for guests, built from Debian's source packages by
 # sdk/deps/*.sh into build/deps/, which every $(O) shares: `make clean` and
-# test builds (O=build/test) keep and reuse it.  docs/sdk.md has the details.
+# test builds (O=build/test) keep and reuse it.  docs/sdk.md and
+# docs/net.md have the details.
 #
 #   NEWLIB_DIR    the target dir: $(NEWLIB_DIR)/include, $(NEWLIB_DIR)/lib
 #   NEWLIB_STAMP  exists once that build is complete; depend on it
-#   make deps     build whatever is missing (NEWLIB_FORCE=1: rebuild newlib)
+#   LWIP_*        below
+#   make deps     build whatever is missing (NEWLIB_FORCE=1: rebuild newlib,
+#                 LWIP_FORCE=1: rebuild lwIP)
 #
 # Included by the top Makefile, by sdk/mk/guest.mk (so by libos/build.mk)
 # and by sdk/mk/app.mk; the guard makes repeated inclusion harmless.
@@ -31,16 +34,38 @@ endif
 NEWLIB_DIR   := $(NEWLIB_PREFIX)/x86_64-pv-elf
 NEWLIB_STAMP := $(NEWLIB_PREFIX)/.stamp
 
-# lwIP: not yet (its own issue); it will get LWIP_DIR/LWIP_STAMP the same way.
+# lwIP's prefix is named after the Debian package version and a hash that
+# includes this build's CONFIG_LIBOS_NET_* values, and its version is only
+# known once the source package is fetched.  So make never computes it:
+# lwip.sh keeps $(O)/lwip a symlink to the right prefix, and make reads
+# everything through it.  lwip.sh runs on every make (about 0.05 s when
+# cached) and moves the link only on a change, which changes the stamp's
+# time as seen through the link, so dependents rebuild exactly then.
+#
+#   LWIP_DIR    $(LWIP_DIR)/include (lwIP's headers), $(LWIP_DIR)/lib/liblwip.a
+#   LWIP_STAMP  changes when lwIP (or its configuration) changes; depend on it
+#   LWIP_PORT   the port's headers: lwipopts.h, arch/cc.h, arch/sys_arch.h
+LWIP_DIR   := $(O)/lwip
+LWIP_STAMP := $(LWIP_DIR)/.stamp
+LWIP_LIB   := $(LWIP_DIR)/lib/liblwip.a
+LWIP_PORT  := $(PV_ROOT)/libos/net/include
 
 # app.mk gets these built by running the top-level make (`make deps`).
 ifndef PV_APP_MK
-.PHONY: deps newlib-force
-deps: $(NEWLIB_STAMP)
+.PHONY: deps newlib-force lwip-check
+deps: $(NEWLIB_STAMP) $(LWIP_STAMP)
 	@:
 
 $(NEWLIB_STAMP): $(if $(NEWLIB_FORCE),newlib-force) | $(DEPS_STAMP)
 	$(Q)NEWLIB_FORCE=$(NEWLIB_FORCE) sh $(PV_ROOT)/sdk/deps/newlib.sh
+
+# GUEST_CFLAGS (sdk/mk/guest.mk) is expanded when the recipe runs.
+$(LWIP_STAMP): $(NEWLIB_STAMP) $(GEN)/autoconf.h lwip-check | $(DEPS_STAMP)
+	$(Q)LWIP_CFLAGS='$(GUEST_CFLAGS)' LWIP_PORT='$(LWIP_PORT)' \
+		LWIP_AUTOCONF='$(GEN)/autoconf.h' LWIP_FORCE=$(LWIP_FORCE) \
+		sh $(PV_ROOT)/sdk/deps/lwip.sh --link $(LWIP_DIR)
+
+lwip-check:
 endif
 
 endif

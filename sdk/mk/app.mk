@@ -5,7 +5,9 @@
 #   include ../../sdk/mk/app.mk
 #
 # Optional, before the include: APP_CFLAGS (extra compile flags, e.g.
-# -Wno-error), APP_LDLIBS (extra archives, searched before libc).
+# -Wno-error), APP_LDLIBS (extra archives, searched before libc), and
+# PV_NET := 1 for networking: lwIP's headers and <sys/socket.h> & co. on
+# the include path, lwIP and the libos's port of it linked in (docs/net.md).
 #
 # Works two ways, with the same result:
 #  - `make` in apps/NAME: finds the repo root from this file's path, uses
@@ -38,6 +40,13 @@ APP_ELF  := $(APP_O)/$(APP).elf
 APP_OBJS := $(addprefix $(APP_O)/,$(addsuffix .o,$(basename $(SRCS))))
 show      = $(patsubst $(PV_ROOT)/%,%,$@)
 
+# ---- PV_NET := 1: lwIP and the libos's port (sdk/mk/guest.mk GUEST_NET_*) ----
+ifeq ($(strip $(PV_NET)),1)
+APP_NET_CFLAGS := $(GUEST_NET_CFLAGS)
+APP_NET_LIBS   := $(GUEST_NET_LIBS)
+APP_NET_DEPS   := $(LIBOS_NET_LIB) $(LWIP_STAMP)
+endif
+
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -52,20 +61,20 @@ clean:
 $(APP_O)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $(show)"
-	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_CFLAGS) -c $< -o $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_NET_CFLAGS) $(APP_CFLAGS) -c $< -o $@
 
 $(APP_O)/%.o: %.S
 	@mkdir -p $(@D)
 	@echo "  AS      $(show)"
-	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_NET_CFLAGS) $(APP_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(APP_ELF): $(APP_OBJS) $(APP_LDLIBS) $(LIBOS_LIB) $(GUEST_LDS)
+$(APP_ELF): $(APP_OBJS) $(APP_LDLIBS) $(LIBOS_LIB) $(APP_NET_DEPS) $(GUEST_LDS)
 	@echo "  LD      $(show)"
 	$(Q)$(GUEST_LD) $(GUEST_LDFLAGS) -Map $(APP_O)/$(APP).map -o $@ \
-		$(APP_OBJS) $(APP_LDLIBS) $(GUEST_LIBS)
+		$(APP_OBJS) $(APP_LDLIBS) $(APP_NET_LIBS) $(GUEST_LIBS)
 
-# newlib's headers: a rebuilt newlib (new flags) rebuilds the app.
-$(APP_OBJS): $(NEWLIB_STAMP)
+# newlib's (and lwIP's) headers: a rebuilt newlib or lwIP rebuilds the app.
+$(APP_OBJS): $(NEWLIB_STAMP) $(if $(APP_NET_DEPS),$(LWIP_STAMP))
 
 # Run on its own: the top-level make knows how newlib and the libos are
 # built (and the configuration they need), so ask it every time; it does
@@ -74,9 +83,10 @@ ifndef PV_TOP
 .PHONY: pv-top
 pv-top:
 	$(Q)$(MAKE) --no-print-directory -C $(PV_ROOT) \
-		O=$(patsubst $(PV_ROOT)/%,%,$(O)) deps libos
+		O=$(patsubst $(PV_ROOT)/%,%,$(O)) deps libos \
+		$(if $(APP_NET_DEPS),libos-net)
 
-$(LIBOS_LIB) $(NEWLIB_STAMP): pv-top
+$(LIBOS_LIB) $(NEWLIB_STAMP) $(APP_NET_DEPS): pv-top
 	@:
 endif
 

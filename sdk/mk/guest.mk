@@ -7,6 +7,7 @@
 #   GUEST_LIBS     what follows the app's objects on the ld command line
 #   LIBOS_LIB      $(O)/libos/libos.a (entry point and ELF note inside)
 #   LIBOS_CFLAGS   libos only: GUEST_CFLAGS + its internal include dirs
+#   GUEST_NET_*    networking (lwIP), see below
 
 ifndef SDK_GUEST_MK
 SDK_GUEST_MK := 1
@@ -48,5 +49,25 @@ GUEST_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack \
 # drops what is unused.  libc, libm and libgcc refer to each other: a group.
 GUEST_LIBS := --whole-archive $(LIBOS_LIB) --no-whole-archive \
 	-L$(NEWLIB_DIR)/lib --start-group -lc -lm $(GUEST_LIBGCC) --end-group
+
+# ---- networking: lwIP + the libos's port of it (docs/net.md) ----------------
+# Used by libos/net and by apps that set PV_NET := 1 (sdk/mk/app.mk).
+#
+#   GUEST_NET_CFLAGS  added to GUEST_CFLAGS: the port's headers (lwipopts.h,
+#                     arch/), lwIP's, and the POSIX socket headers
+#                     (<sys/socket.h>, <netinet/in.h>, <poll.h>, ...)
+#   GUEST_NET_LIBS    before GUEST_LIBS on the ld command line
+#   LIBOS_NET_LIB     $(O)/libos/libos_net.a: the port (sys_arch, netif,
+#                     pv_net_start, socket fds in read/write/close/fcntl)
+#
+# The port goes in whole: lwIP calls back into it (sys_*), and it must be
+# there before liblwip.a is searched.  --wrap sends newlib's and the app's
+# read/write/close/fcntl through the port, which hands socket descriptors
+# to lwIP and the rest to the libos (libos/net/posix.c).
+LIBOS_NET_LIB := $(O)/libos/libos_net.a
+GUEST_NET_CFLAGS := -I$(LWIP_PORT) -I$(LWIP_DIR)/include \
+	-I$(PV_ROOT)/libos/net/posix -I$(LWIP_DIR)/include/compat/posix
+GUEST_NET_LIBS := --wrap=read --wrap=write --wrap=close --wrap=fcntl \
+	--whole-archive $(LIBOS_NET_LIB) --no-whole-archive $(LWIP_LIB)
 
 endif

@@ -1,0 +1,260 @@
+#!/bin/sh
+# Build lwIP for Paravane guests from Debian's lwip source package into a
+# cache that every build output dir ($(O)) shares:
+#
+#   build/deps/src/lwip/                  the source package (.dsc + tarballs),
+#                                         fetched once, then reused offline
+#   build/deps/lwip-VERSION-HASH8/        include/ (lwIP's headers and the
+#                                         pv_netconfig.h it was built with),
+#                                         lib/liblwip.a, build.log, .stamp
+#   $(O)/lwip -> build/deps/lwip-VERSION-HASH8   what the Makefiles use
+#
+# HASH8 covers everything that changes the result: the recipe revision, the
+# .dsc's checksum (so the version and patches), the compile flags, the port
+# headers (libos/net/include: lwipopts.h, arch/*.h, ...), pv_thread.h (the
+# port's semaphores embed its wait queues), the CONFIG_LIBOS_NET_* values
+# and the compiler.  A change builds a new prefix next to the old one;
+# nothing is rebuilt in place, and the build runs in a temporary dir that is
+# renamed into place when complete.
+#
+# The source package comes from the system's own apt sources, turned into
+# deb-src entries in a private apt state dir (build/deps/src/lwip/apt): the
+# system's /etc/apt is only read.  apt checks the downloaded files against
+# the signed Sources index, and this script checks the orig tarball
+# against the .dsc's SHA-256 before every build.
+#
+# What is built is the orig tarball: pristine upstream lwIP (Debian's repack
+# only drops generated docs), NOT the tree dpkg-source -x gives.  Debian's
+# patches target its GNU/Hurd port: "port" rewrites sockets.c to use macros
+# (IP4ADDR_SOCKADDR_SET_LEN, IPADDR_SOCKADDR_GET_LEN) that only Debian's
+# Hurd port headers define, so with LWIP_SOCKET on the patched tree does not
+# build against any other port; the rest fix PPP (not built here) or add
+# options we leave off.  Upstream is also what lwIP's docs and ports assume.
+#
+#   sdk/deps/lwip.sh --link DIR   build unless cached; point symlink DIR at it
+#   sdk/deps/lwip.sh --prefix     print the prefix (fetches if needed)
+#   sdk/deps/lwip.sh --fetch      only download the source package
+#
+# Environment (the Makefile sets the first three, sdk/deps/build.mk):
+#   LWIP_CFLAGS    the guest compile flags (GUEST_CFLAGS)
+#   LWIP_PORT      the port's include dir (libos/net/include)
+#   LWIP_AUTOCONF  the build's autoconf.h; its CONFIG_LIBOS_NET_* lines
+#                  become pv_netconfig.h (none: lwipopts.h's defaults)
+#   LWIP_DSC       use this .dsc (next to its orig tarball) instead of fetching
+#   LWIP_FORCE=1   rebuild even if cached;  LWIP_JOBS (default 2)
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CACHE="$ROOT/build/deps"          # never under $(O): test builds share it
+SRCDIR="$CACHE/src/lwip"
+RECIPE=1                          # bump when the steps below change the output
+PORT=${LWIP_PORT:-$ROOT/libos/net/include}
+THREAD_H="$ROOT/libos/include/pv_thread.h"
+
+# ---- the source package -------------------------------------------------------
+
+# deb-src twins of the system's own entries, one-line and deb822 alike.
+# Comments go (deb822 allows them inside a stanza); "Enabled: no" stays.
+write_sources() {
+	out=$1
+	mkdir -p "$out"
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		sed -n -e 's/^[[:space:]]*deb\([[:space:]]\)/deb-src\1/p' "$f"
+	done >"$out/system.list"
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		sed -e '/^[[:space:]]*#/d' -e 's/^Types:.*/Types: deb-src/' "$f"
+		echo
+	done >"$out/system.sources"
+}
+
+fetch() {
+	apt="$SRCDIR/apt"
+	dl="$SRCDIR/.dl"
+
+	echo "  FETCH   lwip (Debian source package, private apt state)"
+	rm -rf "$apt" "$dl"
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dl"
+	write_sources "$apt/sources.list.d"
+	# Each key exactly once: apt's option names ignore case.
+	set -- -o Dir::Etc::SourceList=/dev/null \
+		-o Dir::Etc::SourceParts="$apt/sources.list.d" \
+		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" \
+		-o APT::Sandbox::User=root
+	# A source without a Sources index (some third-party repos) makes
+	# update fail; what counts is whether lwip can be downloaded.
+	apt-get "$@" -q update >"$SRCDIR/fetch.log" 2>&1 ||
+		echo "lwip.sh: apt-get update reported errors (see $SRCDIR/fetch.log)" >&2
+	if ! (cd "$dl" && apt-get "$@" -q source --download-only lwip) \
+		>>"$SRCDIR/fetch.log" 2>&1; then
+		echo "lwip.sh: cannot download Debian's lwip source package; last lines of $SRCDIR/fetch.log:" >&2
+		tail -n 15 "$SRCDIR/fetch.log" >&2
+		echo "lwip.sh: offline? set LWIP_DSC=/path/to/lwip_VERSION.dsc (with its tarballs)" >&2
+		exit 1
+	fi
+	mv "$dl"/* "$SRCDIR/"
+	rm -rf "$dl" "$apt"            # 20 MB of indices, not needed again
+}
+
+find_dsc() {
+	if [ -n "${LWIP_DSC:-}" ]; then
+		echo "$LWIP_DSC"
+		return
+	fi
+	ls "$SRCDIR"/lwip_*.dsc 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_source() {
+	dsc=$(find_dsc)
+	[ -n "$dsc" ] && [ -f "$dsc" ] && return
+	mkdir -p "$SRCDIR"
+	exec 8>"$CACHE/.lwip-fetch.lock"
+	flock 8
+	dsc=$(find_dsc)
+	if [ -z "$dsc" ] || [ ! -f "$dsc" ]; then
+		fetch
+		dsc=$(find_dsc)
+	fi
+	exec 8>&-
+	[ -n "$dsc" ] && [ -f "$dsc" ] || { echo "lwip.sh: no lwip .dsc after fetching" >&2; exit 1; }
+}
+
+# ---- the cache key ------------------------------------------------------------
+
+# Only lwIP's own options: other CONFIG_ values must not rebuild lwIP.
+netconfig() {
+	echo "/* CONFIG_LIBOS_NET_* of the build that made this lwIP (sdk/deps/lwip.sh) */"
+	if [ -n "${LWIP_AUTOCONF:-}" ]; then
+		grep '^#define CONFIG_LIBOS_NET_' "$LWIP_AUTOCONF" | sort || true
+	fi
+}
+
+port_files() {
+	(cd "$PORT" && find . -name '*.h' | LC_ALL=C sort)
+}
+
+key_text() {
+	echo "recipe=$RECIPE"
+	echo "dsc=$(basename "$dsc") $(sha256sum "$dsc" | cut -d' ' -f1)"
+	echo "cflags=${LWIP_CFLAGS:-}"
+	for f in $(port_files); do
+		echo "port $f $(sha256sum "$PORT/$f" | cut -d' ' -f1)"
+	done
+	echo "pv_thread.h $(sha256sum "$THREAD_H" | cut -d' ' -f1)"
+	netconfig | sed 's/^/netconfig /'
+	echo "gcc=$(gcc -dumpmachine) $(gcc -dumpfullversion)"
+	echo "binutils=$(ld --version | head -n 1)"
+}
+
+mode=${1:---link}
+[ "$mode" = "--fetch" ] && { ensure_source; exit 0; }
+
+ensure_source
+version=$(basename "$dsc" .dsc)
+version=${version#lwip_}
+key=$(key_text)
+hash=$(printf '%s\n' "$key" | sha256sum | cut -c1-8)
+prefix="$CACHE/lwip-$version-$hash"
+
+if [ "$mode" = "--prefix" ]; then
+	echo "$prefix"
+	exit 0
+fi
+[ "$mode" = "--link" ] && [ $# -eq 2 ] || {
+	echo "usage: lwip.sh --link DIR | --prefix | --fetch" >&2
+	exit 2
+}
+link=$2
+
+# Move the symlink only when it changes: make compares the stamp's time.
+update_link() {
+	[ "$(readlink "$link" 2>/dev/null || true)" = "$prefix" ] && return
+	mkdir -p "$(dirname "$link")"
+	ln -sfn "$prefix" "$link"
+}
+
+is_cached() {
+	[ -z "${LWIP_FORCE:-}" ] && [ -f "$prefix/.stamp" ] &&
+		[ "$(cat "$prefix/.stamp")" = "$key" ]
+}
+
+if is_cached; then
+	update_link
+	exit 0
+fi
+[ -n "${LWIP_CFLAGS:-}" ] || { echo "lwip.sh: LWIP_CFLAGS is not set" >&2; exit 2; }
+
+# One builder at a time (make in two output dirs may both get here).
+exec 9>"$CACHE/.lwip.lock"
+flock 9
+if is_cached; then
+	update_link
+	exit 0
+fi
+LWIP_FORCE=
+
+# ---- the build ----------------------------------------------------------------
+
+tmp="$CACHE/.lwip-$version-$hash.tmp"
+log="$tmp/build.log"
+rm -rf "$tmp"
+mkdir -p "$tmp/prefix/include" "$tmp/prefix/lib"
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM        # so that the EXIT trap cleans up
+
+fail() {
+	echo "lwip.sh: $1 failed; last lines of $log:" >&2
+	tail -n 30 "$log" >&2
+	trap - EXIT           # keep the tree for a look
+	exit 1
+}
+
+# The orig tarball named in the .dsc, checked against its SHA-256.
+unpack_orig() {
+	line=$(sed -n '/^Checksums-Sha256:/,/^[^ ]/p' "$dsc" | grep '\.orig\.tar\.' | head -n 1)
+	# shellcheck disable=SC2086  # split "SHA256 SIZE NAME"
+	set -- $line
+	orig="$(dirname "$dsc")/$3"
+	echo "orig tarball: $orig" >"$log"
+	[ -f "$orig" ] || fail "finding $orig"
+	echo "$1  $orig" | sha256sum -c - >>"$log" 2>&1 || fail "checking $orig"
+	mkdir -p "$tmp/src"
+	tar -xJf "$orig" -C "$tmp/src" --strip-components=1 >>"$log" 2>&1 ||
+		fail "unpacking $orig"
+}
+
+echo "  LWIP    $prefix"
+unpack_orig
+netconfig >"$tmp/prefix/include/pv_netconfig.h"
+
+# IPv4 core, sockets/netconn and Ethernet; no apps (httpd & co.), no IPv6,
+# PPP, 6LoWPAN or bridge.  Debug info names stable paths, not $tmp.
+cat >"$tmp/Makefile" <<'EOF'
+.RECIPEPREFIX := >
+LWIPDIR := $(SRC)/src
+include $(LWIPDIR)/Filelists.mk
+SRCS := $(COREFILES) $(CORE4FILES) $(APIFILES) $(LWIPDIR)/netif/ethernet.c
+OBJS := $(patsubst $(LWIPDIR)/%.c,obj/%.o,$(SRCS))
+liblwip.a: $(OBJS)
+> ar rcsD $@ $^
+obj/%.o: $(LWIPDIR)/%.c
+> @mkdir -p $(@D)
+> @echo "  CC      $*.c"
+> $(CC) $(CFLAGS) -c $< -o $@
+EOF
+
+# shellcheck disable=SC2086
+make -C "$tmp" -j"${LWIP_JOBS:-2}" SRC="$tmp/src" CC=gcc \
+	CFLAGS="$LWIP_CFLAGS -I$PORT -I$tmp/prefix/include \
+-I$tmp/src/src/include -ffile-prefix-map=$tmp/src=/usr/src/lwip-$version" \
+	>>"$log" 2>&1 || fail make
+
+cp "$tmp/liblwip.a" "$tmp/prefix/lib/"
+cp -R "$tmp/src/src/include/." "$tmp/prefix/include/"
+cp "$log" "$tmp/prefix/build.log"
+printf '%s\n' "$key" >"$tmp/prefix/.stamp"
+
+rm -rf "$prefix"                # a half-made prefix from an older script
+mv "$tmp/prefix" "$prefix"      # atomic: same file system
+update_link
