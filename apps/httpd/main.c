@@ -149,7 +149,7 @@ static void on_accept(int lfd)
 
 	if (fd < 0)
 		return;
-	for (int i = 0; i < MAX_CONN && !c; i++)
+	for (int i = 0; i < MAX_CONN && !c && fd < FD_SETSIZE; i++)
 		if (conns[i].fd < 0)
 			c = &conns[i];
 	if (!c) {                                   /* full: refuse politely */
@@ -175,7 +175,7 @@ static int listen_on(int port)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	a.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16))
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64))
 		return -1;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	return fd;

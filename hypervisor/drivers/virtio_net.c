@@ -35,7 +35,7 @@
 #define QUEUE_RX       0
 #define QUEUE_TX       1
 #define RX_RING_MAX    256
-#define TX_RING_MAX    64
+#define TX_RING_MAX    256
 #define BUF_SIZE       2048u       /* two per frame */
 #define NET_HDR_LEN    12u         /* virtio_net_hdr with VERSION_1 (num_buffers) */
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <paravane.h>
+#include <pv_thread.h>
 
 #include "libos.h"
 
@@ -117,7 +118,9 @@ int clock_nanosleep(clockid_t id, int flags, const struct timespec *req,
 
 		ns = ns > base ? ns - base : 0;
 	}
-	pv_block_until(sat_add(now, ns));
+	/* Only this thread sleeps: others (and the network) go on; with no
+	 * other thread the domain blocks in the hypervisor. */
+	pv_thread_sleep_until(sat_add(now, ns));
 	if (rem && !(flags & TIMER_ABSTIME))
 		ns_to_timespec(0, rem);
 	return 0;
@@ -147,6 +150,6 @@ unsigned int sleep(unsigned int s)
 
 int sched_yield(void)
 {
-	pv_yield();
+	pv_thread_yield();
 	return 0;
 }

@@ -46,7 +46,7 @@ void libos_net_assert_core_locked(void);
 #define DEFAULT_RAW_RECVMBOX_SIZE       16
 #define DEFAULT_UDP_RECVMBOX_SIZE       32
 #define DEFAULT_TCP_RECVMBOX_SIZE       64
-#define DEFAULT_ACCEPTMBOX_SIZE         16
+#define DEFAULT_ACCEPTMBOX_SIZE         64
 
 /* ---- memory ---------------------------------------------------------------- */
 /* MEM_SIZE: lwIP's own heap (in .bss), for outgoing TCP data (each
@@ -56,8 +56,8 @@ void libos_net_assert_core_locked(void);
 #define MEM_ALIGNMENT                   8
 #define MEM_SIZE                        (CONFIG_LIBOS_NET_MEM_KB * 1024)
 #define PBUF_POOL_SIZE                  CONFIG_LIBOS_NET_PBUF_POOL
-#define MEMP_NUM_NETCONN                32	/* sockets; fds 3..34 */
-#define MEMP_NUM_TCP_PCB                32
+#define MEMP_NUM_NETCONN                60	/* sockets: fds 3..62, inside newlib's FD_SETSIZE (64) */
+#define MEMP_NUM_TCP_PCB                64
 #define MEMP_NUM_TCP_PCB_LISTEN         8
 #define MEMP_NUM_UDP_PCB                8
 #define MEMP_NUM_RAW_PCB                4
