@@ -95,7 +95,7 @@ include tests/unit/build.mk
 -include tests/fuzz/build.mk
 
 # ---- top-level goals -------------------------------------------------------
-.PHONY: all image run debug test test-unit test-system bench fuzz check-manifest clean distclean
+.PHONY: all image run debug test test-unit test-configs test-system bench fuzz check-manifest clean distclean
 
 all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
 
@@ -112,7 +112,15 @@ debug: all
 	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb --symbols $(HV_ELF) $(RUN_NET)
 
 TEST_O := build/test
-test: test-unit test-system
+test: test-unit test-configs test-system
+
+# Every config in configs/ must still build (hypervisor and loader).
+test-configs: | $(DEPS_STAMP)
+	$(Q)set -e; for c in configs/defconfig configs/*_defconfig; do n=$$(basename $$c _defconfig); \
+		echo "== config $$n"; \
+		$(MAKE) --no-print-directory O=build/cfg-$$n DEFCONFIG=$$c \
+			build/cfg-$$n/hypervisor/paravane.elf build/cfg-$$n/boot/BOOTX64.EFI >/dev/null; \
+	done
 
 test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -130,7 +138,7 @@ check-manifest: $(CHECK_MANIFEST)
 
 clean:
 	rm -rf $(O)/hypervisor $(O)/boot $(O)/tools $(O)/tests $(O)/libos $(O)/apps \
-		$(O)/include $(O)/*.img $(O)/esp $(TEST_O)
+		$(O)/include $(O)/*.img $(O)/esp $(TEST_O) build/cfg-*
 
 distclean:
 	rm -rf build

@@ -12,9 +12,12 @@ hv-y := arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/gdt.o arch/x86_64/idt.
 	core/selftest.o core/domain.o core/domain_build.o core/sched.o core/sched_queue.o core/hypercall.o \
 	core/console.o core/guest_fault.o core/elf_image.o \
 	drivers/uart16550.o drivers/acpi.o drivers/rtc.o \
-	drivers/pci.o drivers/virtio_pci.o drivers/virtio_net.o \
-	io/net.o io/netback.o io/vswitch.o \
 	lib/string.o lib/format.o
+
+# Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
+# compiler drops every reference when it is off.
+hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o \
+	drivers/pci.o drivers/virtio_pci.o drivers/virtio_net.o
 
 HV_OBJS := $(addprefix $(HV_DIR)/,$(hv-y)) $(HV_DIR)/manifest.o
 HV_LDS  := hypervisor/arch/x86_64/hypervisor.ld

@@ -75,6 +75,11 @@ static void domain_release(struct domain *d)
 
 static int attach_devices(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
+	if (!IS_ENABLED(CONFIG_NET) && g->net_count) {
+		snprintf(err, n, "its manifest asks for %u net devices; this hypervisor is built without CONFIG_NET",
+			 g->net_count);
+		return -1;
+	}
 	for (uint32_t i = 0; i < g->net_count; i++) {
 		uint64_t rings = d->rings_gva + (uint64_t)i * NETBACK_RING_PAGES * PAGE_SIZE;
 
@@ -87,6 +92,8 @@ static int attach_devices(struct domain *d, const struct manifest_guest *g, char
 
 static void detach_devices(struct domain *d)
 {
+	if (!IS_ENABLED(CONFIG_NET))
+		return;
 	for (uint32_t i = 0; i < d->net_count; i++)
 		netback_detach(&d->net[i]);
 	d->net_count = 0;
@@ -168,7 +175,8 @@ static void check_all_ended(void)
 	log_info("all guests have ended (%u ok, %u failed, %u crashed)", ended_ok, ended_failed,
 		 ended_crashed);
 	log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
-	net_report();
+	if (IS_ENABLED(CONFIG_NET))
+		net_report();
 	power_off(final_status());
 }
 
@@ -220,7 +228,8 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 	domain_destroy(d);
 	if (act == MANIFEST_ACTION_POWEROFF || !strcmp(reason, "poweroff")) {
 		log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
-		net_report();
+		if (IS_ENABLED(CONFIG_NET))
+			net_report();
 		power_off(how == END_CRASH ? POWER_STATUS_GUEST_CRASHED :
 			  code ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK);
 	}
@@ -247,7 +256,8 @@ void domains_start(void)
 	fpu_init();
 	sched_init(m->hv.time_slice_us);
 	trap_set_user_fault(guest_fault);
-	net_init();
+	if (IS_ENABLED(CONFIG_NET))
+		net_init();
 	free_kib_at_start = free_kib();
 	for (uint32_t i = 0; i < m->guest_count; i++)
 		if (m->guest[i].valid && domain_create(i, 0))

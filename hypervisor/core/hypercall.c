@@ -56,7 +56,7 @@ static int64_t hc_event_notify(struct domain *d, struct trap_frame *f)
 {
 	if (f->rdi >= PV_EVENT_PORTS)
 		return -EINVAL;
-	for (uint32_t i = 0; i < d->net_count; i++) {
+	for (uint32_t i = 0; IS_ENABLED(CONFIG_NET) && i < d->net_count; i++) {
 		if (d->net[i].port == f->rdi)
 			return netback_kick(&d->net[i]);
 	}

@@ -116,7 +116,8 @@ static void sched_tick(void)
 		sched_wake(dh_min(&dl), 0);
 	if (timer_count)
 		run_timers(now);
-	net_tick();
+	if (IS_ENABLED(CONFIG_NET))
+		net_tick();
 	if (current && rq.head && now - current->slice_start_tsc >= slice_tsc) {
 		current->used_full_slice = true;
 		need_resched = true;
