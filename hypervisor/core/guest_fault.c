@@ -17,33 +17,18 @@ static const char *sym(const struct domain *d, uint64_t addr, char *buf, size_t 
 	return buf;
 }
 
-static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void line(const char *fmt, ...)
-{
-	char buf[192];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	n = MIN(n, (int)sizeof(buf) - 2);
-	buf[n++] = '\n';
-	log_raw(buf, (size_t)n);
-}
-
 /* Frame pointers are guest data: every read goes through the checked copy. */
 static void backtrace(const struct domain *d, const struct trap_frame *f)
 {
 	uint64_t rbp = f->rbp, fr[2];
 	char name[64];
 
-	line("hv|   backtrace:");
-	line("hv|     #0 0x%016lx <%s>", f->rip, sym(d, f->rip, name, sizeof(name)));
+	log_rawf("hv|   backtrace:");
+	log_rawf("hv|     #0 0x%016lx <%s>", f->rip, sym(d, f->rip, name, sizeof(name)));
 	for (int i = 1; i < MAX_FRAMES; i++) {
 		if (guest_copy_from(&d->mem, fr, rbp, sizeof(fr)) || !fr[1])
 			break;
-		line("hv|     #%d 0x%016lx <%s>", i, fr[1], sym(d, fr[1], name, sizeof(name)));
+		log_rawf("hv|     #%d 0x%016lx <%s>", i, fr[1], sym(d, fr[1], name, sizeof(name)));
 		if (fr[0] <= rbp)
 			break;
 		rbp = fr[0];
@@ -77,15 +62,15 @@ void guest_fault(struct trap_frame *f)
 	const char *reason = reason_for(d, f, cr2);
 	char name[64];
 
-	line("hv| ==== domain %u (%s) crashed: %s (vector %lu) ====", d->id, d->name,
+	log_rawf("hv| ==== domain %u (%s) crashed: %s (vector %lu) ====", d->id, d->name,
 	     trap_vector_name(f->vector), f->vector);
-	line("hv|   reason %s  rip 0x%016lx <%s>  error 0x%lx", reason, f->rip,
+	log_rawf("hv|   reason %s  rip 0x%016lx <%s>  error 0x%lx", reason, f->rip,
 	     sym(d, f->rip, name, sizeof(name)), f->error);
 	if (f->vector == 14)
-		line("hv|   fault address 0x%016lx (%s, %s)", cr2, f->error & 2 ? "write" : "read",
+		log_rawf("hv|   fault address 0x%016lx (%s, %s)", cr2, f->error & 2 ? "write" : "read",
 		     f->error & 1 ? "protection" : "not mapped");
-	line("hv|   rax %016lx rbx %016lx rcx %016lx rdx %016lx", f->rax, f->rbx, f->rcx, f->rdx);
-	line("hv|   rsi %016lx rdi %016lx rbp %016lx rsp %016lx", f->rsi, f->rdi, f->rbp, f->rsp);
+	log_rawf("hv|   rax %016lx rbx %016lx rcx %016lx rdx %016lx", f->rax, f->rbx, f->rcx, f->rdx);
+	log_rawf("hv|   rsi %016lx rdi %016lx rbp %016lx rsp %016lx", f->rsi, f->rdi, f->rbp, f->rsp);
 	backtrace(d, f);
 	log_event("domain-fault id=%u name=%s vector=%lu rip=0x%lx addr=0x%lx", d->id, d->name,
 		  f->vector, f->rip, f->vector == 14 ? cr2 : 0);

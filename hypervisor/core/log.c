@@ -19,6 +19,20 @@ void log_raw(const char *s, size_t n)
 	uart_write(s, n);
 }
 
+void log_rawf(const char *fmt, ...)
+{
+	char line[192];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	n = MIN(n, (int)sizeof(line) - 2);
+	line[n++] = '\n';
+	uart_write(line, (size_t)n);
+}
+
 static void log_vline(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[LINE_MAX];

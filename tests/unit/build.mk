@@ -9,8 +9,8 @@ test_manifest_SRCS := sdk/manifest/manifest.c
 test_guest_mem_SRCS := hypervisor/mm/guest_mem.c
 test_sched_queue_SRCS := hypervisor/core/sched_queue.c
 test_elf_image_SRCS := hypervisor/core/elf_image.c
-test_vswitch_SRCS := hypervisor/io/vswitch.c
-test_netback_SRCS := hypervisor/io/netback.c hypervisor/io/vswitch.c hypervisor/mm/guest_mem.c
+test_vswitch_SRCS := hypervisor/io/vswitch.c tests/unit/host_shims.c
+test_netback_SRCS := hypervisor/io/netback.c hypervisor/io/vswitch.c hypervisor/mm/guest_mem.c tests/unit/host_shims.c
 test_ring_SRCS :=
 
 # ---- rule generator: nothing to edit below ---------------------------------

@@ -13,18 +13,6 @@ uint64_t physmap_offset;
 volatile uint64_t clock_ticks;
 static int events, log_lines;
 
-size_t strlcpy(char *d, const char *s, size_t n)
-{
-	size_t l = strlen(s);
-
-	if (n) {
-		size_t c = l < n - 1 ? l : n - 1;
-
-		memcpy(d, s, c);
-		d[c] = 0;
-	}
-	return l;
-}
 void domain_raise_event(struct domain *d, uint32_t port) { events++; }
 void log_printf(int level, const char *fmt, ...) { log_lines++; }
 void log_event(const char *fmt, ...) { log_lines++; }

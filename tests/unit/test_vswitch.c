@@ -3,18 +3,6 @@
 #include <hv/vswitch.h>
 #include "harness.h"
 
-size_t strlcpy(char *d, const char *s, size_t n)
-{
-	size_t l = strlen(s);
-
-	if (n) {
-		size_t c = l < n - 1 ? l : n - 1;
-
-		memcpy(d, s, c);
-		d[c] = 0;
-	}
-	return l;
-}
 
 #define NPORTS 4
 static struct vswitch_port port[NPORTS];   /* 0 = uplink, 1..3 guests */

@@ -3,6 +3,7 @@
  * and calls trap_dispatch(frame).  Returning from trap_dispatch restores
  * whatever the frame then holds, which is how the scheduler switches
  * domains: it rewrites the frame. */
+#include "trap_frame.S.h"
 
 /* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
 	.altmacro
@@ -30,41 +31,13 @@ isr_table:
 	.globl trap_entry
 trap_entry:
 	cld
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_GPRS
 	movq %rsp, %rdi
 	xorl %ebp, %ebp          /* backtraces stop at the trap boundary */
 	call trap_dispatch
 	.globl trap_return
 trap_return:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_GPRS
 	addq $16, %rsp           /* vector, error */
 	iretq
 

@@ -7,6 +7,7 @@
  *
  * Single CPU for now: the user stack pointer is parked in a global.  With
  * SMP this becomes swapgs + a per-CPU area. */
+#include "trap_frame.S.h"
 #define VEC_SYSCALL 0x100
 #define GDT_UCODE 0x23
 #define GDT_UDATA 0x1b
@@ -25,21 +26,7 @@ syscall_entry:
 	pushq %rcx                   /* rip */
 	pushq $0                     /* error */
 	pushq $VEC_SYSCALL
-	pushq %rax
-	pushq %rbx
-	pushq %rcx
-	pushq %rdx
-	pushq %rsi
-	pushq %rdi
-	pushq %rbp
-	pushq %r8
-	pushq %r9
-	pushq %r10
-	pushq %r11
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
+	PUSH_GPRS
 	movq %rsp, %rdi
 	xorl %ebp, %ebp
 	cld
@@ -50,21 +37,7 @@ syscall_entry:
 	movabsq $USER_RIP_LIMIT, %rax
 	cmpq %rax, %rcx
 	jae trap_return
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_GPRS
 	addq $16, %rsp               /* vector, error */
 	movq 0(%rsp), %rcx           /* rip */
 	movq 16(%rsp), %r11          /* rflags */

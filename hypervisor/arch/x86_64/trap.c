@@ -28,21 +28,6 @@ const char *trap_vector_name(uint64_t vector)
 void trap_set_irq(uint8_t vector, irq_handler_t h) { irq_handlers[vector] = h; }
 void trap_set_user_fault(irq_handler_t h) { user_fault_handler = h; }
 
-static void report_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void report_line(const char *fmt, ...)
-{
-	char line[160];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
-	n = MIN(n, (int)sizeof(line) - 2);
-	line[n++] = '\n';
-	log_raw(line, (size_t)n);
-}
-
 static const char *sym(uint64_t addr, char *buf, size_t n)
 {
 	if (!symbols_lookup(addr, buf, n))
@@ -52,7 +37,7 @@ static const char *sym(uint64_t addr, char *buf, size_t n)
 
 static void report_pf_error(uint64_t e)
 {
-	report_line("hv|   page fault: %s, %s, %s%s%s", e & 1 ? "protection violation" : "not present",
+	log_rawf("hv|   page fault: %s, %s, %s%s%s", e & 1 ? "protection violation" : "not present",
 		    e & 2 ? "write" : "read", e & 4 ? "user" : "supervisor",
 		    e & 16 ? ", instruction fetch" : "", e & 8 ? ", reserved bit" : "");
 }
@@ -63,8 +48,8 @@ static void report_backtrace(const struct trap_frame *f)
 	uint64_t lo, hi, rbp = f->rbp;
 	char name[64];
 
-	report_line("hv|   backtrace:");
-	report_line("hv|     #0 0x%016lx <%s>", f->rip, sym(f->rip, name, sizeof(name)));
+	log_rawf("hv|   backtrace:");
+	log_rawf("hv|     #0 0x%016lx <%s>", f->rip, sym(f->rip, name, sizeof(name)));
 	if (!gdt_stack_bounds(f->rsp, &lo, &hi))
 		return;
 	for (int i = 1; i < 16; i++) {
@@ -75,7 +60,7 @@ static void report_backtrace(const struct trap_frame *f)
 		ret = ((uint64_t *)rbp)[1];
 		if (ret < 0xFFFFFFFF80000000UL)
 			break;
-		report_line("hv|     #%d 0x%016lx <%s>", i, ret, sym(ret, name, sizeof(name)));
+		log_rawf("hv|     #%d 0x%016lx <%s>", i, ret, sym(ret, name, sizeof(name)));
 		if (((uint64_t *)rbp)[0] <= rbp)
 			break;
 		rbp = ((uint64_t *)rbp)[0];
@@ -86,18 +71,18 @@ void trap_report(const char *who, const struct trap_frame *f)
 {
 	char name[64];
 
-	report_line("hv| ==== %s exception: %s (vector %lu) ====", who,
+	log_rawf("hv| ==== %s exception: %s (vector %lu) ====", who,
 		    trap_vector_name(f->vector), f->vector);
-	report_line("hv|   error 0x%lx  rip 0x%016lx <%s>", f->error, f->rip,
+	log_rawf("hv|   error 0x%lx  rip 0x%016lx <%s>", f->error, f->rip,
 		    sym(f->rip, name, sizeof(name)));
 	if (f->vector == 14)
 		report_pf_error(f->error);
-	report_line("hv|   cr2 0x%016lx  cr3 0x%016lx  cs 0x%lx  ss 0x%lx  rflags 0x%lx",
+	log_rawf("hv|   cr2 0x%016lx  cr3 0x%016lx  cs 0x%lx  ss 0x%lx  rflags 0x%lx",
 		    read_cr2(), read_cr3(), f->cs, f->ss, f->rflags);
-	report_line("hv|   rax %016lx rbx %016lx rcx %016lx rdx %016lx", f->rax, f->rbx, f->rcx, f->rdx);
-	report_line("hv|   rsi %016lx rdi %016lx rbp %016lx rsp %016lx", f->rsi, f->rdi, f->rbp, f->rsp);
-	report_line("hv|   r8  %016lx r9  %016lx r10 %016lx r11 %016lx", f->r8, f->r9, f->r10, f->r11);
-	report_line("hv|   r12 %016lx r13 %016lx r14 %016lx r15 %016lx", f->r12, f->r13, f->r14, f->r15);
+	log_rawf("hv|   rax %016lx rbx %016lx rcx %016lx rdx %016lx", f->rax, f->rbx, f->rcx, f->rdx);
+	log_rawf("hv|   rsi %016lx rdi %016lx rbp %016lx rsp %016lx", f->rsi, f->rdi, f->rbp, f->rsp);
+	log_rawf("hv|   r8  %016lx r9  %016lx r10 %016lx r11 %016lx", f->r8, f->r9, f->r10, f->r11);
+	log_rawf("hv|   r12 %016lx r13 %016lx r14 %016lx r15 %016lx", f->r12, f->r13, f->r14, f->r15);
 	report_backtrace(f);
 }
 

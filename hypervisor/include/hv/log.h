@@ -14,6 +14,9 @@ void log_printf(int level, const char *fmt, ...) __attribute__((format(printf, 2
 /* Raw bytes to the console, no prefix and no filtering (for lines built
  * elsewhere, e.g. guest output and exception reports). */
 void log_raw(const char *s, size_t n);
+/* One formatted line, no prefix and no filtering (exception reports);
+ * uses only a stack buffer, so it is safe on the fault path. */
+void log_rawf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define log_err(...)   log_printf(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
