@@ -3,6 +3,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/power.h>
+#include <hv/time.h>
 #include <hv/x86.h>
 
 static const char *const status_names[] = {
@@ -29,6 +30,9 @@ void power_off(enum power_status status)
 #endif
 	}
 	acpi_poweroff();
+	/* The chipset may take a moment to act on the S5 write. */
+	for (uint64_t t0 = rdtsc(); tsc_hz && rdtsc() - t0 < tsc_hz / 2;)
+		pause();
 	log_err("power-off failed; halting");
 	for (;;)
 		hlt();

@@ -150,7 +150,8 @@ static void switch_in(struct domain *d, struct trap_frame *f, uint64_t now)
 {
 	rq_unlink(&rq, d);
 	d->state = DOM_RUNNING;
-	d->switches++;
+	if (!d->switches++)
+		log_event("domain-started id=%u name=%s", d->id, d->name);
 	if (now - d->slice_start_tsc < slice_tsc)
 		d->used_full_slice = false;
 	d->slice_start_tsc = now;

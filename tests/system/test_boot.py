@@ -94,3 +94,19 @@ def test_bad_guest_does_not_stop_the_others(boot, tmp_path):
     assert "manifest.conf:8: memory:" in b
     assert "guest bad: skipped" in b
     assert "guest good: image dummy.elf" in b
+
+
+def test_acpi_s5_poweroff_in_a_normal_build(tmp_path):
+    """Without test hooks the hypervisor powers off through ACPI S5 (\\_S5
+    from the DSDT): QEMU exits by itself, with no debug-exit status."""
+    import pvrun
+    import qemu
+    from conftest import ROOT, guest
+    normal = ROOT / "build" / "cfg-defconfig"      # made by `make test-configs`
+    assert (normal / "hypervisor" / "paravane.elf").exists(), "run make test-configs first"
+    img = pvrun.make_image(tmp_path, normal, IDLE + "[guest h]\nimage = hello.elf\nmemory = 1M\n",
+                           [guest("hello")], check=False)
+    r = qemu.run(str(img), timeout=90)
+    assert not r.timed_out and r.exit_status is None and r.returncode == 0
+    assert "@event poweroff status=0" in r.log
+    assert "power-off failed" not in r.log

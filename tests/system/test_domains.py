@@ -34,6 +34,7 @@ def test_several_hellos_each_with_its_own_output(boot):
         assert 'h%d| argv[1] = "arg%d"' % (i, i) in b
         assert "h%d| sqrt(2) = 1.4142135624" % i in b
     assert len(b.events("domain-exited")) == 3
+    assert [e["name"] for e in b.events("domain-started")] == ["h0", "h1", "h2"]
     assert all(e["code"] == "0" for e in b.events("domain-exited"))
     assert b.status == 0
     assert_memory_returned(b)

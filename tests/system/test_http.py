@@ -4,6 +4,7 @@ import concurrent.futures
 import http.client
 import json
 import socket
+import subprocess
 import tempfile
 import time
 
@@ -52,7 +53,14 @@ def get(port, path="/", conn=None):
     return r.status, r.getheader("Content-Type"), r.read()
 
 
+def curl(port, path):
+    return subprocess.run(["curl", "-sS", "-m", "10", "http://127.0.0.1:%d%s" % (port, path)],
+                          capture_output=True, text=True, check=True).stdout
+
+
 def test_page_and_json(httpd):
+    assert "Hello from a Paravane unikernel" in curl(httpd.port, "/")
+    assert json.loads(curl(httpd.port, "/api/status"))["domain"] == "web"
     status, ctype, body = get(httpd.port)
     assert status == 200 and ctype == "text/html"
     assert b"Hello from a Paravane unikernel" in body
