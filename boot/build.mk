@@ -2,7 +2,9 @@
 #
 # GNU-EFI's classic flow: objects built -fpic, linked as a shared object
 # with crt0 and elf_x86_64_efi.lds, then turned into a PE32+ by objcopy.
-# The manifest parser is compiled a second time here with these flags.
+# The manifest parser is compiled a second time here with these flags
+# (its sources are listed as MANIFEST_SRCS in sdk/manifest/build.mk,
+# which is included after this file).
 
 LOADER_EFI := $(O)/boot/BOOTX64.EFI
 LOADER_SO  := $(O)/boot/loader.so
@@ -20,7 +22,8 @@ LOADER_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
 	-I$(EFI_INC) -I$(EFI_INC)/x86_64 -I$(EFI_INC)/protocol \
 	-I$(GEN) -include autoconf.h -Ihypervisor/include -Isdk/manifest -MMD -MP
 
-LOADER_SRCS := $(wildcard boot/*.c) sdk/manifest/manifest.c
+LOADER_SRCS := $(wildcard boot/*.c) sdk/manifest/manifest.c \
+	sdk/manifest/manifest_text.c sdk/manifest/manifest_keys.c
 LOADER_OBJS := $(patsubst %.c,$(O)/boot/obj/%.o,$(LOADER_SRCS))
 
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym \

@@ -19,7 +19,12 @@ hv-y := arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/gdt.o arch/x86_64/idt.
 hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o \
 	drivers/pci.o drivers/virtio_pci.o drivers/virtio_net.o
 
-HV_OBJS := $(addprefix $(HV_DIR)/,$(hv-y)) $(HV_DIR)/manifest.o
+# The manifest parser, one object per source (MANIFEST_SRCS in
+# sdk/manifest/build.mk, which is included after this file).
+HV_MANIFEST_OBJS := $(HV_DIR)/manifest.o $(HV_DIR)/manifest_text.o \
+	$(HV_DIR)/manifest_keys.o
+
+HV_OBJS := $(addprefix $(HV_DIR)/,$(hv-y)) $(HV_MANIFEST_OBJS)
 HV_LDS  := hypervisor/arch/x86_64/hypervisor.ld
 HV_LDFLAGS := -nostdlib -static -z max-page-size=4096 -z noexecstack --gc-sections \
 	--no-warn-rwx-segments -T $(HV_LDS)
@@ -34,7 +39,7 @@ $(HV_DIR)/%.o: hypervisor/%.S $(GEN)/autoconf.h
 	@echo "  AS      $@"
 	$(Q)$(CC) $(HV_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(HV_DIR)/manifest.o: sdk/manifest/manifest.c $(GEN)/autoconf.h
+$(HV_MANIFEST_OBJS): $(HV_DIR)/%.o: sdk/manifest/%.c $(GEN)/autoconf.h
 	@mkdir -p $(dir $@)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(HV_CFLAGS) -c $< -o $@

@@ -9,7 +9,7 @@ $(O)/tools/check_manifest.o: sdk/tools/check_manifest.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -c -o $@ $<
 
-$(CHECK_MANIFEST): $(O)/tools/check_manifest.o $(MANIFEST_HOST_OBJ)
+$(CHECK_MANIFEST): $(O)/tools/check_manifest.o $(MANIFEST_HOST_OBJS)
 	$(Q)$(HOSTCC) -o $@ $^
 
 -include $(O)/tools/check_manifest.d

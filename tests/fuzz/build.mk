@@ -16,9 +16,10 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Isdk/manifest \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 
-$(FUZZ_MANIFEST): tests/fuzz/fuzz_manifest.c $(MANIFEST_SRC) sdk/manifest/manifest.h
+$(FUZZ_MANIFEST): tests/fuzz/fuzz_manifest.c $(MANIFEST_SRCS) sdk/manifest/manifest.h \
+		sdk/manifest/manifest_internal.h
 	$(Q)mkdir -p $(@D)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_manifest.c $(MANIFEST_SRC)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_manifest.c $(MANIFEST_SRCS)
 
 # -max_len lets inputs grow past MANIFEST_LINE_MAX to reach the long-line path.
 fuzz: $(FUZZ_MANIFEST)

@@ -5,7 +5,7 @@
 # sources it needs below as test_NAME_SRCS (above the rule generator, which
 # reads them when this file is parsed).  `make test-unit` runs them all.
 
-test_manifest_SRCS := sdk/manifest/manifest.c
+test_manifest_SRCS := $(MANIFEST_SRCS)
 test_guest_mem_SRCS := hypervisor/mm/guest_mem.c
 test_sched_queue_SRCS := hypervisor/core/sched_queue.c
 test_elf_image_SRCS := hypervisor/core/elf_image.c
