@@ -11,7 +11,7 @@
 #include "netfront.h"
 
 #define TX_BUFS  64
-#define RX_BUFS  128
+#define RX_BUFS  256   /* the whole ring: bursts of SYNs must not find it empty */
 #define BUF_SIZE 2048   /* >= PV_NET_MAX_FRAME */
 #define MASK     (PV_NET_RING_SIZE - 1)
 
