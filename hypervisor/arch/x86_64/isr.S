@@ -31,6 +31,13 @@ isr_table:
 	.globl trap_entry
 trap_entry:
 	cld
+	/* A guest may leave RFLAGS.AC set (popf is allowed in ring 3), and an
+	 * interrupt gate does not clear it: with AC set SMAP would be off for
+	 * the whole handler.  Clear it first (works with or without SMAP,
+	 * unlike clac). */
+	pushfq
+	andq $~0x40000, (%rsp)
+	popfq
 	PUSH_GPRS
 	movq %rsp, %rdi
 	xorl %ebp, %ebp          /* backtraces stop at the trap boundary */
