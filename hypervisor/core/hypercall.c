@@ -113,9 +113,11 @@ void hypercall_dispatch(struct trap_frame *f)
 	uint64_t nr = f->rax;
 
 	d->hypercalls++;
+	sched_hypercall_begin();
 	if (nr < PV_HC_MAX && hypercalls[nr])
 		f->rax = (uint64_t)hypercalls[nr](d, f);
 	else
 		f->rax = (uint64_t)-ENOSYS;
+	sched_hypercall_end();
 	sched_return_to_guest(f);
 }

@@ -18,6 +18,9 @@ void sched_yield(struct domain *d);        /* current goes to the back */
 int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
 /* Make a blocked domain runnable, its pending hypercall returning rax. */
 void sched_wake(struct domain *d, int64_t rax);
+/* Around a hypercall handler: wake-ups it causes do not preempt the caller. */
+void sched_hypercall_begin(void);
+void sched_hypercall_end(void);
 /* Called last on every path back to ring 3: picks who runs and loads its
  * registers into f (idles with interrupts on while nobody can run). */
 void sched_return_to_guest(struct trap_frame *f);
