@@ -28,7 +28,7 @@ static struct run_queue rq;
 static struct deadline_heap dl;
 static uint64_t slice_tsc;
 static bool need_resched;
-static bool in_hypercall;     /* wake-ups do not preempt the caller */
+bool sched_in_hypercall;      /* wake-ups do not preempt the caller */
 
 struct timer { uint64_t when; sched_timer_fn fn; uint32_t arg; };
 static struct timer timers[MAX_TIMERS];
@@ -82,7 +82,7 @@ void sched_wake(struct domain *d, int64_t rax)
 	 * domain's hypercall (a frame it sent, say): it goes first, but the
 	 * sender keeps the CPU until it blocks, yields or uses its slice, so a
 	 * burst of frames costs one switch, not one per frame. */
-	if (!in_hypercall)
+	if (!sched_in_hypercall)
 		need_resched = true;
 }
 
@@ -177,9 +177,6 @@ static void idle(void)
 	while (!rq.head)
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
-
-void sched_hypercall_begin(void) { in_hypercall = true; }
-void sched_hypercall_end(void) { in_hypercall = false; }
 
 void sched_return_to_guest(struct trap_frame *f)
 {

@@ -4,6 +4,7 @@
 #ifndef HV_SCHED_H
 #define HV_SCHED_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct domain;
@@ -19,8 +20,9 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
 /* Make a blocked domain runnable, its pending hypercall returning rax. */
 void sched_wake(struct domain *d, int64_t rax);
 /* Around a hypercall handler: wake-ups it causes do not preempt the caller. */
-void sched_hypercall_begin(void);
-void sched_hypercall_end(void);
+extern bool sched_in_hypercall;
+static inline void sched_hypercall_begin(void) { sched_in_hypercall = true; }
+static inline void sched_hypercall_end(void) { sched_in_hypercall = false; }
 /* Called last on every path back to ring 3: picks who runs and loads its
  * registers into f (idles with interrupts on while nobody can run). */
 void sched_return_to_guest(struct trap_frame *f);
