@@ -17,6 +17,14 @@
 #define INFO_PAGES   2             /* start_info, shared_info */
 #define MIN_HEAP     (16UL << 10)
 
+static uint64_t free_frames_kib(void)
+{
+	struct frame_stats s;
+
+	frame_stats(&s);
+	return (s.free - s.reserved) * (PAGE_SIZE / 1024);
+}
+
 static uint64_t pages_for(uint64_t bytes)
 {
 	return PAGE_ALIGN_UP(bytes) / PAGE_SIZE;
@@ -38,25 +46,70 @@ static uint64_t page_flags(const struct domain *d, uint64_t va)
 	return GF_WRITE;
 }
 
+/* Frames that went to page tables while running fn. */
+#define COUNT_TABLES(d, call) ({ \
+	struct frame_stats b_, a_; \
+	frame_stats(&b_); \
+	int r_ = (call); \
+	frame_stats(&a_); \
+	(d)->overhead_frames += b_.free - a_.free; \
+	r_; })
+
+static uint64_t user_pte(uint64_t f)
+{
+	return PTE_U | (f & GF_WRITE ? PTE_W : 0) | (f & GF_EXEC ? 0 : pt_nx());
+}
+
+/* Heap pages are demand-zero: reserved now, zeroed and mapped on first
+ * touch (a fault, or a hypercall that reads or writes them), so creating a
+ * domain costs its image, not its memory size.  Their page tables exist
+ * from the start, so backing them never needs another allocation. */
+static int map_lazy(struct domain *d, uint64_t i, uint64_t va)
+{
+	d->mem.frame[i] = GF_LAZY | GF_WRITE;
+	d->lazy_reserved++;
+	return COUNT_TABLES(d, pt_prepare(d->pml4, va, true));
+}
+
 static int map_page(struct domain *d, uint64_t i)
 {
-	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f, pte;
-	struct frame_stats before, after;
+	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f;
 
 	if (va == d->guard_gva)
 		return 0;
+	if (va >= d->heap_gva && va < d->guard_gva)
+		return map_lazy(d, i, va);
 	pa = frame_alloc();
 	if (!pa)
 		return -ENOMEM;
 	f = page_flags(d, va);
 	d->mem.frame[i] = pa | f;
-	pte = PTE_U | (f & GF_WRITE ? PTE_W : 0) | (f & GF_EXEC ? 0 : pt_nx());
-	frame_stats(&before);
-	if (pt_map(d->pml4, va, pa, pte))
-		return -ENOMEM;
-	frame_stats(&after);
-	d->overhead_frames += before.free - after.free;   /* page tables */
+	return COUNT_TABLES(d, pt_map(d->pml4, va, pa, user_pte(f)));
+}
+
+static int populate(struct guest_mem *mem, uint64_t i)
+{
+	struct domain *d = (struct domain *)((char *)mem - __builtin_offsetof(struct domain, mem));
+	uint64_t pa, va = mem->base + i * PAGE_SIZE;
+
+	if (!(mem->frame[i] & GF_LAZY) || (mem->frame[i] & ~GF_FLAGS) || !d->lazy_reserved)
+		return -EFAULT;
+	pa = frame_alloc_reserved();
+	if (!pa || pt_map(d->pml4, va, pa, user_pte(GF_WRITE)))
+		return -ENOMEM;           /* cannot happen: reserved, tables prepared */
+	d->lazy_reserved--;
+	mem->frame[i] = pa | GF_WRITE;
 	return 0;
+}
+
+bool domain_fault_in(struct domain *d, uint64_t gva)
+{
+	uint64_t i;
+
+	if (gva < d->mem.base || gva >= d->mem.base + d->mem.pages * PAGE_SIZE)
+		return false;
+	i = (gva - d->mem.base) / PAGE_SIZE;
+	return (d->mem.frame[i] & GF_LAZY) && populate(&d->mem, i) == 0;
 }
 
 static void copy_image(struct domain *d)
@@ -200,22 +253,33 @@ int domain_build(struct domain *d, const struct manifest_guest *g, char *err, si
 		return -ENOMEM;
 	}
 	d->overhead_frames += list_pages + 1;
+	d->heap_gva = d->rings_gva + (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
+	d->mem.populate = populate;
 	for (uint64_t i = 0; i < d->mem.pages; i++) {
 		if (map_page(d, i)) {
+			d->lazy_reserved = 0;     /* counted, not yet reserved */
 			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
 				 g->memory >> 10, (i * PAGE_SIZE) >> 10);
 			return -ENOMEM;
 		}
 	}
+	if (frame_reserve(d->lazy_reserved)) {
+		snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB free",
+			 g->memory >> 10, free_frames_kib());
+		d->lazy_reserved = 0;
+		return -ENOMEM;
+	}
 	copy_image(d);
 	fill_shared_info(d);
-	fill_start_info(d, g, d->rings_gva + (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE);
+	fill_start_info(d, g, d->heap_gva);
 	init_regs(d);
 	return 0;
 }
 
 void domain_free_memory(struct domain *d)
 {
+	frame_unreserve(d->lazy_reserved);
+	d->lazy_reserved = 0;
 	if (d->mem.frame) {
 		for (uint64_t i = 0; i < d->mem.pages; i++)
 			if (d->mem.frame[i] & ~GF_FLAGS)

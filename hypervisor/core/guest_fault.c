@@ -59,8 +59,13 @@ void guest_fault(struct trap_frame *f)
 {
 	struct domain *d = current;
 	uint64_t cr2 = read_cr2();
-	const char *reason = reason_for(d, f, cr2);
+	const char *reason;
 	char name[64];
+
+	/* First touch of a demand-zero heap page: back it and retry. */
+	if (f->vector == 14 && !(f->error & 1) && domain_fault_in(d, cr2))
+		return;
+	reason = reason_for(d, f, cr2);
 
 	log_rawf("hv| ==== domain %u (%s) crashed: %s (vector %lu) ====", d->id, d->name,
 	     trap_vector_name(f->vector), f->vector);

@@ -7,6 +7,7 @@
  * a freed contiguous block returns to the free list page by page. */
 #include <hv/layout.h>
 #include <hv/lib.h>
+#include <hv/errno.h>
 #include <hv/mm.h>
 
 #define MAX_RANGES 128
@@ -58,7 +59,41 @@ static uint64_t carve(uint64_t n)
 	return 0;
 }
 
+static uint64_t take_one(void);
+
 uint64_t frame_alloc(void)
+{
+	if (stats.free <= stats.reserved)
+		return 0;
+	return take_one();
+}
+
+uint64_t frame_alloc_reserved(void)
+{
+	uint64_t pa;
+
+	if (!stats.reserved)
+		return 0;
+	pa = take_one();
+	if (pa)
+		stats.reserved--;
+	return pa;
+}
+
+int frame_reserve(uint64_t n)
+{
+	if (stats.free - stats.reserved < n)
+		return -ENOMEM;
+	stats.reserved += n;
+	return 0;
+}
+
+void frame_unreserve(uint64_t n)
+{
+	stats.reserved -= MIN(n, stats.reserved);
+}
+
+static uint64_t take_one(void)
 {
 	uint64_t pa = free_list;
 
@@ -79,7 +114,9 @@ uint64_t frame_alloc_contig(uint64_t n)
 
 	if (n == 1)
 		return frame_alloc();
-	pa = n ? carve(n) : 0;
+	if (!n || stats.free - stats.reserved < n)
+		return 0;
+	pa = carve(n);
 	if (!pa)
 		return 0;
 	stats.free -= n;

@@ -27,6 +27,11 @@ int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool wr
 	for (uint64_t p = first; p <= last; p++) {
 		uint64_t f = mem->frame[p];
 
+		/* Backing a lazy page changes nothing the caller can see (it
+		 * reads as zeros either way), hence the cast. */
+		if (!(f & ~GF_FLAGS) && (f & GF_LAZY) && mem->populate &&
+		    mem->populate((struct guest_mem *)mem, p) == 0)
+			f = mem->frame[p];
 		if (!(f & ~GF_FLAGS) || (write && !(f & GF_WRITE)))
 			return -EFAULT;
 	}

@@ -10,7 +10,7 @@ uint64_t physmap_offset;   /* host: "physical" addresses are host pointers */
 #define BASE  0x400000UL
 static uint64_t frames[PAGES];
 static void *backing[PAGES];
-static struct guest_mem mem = { BASE, PAGES, frames };
+static struct guest_mem mem = { .base = BASE, .pages = PAGES, .frame = frames };
 
 static void setup(void)
 {
@@ -76,6 +76,32 @@ static void test_map_obj(void)
 	CHECK(guest_map_obj(&mem, BASE, 8192, false) == NULL);
 }
 
+static int populated;
+
+static int back_page(struct guest_mem *m, uint64_t i)
+{
+	populated++;
+	m->frame[i] = (uint64_t)backing[i] | GF_WRITE;
+	memset(backing[i], 0, 4096);
+	return 0;
+}
+
+static void test_lazy_pages(void)
+{
+	char buf[16];
+
+	frames[2] = GF_LAZY | GF_WRITE;                  /* demand-zero, untouched */
+	CHECK_EQ_INT(guest_check(&mem, BASE + 2 * 4096, 8, false), -PV_EFAULT); /* no populate hook */
+	mem.populate = back_page;
+	CHECK_EQ_INT(guest_copy_from(&mem, buf, BASE + 2 * 4096 + 8, sizeof(buf)), 0);
+	CHECK_EQ_INT(populated, 1);
+	CHECK_EQ_INT(buf[0], 0);                         /* reads as zeros */
+	CHECK_EQ_INT(guest_copy_to(&mem, BASE + 2 * 4096, "x", 1), 0);
+	CHECK_EQ_INT(populated, 1);                      /* backed once only */
+	mem.populate = NULL;
+	setup();
+}
+
 int main(void)
 {
 	setup();
@@ -84,6 +110,7 @@ int main(void)
 	RUN(test_permissions);
 	RUN(test_copies);
 	RUN(test_map_obj);
+	RUN(test_lazy_pages);
 	for (int i = 0; i < PAGES; i++)
 		free(backing[i]);
 	return harness_report();

@@ -53,7 +53,7 @@ static void setup(void)
 		frames[i] = (uint64_t)(backing + i * 4096) | GF_WRITE;
 	frames[PAGES - 1] &= ~GF_WRITE;          /* last page read-only */
 	memset(&dom, 0, sizeof(dom));
-	dom.mem = (struct guest_mem){ BASE, PAGES, frames };
+	dom.mem = (struct guest_mem){ .base = BASE, .pages = PAGES, .frame = frames };
 	strcpy(dom.name, "t");
 	vswitch_init(1000);
 	CHECK_EQ_INT(netback_attach(&nb, &dom, 0, &cfg, BASE, err, sizeof(err)), 0);

@@ -64,6 +64,11 @@ int pt_map_large(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags)
 	return 0;
 }
 
+int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user)
+{
+	return walk_create(pml4_pa, va, 0, user) ? 0 : -ENOMEM;
+}
+
 int pt_reserve(uint64_t pml4_pa, uint64_t va)
 {
 	return walk_create(pml4_pa, va, 2, false) ? 0 : -ENOMEM;

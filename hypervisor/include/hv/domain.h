@@ -45,6 +45,8 @@ struct domain {
 	struct guest_mem mem;
 	uint64_t guard_gva;       /* the unmapped page below the stack */
 	uint64_t rings_gva;       /* device ring pages, after the image */
+	uint64_t heap_gva;        /* heap: demand-zero pages up to guard_gva */
+	uint64_t lazy_reserved;   /* frames still reserved for untouched heap pages */
 	uint64_t overhead_frames; /* page tables, this struct, the frame list */
 	struct pv_start_info *start_info;    /* hypervisor views of the info pages */
 	struct pv_shared_info *shared_info;
@@ -95,6 +97,9 @@ uint32_t domain_count(void);
 /* Address space construction (core/domain_build.c). */
 int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n);
 void domain_free_memory(struct domain *d);
+/* A not-present fault at gva: back it if it is an untouched heap page.
+ * True when the guest can simply retry. */
+bool domain_fault_in(struct domain *d, uint64_t gva);
 
 /* Guest faults (core/guest_fault.c): report, then end the domain. */
 void guest_fault(struct trap_frame *f);

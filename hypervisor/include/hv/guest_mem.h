@@ -13,16 +13,21 @@
 /* Per-page entry: physical frame | flags.  0 = not backed (guard page). */
 #define GF_WRITE   (1UL << 0)   /* the guest may write it, so may we on its behalf */
 #define GF_EXEC    (1UL << 1)
+#define GF_LAZY    (1UL << 2)   /* valid, backed on first touch (demand-zero) */
 #define GF_FLAGS   0xfffUL
 
 struct guest_mem {
 	uint64_t base;              /* gva of page 0 */
 	uint64_t pages;
 	uint64_t *frame;            /* [pages] */
+	/* Back lazy page index with a zeroed frame; 0 or -ENOMEM.  NULL:
+	 * lazy pages count as unbacked. */
+	int (*populate)(struct guest_mem *mem, uint64_t index);
 };
 
-/* 0 when [gva, gva + len) lies inside mem, every page is backed and, with
- * write, writable; else -EFAULT.  Overflow-checked.  len 0 is always ok. */
+/* 0 when [gva, gva + len) lies inside mem, every page is backed (lazy pages
+ * are backed now) and, with write, writable; else -EFAULT.
+ * Overflow-checked.  len 0 is always ok. */
 int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
 int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64_t len);
 int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len);

@@ -21,6 +21,7 @@ struct frame_stats {
 	uint64_t total;        /* frames ever handed to the allocator */
 	uint64_t free;         /* frames free now */
 	uint64_t reclaimed;    /* frames that came from loader/boot-services memory */
+	uint64_t reserved;     /* free frames promised to domains (demand-zero) */
 };
 
 void frame_add_range(uint64_t base, uint64_t pages);
@@ -29,6 +30,12 @@ uint64_t frame_alloc_contig(uint64_t n); /* n contiguous zeroed frames; 0 on fai
 void frame_free(uint64_t pa);
 void frame_free_contig(uint64_t pa, uint64_t n);
 void frame_stats(struct frame_stats *s);
+/* Set n frames aside for later frame_alloc_reserved() calls (demand-zero
+ * guest memory): 0, or -ENOMEM when fewer than n are free and unreserved.
+ * Plain frame_alloc() never eats into reservations. */
+int frame_reserve(uint64_t n);
+void frame_unreserve(uint64_t n);
+uint64_t frame_alloc_reserved(void);   /* one zeroed frame of a reservation */
 void frame_note_reclaimed(uint64_t pages);
 
 /* ---- boot memory map (mm/memmap.c) --------------------------------------- */
@@ -61,6 +68,9 @@ uint64_t heap_bytes_in_use(void);
  * (user bit set on them only when flags has PTE_U).  Returns 0 or -ENOMEM. */
 int pt_map(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags);
 int pt_map_large(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags); /* 2 MiB */
+/* Create every table down to va's leaf, leaving the leaf not present (so a
+ * later pt_map of va needs no allocation). */
+int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user);
 /* Create the table under va's PML4 slot (for slots shared by reference). */
 int pt_reserve(uint64_t pml4_pa, uint64_t va);
 /* Leaf entry for va (4 KiB or 2 MiB), or 0 if unmapped. */
