@@ -99,6 +99,18 @@ static void detach_devices(struct domain *d)
 	d->net_count = 0;
 }
 
+/* Frames this domain owns right now (not shared image pages, not yet
+ * touched demand-zero pages). */
+static uint64_t private_kib(const struct domain *d)
+{
+	uint64_t n = 0;
+
+	for (uint64_t i = 0; i < d->mem.pages; i++)
+		if ((d->mem.frame[i] & ~GF_FLAGS) && !(d->mem.frame[i] & GF_SHARED))
+			n++;
+	return n * (PAGE_SIZE / 1024);
+}
+
 static void refuse(const struct manifest_guest *g, const char *why)
 {
 	log_err("domain %s not created: %s", g->name, why);
@@ -137,9 +149,9 @@ struct domain *domain_create(uint32_t gi, uint32_t restart_no)
 	d->all_next = all_domains;
 	all_domains = d;
 	live_count++;
-	log_event("domain-created id=%u name=%s memory_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
-		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, (d->overhead_frames * PAGE_SIZE) >> 10,
-		  tsc_to_ns(rdtsc() - t0) / 1000, restart_no);
+	log_event("domain-created id=%u name=%s memory_kib=%lu private_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
+		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, private_kib(d),
+		  (d->overhead_frames * PAGE_SIZE) >> 10, tsc_to_ns(rdtsc() - t0) / 1000, restart_no);
 	sched_add(d);
 	return d;
 }

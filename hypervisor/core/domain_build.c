@@ -71,14 +71,43 @@ static int map_lazy(struct domain *d, uint64_t i, uint64_t va)
 	return COUNT_TABLES(d, pt_prepare(d->pml4, va, true));
 }
 
+/* A read-only segment's page that lies wholly inside the image file is
+ * mapped straight from the loaded image: no copy, no new frame, and every
+ * domain running that image shares it.  0 when the page must be copied. */
+static uint64_t shared_page(const struct domain *d, uint64_t va)
+{
+	for (uint32_t i = 0; i < d->elf.nseg; i++) {
+		const struct elf_segment *s = &d->elf.seg[i];
+		uint64_t off;
+
+		if (va + PAGE_SIZE <= s->vaddr || va >= s->vaddr + s->memsz)
+			continue;
+		if ((s->flags & ELF_PF_W) || s->filesz != s->memsz ||
+		    s->offset % PAGE_SIZE != s->vaddr % PAGE_SIZE)
+			return 0;
+		off = s->offset - (s->vaddr - va);   /* va is page aligned, so is off */
+		if (va < PAGE_ALIGN_DOWN(s->vaddr) || off + PAGE_SIZE > d->image_size)
+			return 0;
+		return virt_to_phys(d->image) + off;
+	}
+	return 0;
+}
+
 static int map_page(struct domain *d, uint64_t i)
 {
 	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f;
 
 	if (va == d->guard_gva)
 		return 0;
-	if (va >= d->heap_gva && va < d->guard_gva)
+	if ((va >= d->heap_gva && va < d->guard_gva) ||
+	    (va > d->guard_gva && va < d->start_stack_page))
 		return map_lazy(d, i, va);
+	pa = shared_page(d, va);
+	if (pa) {
+		f = page_flags(d, va);
+		d->mem.frame[i] = pa | f | GF_SHARED;
+		return COUNT_TABLES(d, pt_map(d->pml4, va, pa, user_pte(f)));
+	}
 	pa = frame_alloc();
 	if (!pa)
 		return -ENOMEM;
@@ -119,13 +148,16 @@ static void copy_image(struct domain *d)
 	for (uint32_t i = 0; i < d->elf.nseg; i++) {
 		const struct elf_segment *s = &d->elf.seg[i];
 
-		/* Within bounds: checked by elf_image_parse; frames are zeroed. */
+		/* Within bounds: checked by elf_image_parse; frames are zeroed.
+		 * Shared pages ARE the image: never written. */
 		for (uint64_t done = 0; done < s->filesz;) {
 			uint64_t va = s->vaddr + done;
 			uint64_t n = MIN(s->filesz - done, PAGE_SIZE - va % PAGE_SIZE);
-			uint64_t fr = d->mem.frame[(va - d->mem.base) / PAGE_SIZE] & ~GF_FLAGS;
+			uint64_t f = d->mem.frame[(va - d->mem.base) / PAGE_SIZE];
 
-			memcpy((uint8_t *)phys_to_virt(fr) + va % PAGE_SIZE, img + s->offset + done, n);
+			if (!(f & GF_SHARED))
+				memcpy((uint8_t *)phys_to_virt(f & ~GF_FLAGS) + va % PAGE_SIZE,
+				       img + s->offset + done, n);
 			done += n;
 		}
 	}
@@ -254,6 +286,8 @@ int domain_build(struct domain *d, const struct manifest_guest *g, char *err, si
 	}
 	d->overhead_frames += list_pages + 1;
 	d->heap_gva = d->rings_gva + (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
+	/* The stack is demand-zero too, all but the page the entry runs on. */
+	d->start_stack_page = PV_GUEST_BASE + g->memory - (INFO_PAGES + 1) * PAGE_SIZE;
 	d->mem.populate = populate;
 	for (uint64_t i = 0; i < d->mem.pages; i++) {
 		if (map_page(d, i)) {
@@ -282,7 +316,7 @@ void domain_free_memory(struct domain *d)
 	d->lazy_reserved = 0;
 	if (d->mem.frame) {
 		for (uint64_t i = 0; i < d->mem.pages; i++)
-			if (d->mem.frame[i] & ~GF_FLAGS)
+			if ((d->mem.frame[i] & ~GF_FLAGS) && !(d->mem.frame[i] & GF_SHARED))
 				frame_free(d->mem.frame[i] & ~GF_FLAGS);
 		frame_free_contig(virt_to_phys(d->mem.frame),
 				  pages_for(d->mem.pages * sizeof(uint64_t)));

@@ -46,6 +46,7 @@ struct domain {
 	uint64_t guard_gva;       /* the unmapped page below the stack */
 	uint64_t rings_gva;       /* device ring pages, after the image */
 	uint64_t heap_gva;        /* heap: demand-zero pages up to guard_gva */
+	uint64_t start_stack_page;/* top stack page, backed at once; the rest is demand-zero */
 	uint64_t lazy_reserved;   /* frames still reserved for untouched heap pages */
 	uint64_t overhead_frames; /* page tables, this struct, the frame list */
 	struct pv_start_info *start_info;    /* hypervisor views of the info pages */

@@ -14,6 +14,7 @@
 #define GF_WRITE   (1UL << 0)   /* the guest may write it, so may we on its behalf */
 #define GF_EXEC    (1UL << 1)
 #define GF_LAZY    (1UL << 2)   /* valid, backed on first touch (demand-zero) */
+#define GF_SHARED  (1UL << 3)   /* the image's own page, read-only, not ours to free */
 #define GF_FLAGS   0xfffUL
 
 struct guest_mem {
