@@ -8,7 +8,9 @@
 #include <hv/errno.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/netback.h>
 #include <hv/time.h>
+#include <hv/uart.h>
 #include <hv/x86.h>
 
 #define CHUNK 256
@@ -75,6 +77,14 @@ static void put(struct domain *d, char ch)
 		emit(d, c->line, c->len);
 		c->len = 0;
 	}
+}
+
+/* Keys typed on the serial console, checked every tick: 's' prints the
+ * switch's per-port counters. */
+void console_poll_input(void)
+{
+	if (uart_getc() == 's' && IS_ENABLED(CONFIG_NET))
+		net_report();
 }
 
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len)

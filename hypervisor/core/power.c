@@ -31,8 +31,7 @@ void power_off(enum power_status status)
 	}
 	acpi_poweroff();
 	/* The chipset may take a moment to act on the S5 write. */
-	for (uint64_t t0 = rdtsc(); tsc_hz && rdtsc() - t0 < tsc_hz / 2;)
-		pause();
+	tsc_delay_us(500000);   /* returns at once if the TSC is not calibrated yet */
 	log_err("power-off failed; halting");
 	for (;;)
 		hlt();

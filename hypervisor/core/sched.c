@@ -124,6 +124,7 @@ static void sched_tick(void)
 		run_timers(now);
 	if (IS_ENABLED(CONFIG_NET))
 		net_tick();
+	console_poll_input();
 	if (current && rq.head && now - current->slice_start_tsc >= slice_tsc) {
 		current->used_full_slice = true;
 		need_resched = true;

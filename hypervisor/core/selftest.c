@@ -19,6 +19,29 @@ __attribute__((noinline)) static void selftest_fault(void)
 	(void)*bad;
 }
 
+/* One-shot mode: one interrupt ONESHOT_MS after arming, then silence. */
+#define ONESHOT_MS 25
+
+static void selftest_oneshot(void)
+{
+	uint64_t start_tick, t0, fired = 0, limit;
+
+	lapic_timer_stop();
+	start_tick = clock_ticks;
+	t0 = rdtsc();
+	limit = t0 + 4 * ns_to_tsc(ONESHOT_MS * 1000000ULL);
+	lapic_timer_oneshot_ns(ONESHOT_MS * 1000000ULL);
+	sti();                                /* wait well past it: exactly one tick */
+	while (rdtsc() < limit)
+		if (clock_ticks != start_tick && !fired)
+			fired = rdtsc();
+	cli();
+	log_event("selftest-oneshot interrupts=%lu after_us=%lu armed_us=%d",
+		  clock_ticks - start_tick, fired ? tsc_to_ns(fired - t0) / 1000 : 0,
+		  ONESHOT_MS * 1000);
+	lapic_timer_periodic(CONFIG_TIMER_HZ);
+}
+
 /* Count TIMER_TICKS ticks and compare their rate, measured with the TSC,
  * against CONFIG_TIMER_HZ. */
 static void selftest_timer(void)
@@ -41,6 +64,7 @@ static void selftest_timer(void)
 	milli_hz = TIMER_TICKS * tsc_hz * 1000 / (t1 - t0);
 	log_event("selftest-timer ticks=%d tsc_cycles=%lu tsc_hz=%lu measured_millihz=%lu configured_hz=%d",
 		  TIMER_TICKS, t1 - t0, tsc_hz, milli_hz, CONFIG_TIMER_HZ);
+	selftest_oneshot();
 }
 
 void selftest_run(enum manifest_selftest which)

@@ -238,11 +238,6 @@ void uplink_poll(void)
 	nic.c.rx_from_poll += service();
 }
 
-bool uplink_present(void)
-{
-	return nic.present && !nic.broken;
-}
-
 void uplink_report(void)
 {
 	if (!nic.present)

@@ -7,7 +7,6 @@
 #include <hv/net.h>
 #include <hv/netback.h>
 #include <hv/time.h>
-#include <hv/uart.h>
 
 #define MAC_AGE_SECONDS 300
 
@@ -45,8 +44,6 @@ void net_tick(void)
 {
 	if (uplink_up)
 		uplink_poll();
-	if (uart_getc() == 's')          /* on demand: press s on the console */
-		net_report();
 	if (++ticks_seen % ((uint64_t)10 * CONFIG_TIMER_HZ) == 0)
 		vswitch_age(clock_ticks);
 }

@@ -80,15 +80,3 @@ int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, ui
 	}
 	return 0;
 }
-
-void *guest_ptr(const struct guest_mem *mem, uint64_t gva, bool write)
-{
-	return guest_check(mem, gva, 1, write) ? NULL : page_ptr(mem, gva);
-}
-
-void *guest_map_obj(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write)
-{
-	if (!len || len > PAGE_SIZE || gva % PAGE_SIZE + len > PAGE_SIZE)
-		return NULL;
-	return guest_check(mem, gva, len, write) ? NULL : page_ptr(mem, gva);
-}

@@ -52,6 +52,10 @@ def test_timer_ticks_at_configured_rate(boot):
     configured = int(t["configured_hz"])
     # measured against the TSC, not wall time: within 10 %
     assert abs(measured_hz - configured) <= configured * 0.10, t
+    # one-shot mode: a single interrupt, close to when it was armed for
+    o = b.event("selftest-oneshot")
+    assert o["interrupts"] == "1", o
+    assert abs(int(o["after_us"]) - int(o["armed_us"])) <= int(o["armed_us"]) * 0.10, o
     assert b.status == 0
 
 

@@ -64,11 +64,6 @@ void gdt_init(void)
 		: "rax", "memory");
 }
 
-void tss_set_rsp0(uint64_t rsp0)
-{
-	tss.rsp[0] = rsp0;
-}
-
 uint64_t cpu_stack_top(void)
 {
 	return trap_stack_top;

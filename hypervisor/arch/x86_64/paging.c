@@ -74,22 +74,6 @@ int pt_reserve(uint64_t pml4_pa, uint64_t va)
 	return walk_create(pml4_pa, va, 2, false) ? 0 : -ENOMEM;
 }
 
-uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va)
-{
-	uint64_t *t = table(pml4_pa);
-
-	for (int l = 3; l >= 0; l--) {
-		uint64_t e = t[INDEX(va, l)];
-
-		if (!(e & PTE_P))
-			return 0;
-		if (l == 0 || (l <= 2 && (e & PTE_PS)))
-			return e;
-		t = table(e);
-	}
-	return 0;
-}
-
 static void free_level(uint64_t pa, int level)
 {
 	uint64_t *t = table(pa);

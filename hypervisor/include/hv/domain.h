@@ -108,6 +108,7 @@ void guest_fault(struct trap_frame *f);
 /* Console (core/console.c). */
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len);
 void console_flush(struct domain *d);
+void console_poll_input(void);
 
 /* FPU (arch/x86_64/fpu.c). */
 void fpu_init(void);

@@ -32,10 +32,5 @@ struct guest_mem {
 int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
 int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64_t len);
 int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len);
-/* Hypervisor pointer to one backed byte, NULL if unbacked or outside. */
-void *guest_ptr(const struct guest_mem *mem, uint64_t gva, bool write);
-/* Pointer to an object that must not straddle a page (rings, info pages):
- * NULL unless [gva, gva + len) is checked and within one page. */
-void *guest_map_obj(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
 
 #endif

@@ -73,8 +73,6 @@ int pt_map_large(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags); /*
 int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user);
 /* Create the table under va's PML4 slot (for slots shared by reference). */
 int pt_reserve(uint64_t pml4_pa, uint64_t va);
-/* Leaf entry for va (4 KiB or 2 MiB), or 0 if unmapped. */
-uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va);
 /* Free every table below the lower-half PML4 slots (not the mapped frames). */
 void pt_free_user(uint64_t pml4_pa);
 uint64_t pt_nx(void);  /* PTE_NX when NX is enabled, else 0 */

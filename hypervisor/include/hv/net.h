@@ -18,8 +18,6 @@ int uplink_transmit(const void *frame, size_t len);
 /* Drain received frames into vswitch_from_uplink().  Called from the
  * device's interrupt and, as a safety net, from every timer tick. */
 void uplink_poll(void);
-/* Has a device been found? */
-bool uplink_present(void);
 void uplink_report(void);   /* counters to the log */
 
 /* ---- virtual switch (io/vswitch.c) --------------------------------------- */

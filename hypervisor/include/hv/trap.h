@@ -27,7 +27,6 @@ _Static_assert(__builtin_offsetof(struct trap_frame, vector) == 15 * 8, "trap_fr
 void gdt_init(void);
 void idt_init(void);
 /* Kernel stack used on entry from ring 3 (TSS.RSP0). */
-void tss_set_rsp0(uint64_t rsp0);
 uint64_t cpu_stack_top(void);
 /* The known stack that holds addr, for bounded backtraces. */
 int gdt_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
