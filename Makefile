@@ -101,15 +101,20 @@ all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
 
 image: $(IMAGE)
 
+# Host ports are checked before QEMU starts; a taken one gets advice naming
+# the variable to change.  qemu.py stops QEMU (by PID) on SIGTERM/HUP/INT.
 HTTP_PORT ?= 8080
-RUN_NET := --net --hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.15:80
+GDB_PORT  ?= 1234
+RUN_NET = --net --hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.15:80 \
+	--port-hint '$(HTTP_PORT)=make $@ HTTP_PORT={free}'
 
 run: all
 	@echo "When the web guest says it is serving, try:  curl http://127.0.0.1:$(HTTP_PORT)/"
 	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive $(RUN_NET)
 
 debug: all
-	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb --symbols $(HV_ELF) $(RUN_NET)
+	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb $(GDB_PORT) \
+		--port-hint '$(GDB_PORT)=make debug GDB_PORT={free}' --symbols $(HV_ELF) $(RUN_NET)
 
 TEST_O := build/test
 test: test-unit test-configs test-system

@@ -15,15 +15,19 @@ user-mode network 10.0.2.0/24; host forwards are only ever bound to
 """
 
 import argparse
+import contextlib
 import dataclasses
+import errno
 import os
 import re
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 QEMU = "qemu-system-x86_64"
@@ -117,8 +121,13 @@ def net_args(net):
             "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
 
 
+GDB_PORT = 1234
+
+
 def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
             serial="stdio", extra_args=(), net=None):
+    """QEMU's command line.  gdb: False, True (port GDB_PORT) or a port; the
+    stub listens on 127.0.0.1 only (QEMU's -s would take every interface)."""
     # The boot disk is on q35's AHCI (if=ide), not virtio: it boots as fast
     # (measured) and leaves every virtio-blk device to the tests.
     cmd = [QEMU, "-machine", "q35", "-cpu", "max", "-m", str(memory),
@@ -133,10 +142,150 @@ def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
         cmd += ["-icount", "shift=%s,sleep=off" % icount,
                 "-accel", "tcg,thread=single"]
     if gdb:
-        cmd += ["-s", "-S"]
+        cmd += ["-gdb", "tcp:127.0.0.1:%d" % _gdb_port(gdb), "-S"]
     if net is not None:
         cmd += net_args([] if net is True else [net] if isinstance(net, str) else net)
     return cmd + list(extra_args)
+
+
+def _gdb_port(gdb):
+    return GDB_PORT if gdb is True else int(gdb)
+
+
+# ---- host ports: checked before QEMU starts --------------------------------
+
+def _bind_error(proto, port):
+    """Why 127.0.0.1:port cannot be bound now, or None if it can.  TCP uses
+    SO_REUSEADDR as QEMU's forwards do, so a port in TIME_WAIT is free."""
+    kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            return "in use" if e.errno == errno.EADDRINUSE else e.strerror
+    return None
+
+
+def _next_free(proto, port):
+    for p in range(port + 1, min(port + 200, 65536)):
+        if _bind_error(proto, p) is None:
+            return p
+    return None
+
+
+def host_ports(net, gdb):
+    """(proto, port) of every host port QEMU will listen on."""
+    ports = [(r.split(":")[0], int(r.split(":")[2].split("-")[0]))
+             for r in (net or []) if not isinstance(r, bool)]
+    if gdb:
+        ports.append(("tcp", _gdb_port(gdb)))
+    return ports
+
+
+def port_problems(ports, hints=None):
+    """One message per host port that cannot be bound.  hints maps a port
+    to advice with {free} for the next free port, e.g.
+    {8080: "make run HTTP_PORT={free}"}."""
+    out = []
+    for proto, port in ports:
+        why = _bind_error(proto, port)
+        if why is None:
+            continue
+        msg = "%s port %d on 127.0.0.1 is %s" % (proto, port, why)
+        free = _next_free(proto, port)
+        hint = (hints or {}).get(port)
+        if hint and free:
+            msg += "; run `%s`" % hint.format(free=free)
+        elif free:
+            msg += "; forward another port (e.g. %d)" % free
+        out.append(msg)
+    return out
+
+
+# ---- being told to stop ----------------------------------------------------
+# A signal handler must never wait on QEMU: the main thread may be inside
+# proc.wait(), which holds Popen's (non-reentrant) wait lock, and a second
+# wait from the handler deadlocks on it.  The handler only raises Stopped;
+# the code it unwinds stops QEMU by PID from ordinary context.
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+class Stopped(Exception):
+    """We were sent SIGTERM, SIGHUP or SIGINT."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self):
+        return 128 + self.signum   # as a shell reports a signal
+
+
+def _raise_stopped(signum, _frame):
+    # One stop is enough: ignore repeats (make forwards SIGTERM to us while
+    # the group may get it too) so the clean-up is never interrupted.
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stop_signals():
+    """Within this block SIGTERM/SIGHUP/SIGINT raise Stopped.  Clean up
+    inside the block (the old handlers come back only when it ends).  A
+    no-op off the main thread or when an outer block is already active."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is _raise_stopped:
+        yield
+        return
+    old = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    for s in STOP_SIGNALS:
+        signal.signal(s, _raise_stopped)
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _parent_stopping(ppid):
+    """The stop signal our parent make is handling, or None.  GNU make
+    forwards only SIGTERM to its children; on SIGHUP or SIGINT sent to make
+    alone it waits for us, inside its handler, with that signal blocked.
+    /proc shows the blocked bit, so we can follow make's lead."""
+    try:
+        with open("/proc/%d/comm" % ppid) as f:
+            if f.read().strip() != "make":
+                return None
+        with open("/proc/%d/status" % ppid) as f:
+            blk = next(int(l.split()[1], 16) for l in f if l.startswith("SigBlk:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return next((s for s in STOP_SIGNALS if blk & (1 << (s - 1))), None)
+
+
+def _follow_parent(proc):
+    """Watcher thread for interactive runs: when make is stopping, send
+    ourselves its signal; the main thread's handler does the rest."""
+    ppid = os.getppid()
+    while proc.poll() is None:
+        sig = _parent_stopping(ppid)
+        if sig is not None:
+            os.kill(os.getpid(), sig)
+            return
+        time.sleep(0.25)
+
+
+def _say(text):
+    """A message on stderr that never fails (the terminal may be gone)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def _fresh_vars(tmpdir):
@@ -234,19 +383,20 @@ def run(image, timeout=60, until=None, extra_args=(), icount=None, gdb=False,
                       "stdio", extra_args, net)
         start = time.monotonic()
         reader = _Reader(until, stream, start)
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        timed_out, grace = True, 0.0
-        try:
-            err, timed_out = _pump(proc, reader, start + timeout)
-            # EOF: QEMU is exiting by itself; let it finish, keep its status
-            grace = 0.0 if timed_out or reader.match else 5.0
-        finally:
-            killed = _stop(proc, grace)
-            rest = proc.stdout.read()  # whatever came after the last select
-            proc.stdout.close()
-            proc.stderr.close()
+        with stop_signals():
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+            timed_out, grace = True, 0.0
+            try:
+                err, timed_out = _pump(proc, reader, start + timeout)
+                # EOF: QEMU is exiting by itself; let it finish, keep its status
+                grace = 0.0 if timed_out or reader.match else 5.0
+            finally:
+                killed = _stop(proc, grace)
+                rest = proc.stdout.read()  # whatever came after the last select
+                proc.stdout.close()
+                proc.stderr.close()
         reader.feed(rest.decode(errors="replace"), final=True)
         elapsed = time.monotonic() - start
     rc = proc.returncode
@@ -258,24 +408,36 @@ def run(image, timeout=60, until=None, extra_args=(), icount=None, gdb=False,
 
 
 def interactive(image, gdb=False, symbols=None, icount=None, memory="512M",
-                smp=1, extra_args=(), net=None):
-    """make run / make debug: the serial console on this terminal."""
+                smp=1, extra_args=(), net=None, port_hints=None):
+    """make run / make debug: the serial console on this terminal.  Returns
+    QEMU's exit code, 128 + signal when we were told to stop, or 2 when a
+    host port it would forward is taken (checked before QEMU starts)."""
+    problems = port_problems(host_ports(net, gdb), port_hints)
+    if problems:
+        for p in problems:
+            _say("qemu.py: " + p)
+        return 2
     print(INTERACTIVE_BANNER)
     if gdb:
         sym = symbols or "build/hypervisor/paravane.elf"
-        print("QEMU waits for gdb on :1234. In another terminal:")
-        print("  gdb -ex 'target remote :1234' -ex 'symbol-file %s'" % sym)
+        port = _gdb_port(gdb)
+        print("QEMU waits for gdb on 127.0.0.1:%d. In another terminal:" % port)
+        print("  gdb -ex 'target remote 127.0.0.1:%d' -ex 'symbol-file %s'" % (port, sym))
         print("then e.g. 'hbreak hv_main' and 'continue' (use hbreak: the "
               "hypervisor is not mapped until the loader jumps).")
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="paravane-qemu-") as tmp:
         cmd = command(image, _fresh_vars(tmp), memory, smp, icount, gdb,
                       "mon:stdio", extra_args, net)
-        proc = subprocess.Popen(cmd)
-        # if we are told to stop, stop our QEMU too (by its PID)
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, lambda *_: _stop(proc))
-        return proc.wait()
+        with stop_signals():
+            proc = subprocess.Popen(cmd)
+            threading.Thread(target=_follow_parent, args=(proc,), daemon=True).start()
+            try:
+                return proc.wait()
+            except Stopped as s:
+                _stop(proc)
+                _say("qemu.py: stopped by %s; QEMU (pid %d) ended" % (s, proc.pid))
+                return s.exit_code
 
 
 def parse_args(argv):
@@ -289,8 +451,9 @@ def parse_args(argv):
     p.add_argument("--image", required=True)
     p.add_argument("--interactive", action="store_true",
                    help="serial console on this terminal (Ctrl-A X quits)")
-    p.add_argument("--gdb", action="store_true",
-                   help="wait for gdb on :1234 (-s -S)")
+    p.add_argument("--gdb", nargs="?", const=GDB_PORT, type=int, default=None,
+                   metavar="PORT",
+                   help="wait for gdb on 127.0.0.1:PORT (default %d)" % GDB_PORT)
     p.add_argument("--symbols", help="hypervisor ELF, for the gdb hint")
     p.add_argument("--timeout", type=float, default=60,
                    help="seconds (headless mode; default 60)")
@@ -305,6 +468,9 @@ def parse_args(argv):
                    help="forward a host port, e.g. "
                         "tcp:127.0.0.1:8080-10.0.2.15:80 (implies --net; "
                         "repeatable; the host side is always 127.0.0.1)")
+    p.add_argument("--port-hint", action="append", default=[], metavar="PORT=ADVICE",
+                   help="what to suggest when host PORT is taken; {free} is "
+                        "replaced by a free port (make run uses this)")
     a = p.parse_args(argv)
     a.extra = extra
     a.net_opt = a.hostfwd if (a.net or a.hostfwd) else None
@@ -313,17 +479,32 @@ def parse_args(argv):
             hostfwd(rule)
     except ValueError as e:
         p.error(str(e))
+    a.port_hints = {}
+    for h in a.port_hint:
+        port, sep, advice = h.partition("=")
+        if not sep or not port.isdigit():
+            p.error("--port-hint %r: want PORT=ADVICE" % h)
+        a.port_hints[int(port)] = advice
     return a
 
 
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if a.interactive:
-        return interactive(a.image, a.gdb, a.symbols, a.icount, a.memory,
-                           a.smp, a.extra, a.net_opt)
-    r = run(a.image, timeout=a.timeout, until=a.until, extra_args=a.extra,
-            icount=a.icount, gdb=a.gdb, memory=a.memory, smp=a.smp,
-            stream=sys.stdout, net=a.net_opt)
+        return interactive(a.image, a.gdb or False, a.symbols, a.icount, a.memory,
+                           a.smp, a.extra, a.net_opt, a.port_hints)
+    problems = port_problems(host_ports(a.net_opt, a.gdb), a.port_hints)
+    for msg in problems:
+        _say("qemu.py: " + msg)
+    if problems:
+        return 2
+    try:
+        r = run(a.image, timeout=a.timeout, until=a.until, extra_args=a.extra,
+                icount=a.icount, gdb=a.gdb or False, memory=a.memory, smp=a.smp,
+                stream=sys.stdout, net=a.net_opt)
+    except Stopped as s:
+        _say("qemu.py: stopped by %s" % s)
+        return s.exit_code
     print(r, file=sys.stderr)
     if r.stderr.strip():
         print(r.stderr.rstrip(), file=sys.stderr)
@@ -344,7 +525,6 @@ class Background:
     accumulates in .log.  Only this process's own QEMU is ever killed."""
 
     def __init__(self, image, memory="512M", smp=1, net=None, icount=None, cmd=None):
-        import threading
         self._tmp = tempfile.mkdtemp(prefix="pv-qemu-")
         if cmd is None:          # cmd: a whole other command line (baselines)
             cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,

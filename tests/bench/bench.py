@@ -295,4 +295,11 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    # SIGTERM/SIGHUP/SIGINT unwind main(): every QEMU it started (the Linux
+    # baseline too) is stopped by the finally blocks on the way out.
+    with qemu.stop_signals():
+        try:
+            main()
+        except qemu.Stopped as s:
+            print("bench: stopped by %s" % s, file=sys.stderr)
+            sys.exit(s.exit_code)

@@ -7,6 +7,7 @@ the power-off status the hypervisor reports through isa-debug-exit.
 """
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -18,6 +19,17 @@ import pvrun  # noqa: E402  (sdk/tools/pvrun.py)
 import qemu  # noqa: E402  (sdk/tools/qemu.py)
 
 BUILD = Path(os.environ.get("PARAVANE_BUILD", ROOT / "build" / "test"))
+
+
+def _interrupt(signum, _frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def pytest_configure(config):
+    """A test run told to stop (SIGTERM, SIGHUP) ends like Ctrl-C: fixtures
+    tear down, so every QEMU a test started is stopped by its PID."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
 
 
 class Boot:
