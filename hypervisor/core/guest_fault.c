@@ -67,8 +67,8 @@ void guest_fault(struct trap_frame *f)
 		return;
 	reason = reason_for(d, f, cr2);
 
-	log_rawf("hv| ==== domain %u (%s) crashed: %s (vector %lu) ====", d->id, d->name,
-	     trap_vector_name(f->vector), f->vector);
+	log_rawf("hv| ==== domain %u (%s) crashed: %s (vector %lu) on CPU %u ====", d->id, d->name,
+	     trap_vector_name(f->vector), f->vector, this_cpu()->index);
 	log_rawf("hv|   reason %s  rip 0x%016lx <%s>  error 0x%lx", reason, f->rip,
 	     sym(d, f->rip, name, sizeof(name)), f->error);
 	if (f->vector == 14)

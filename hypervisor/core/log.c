@@ -1,6 +1,7 @@
 /* The hypervisor log on the serial console. */
 #include <stdarg.h>
 #include <hv/lib.h>
+#include <hv/lock.h>
 #include <hv/log.h>
 #include <hv/power.h>
 #include <hv/uart.h>
@@ -9,14 +10,30 @@
 #define LINE_MAX 256
 
 static int log_level = CONFIG_LOG_LEVEL;
+/* Whole lines reach the UART one at a time, whatever CPU prints them. */
+static struct spinlock log_lock = SPINLOCK_INIT("log", LOCK_RANK_LOG);
 static const char *const level_tag[] = { "error: ", "warn: ", "", "debug: " };
 
 void log_set_level(int level) { log_level = level; }
 int log_get_level(void) { return log_level; }
 
+/* A panicking CPU prints without the lock: its holder may be dead. */
+static void out(const char *s, size_t n)
+{
+	uint64_t f;
+
+	if (lock_panicking()) {
+		uart_write(s, n);
+		return;
+	}
+	f = spin_lock(&log_lock);
+	uart_write(s, n);
+	spin_unlock(&log_lock, f);
+}
+
 void log_raw(const char *s, size_t n)
 {
-	uart_write(s, n);
+	out(s, n);
 }
 
 void log_rawf(const char *fmt, ...)
@@ -30,7 +47,7 @@ void log_rawf(const char *fmt, ...)
 	va_end(ap);
 	n = MIN(n, (int)sizeof(line) - 2);
 	line[n++] = '\n';
-	uart_write(line, (size_t)n);
+	out(line, (size_t)n);
 }
 
 static void log_vline(const char *prefix, const char *fmt, va_list ap)
@@ -41,7 +58,7 @@ static void log_vline(const char *prefix, const char *fmt, va_list ap)
 
 	n = MIN((size_t)n + p, sizeof(line) - 2);
 	line[n++] = '\n';
-	uart_write(line, (size_t)n);
+	out(line, (size_t)n);
 }
 
 void log_printf(int level, const char *fmt, ...)
@@ -71,6 +88,7 @@ void panic(const char *fmt, ...)
 	va_list ap;
 
 	cli();
+	lock_break_for_panic();
 	va_start(ap, fmt);
 	log_vline("hv| PANIC: ", fmt, ap);
 	va_end(ap);

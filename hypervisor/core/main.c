@@ -9,6 +9,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
+#include <hv/percpu.h>
 #include <hv/power.h>
 #include <hv/rtc.h>
 #include <hv/selftest.h>
@@ -37,12 +38,14 @@ static const struct boot_info *bring_up_cpu_and_memory(uint64_t bi_phys)
 	const struct boot_info *bi = (const struct boot_info *)bi_phys;
 
 	check_boot_info(bi);
-	gdt_init();
+	percpu_load(this_cpu());
 	idt_init();
 	cpu_detect();
 	boot.features = cpu_harden();
 	memmap_add_free(bi, false);
 	kspace_init(bi);
+	if (percpu_map_stacks(this_cpu()))
+		panic("no memory for the boot CPU's stacks");
 	return phys_to_virt(bi_phys);
 }
 
@@ -55,6 +58,7 @@ static void bring_up_platform(const struct boot_info *bi)
 	tsc_calibrate();
 	rtc_init();
 	lapic_init();
+	this_cpu()->apic_id = lapic_id();
 	clock_init();
 }
 
@@ -74,6 +78,7 @@ void hv_main(uint64_t bi_phys)
 	const struct boot_info *bi;
 
 	tsc_boot = rdtsc();
+	percpu_init_boot_cpu(0);   /* GS first: locks and logging use it */
 	uart_init(CONFIG_SERIAL_PORT, CONFIG_SERIAL_BAUD);
 	log_info("Paravane %s hypervisor starting", PARAVANE_VERSION);
 	boot.tsc_banner = rdtsc();

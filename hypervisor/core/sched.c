@@ -23,12 +23,10 @@
 #define RFLAGS_IF        0x200UL
 #define MAX_TIMERS       64
 
-struct domain *current;
-static struct run_queue rq;
-static struct deadline_heap dl;
 static uint64_t slice_tsc;
-static bool need_resched;
-bool sched_in_hypercall;      /* wake-ups do not preempt the caller */
+#define rq (this_cpu()->sched.rq)
+#define dl (this_cpu()->sched.dl)
+#define need_resched (this_cpu()->sched.need_resched)
 
 struct timer { uint64_t when; sched_timer_fn fn; uint32_t arg; };
 static struct timer timers[MAX_TIMERS];
@@ -82,7 +80,7 @@ void sched_wake(struct domain *d, int64_t rax)
 	 * domain's hypercall (a frame it sent, say): it goes first, but the
 	 * sender keeps the CPU until it blocks, yields or uses its slice, so a
 	 * burst of frames costs one switch, not one per frame. */
-	if (!sched_in_hypercall)
+	if (!this_cpu()->in_hypercall)
 		need_resched = true;
 }
 
@@ -198,7 +196,7 @@ void sched_return_to_guest(struct trap_frame *f)
 
 void sched_start(void)
 {
-	struct trap_frame *f = (struct trap_frame *)(cpu_stack_top() - sizeof(*f));
+	struct trap_frame *f = (struct trap_frame *)(this_cpu()->trap_stack_top - sizeof(*f));
 
 	memset(f, 0, sizeof(*f));
 	current = NULL;

@@ -1,6 +1,7 @@
 /* Self-tests that a system test asks for through the manifest
  * ([hypervisor] selftest = ...).  Inert unless CONFIG_TEST_HOOKS. */
 #include <hv/lib.h>
+#include <hv/lock.h>
 #include <hv/log.h>
 #include <hv/power.h>
 #include <hv/selftest.h>
@@ -67,6 +68,40 @@ static void selftest_timer(void)
 	selftest_oneshot();
 }
 
+/* Recurse until the stack runs into its guard page: the #DF report must
+ * say so (the frame is kept live so the compiler cannot flatten it). */
+__attribute__((noinline)) static uint64_t selftest_recurse(uint64_t n)
+{
+	volatile uint8_t pad[512];
+
+	pad[0] = (uint8_t)n;
+	if (n > (1UL << 40))          /* never: the guard page comes first */
+		return pad[0];
+	return selftest_recurse(n + 1) + pad[0];
+}
+
+static void selftest_stack(void)
+{
+	log_info("selftest: overflowing the boot stack on purpose");
+	(void)selftest_recurse(0);
+}
+
+/* Two locks taken against the documented order: the checker must panic
+ * with both stacks (test builds have CONFIG_LOCK_CHECK). */
+__attribute__((noinline)) static void selftest_lockorder(void)
+{
+	static struct spinlock high = SPINLOCK_INIT("selftest-high", LOCK_RANK_FRAMES);
+	static struct spinlock low = SPINLOCK_INIT("selftest-low", LOCK_RANK_DOMAINS);
+	uint64_t f1 = spin_lock(&high), f2;
+
+	log_info("selftest: taking locks against the lock order on purpose");
+	f2 = spin_lock(&low);
+	spin_unlock(&low, f2);
+	spin_unlock(&high, f1);
+	log_err("selftest: the lock checker let an order violation through");
+	power_off(POWER_STATUS_SELFTEST_FAILED);
+}
+
 void selftest_run(enum manifest_selftest which)
 {
 	if (!IS_ENABLED(CONFIG_TEST_HOOKS) || which == MANIFEST_SELFTEST_NONE)
@@ -75,4 +110,8 @@ void selftest_run(enum manifest_selftest which)
 		selftest_fault();
 	else if (which == MANIFEST_SELFTEST_TIMER)
 		selftest_timer();
+	else if (which == MANIFEST_SELFTEST_STACK)
+		selftest_stack();
+	else if (which == MANIFEST_SELFTEST_LOCKORDER)
+		selftest_lockorder();
 }

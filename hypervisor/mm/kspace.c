@@ -6,16 +6,21 @@
 #include <hv/cpu.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
+#include <hv/errno.h>
+#include <hv/lock.h>
 #include <hv/log.h>
 #include <hv/mm.h>
 #include <hv/x86.h>
 
 extern char __image_start[], __text_end[], __rodata_end[], __data_end[], __image_end[];
+extern char boot_stack[];   /* its first page is the boot stack's guard */
 
 uint64_t physmap_offset;
 static uint64_t kernel_pml4, hv_phys_base, hv_virt_base, physmap_limit;
 static uint64_t mmio_next = MMIO_BASE;
 static struct kspace_stats kstats;
+/* Guards kernel_pml4's lower levels and mmio_next. */
+static struct spinlock kspace_lock = SPINLOCK_INIT("kspace", LOCK_RANK_KSPACE);
 
 uint64_t virt_to_phys(const void *va)
 {
@@ -56,7 +61,8 @@ static void map_image(void)
 	uint64_t start = (uint64_t)__image_start, end = (uint64_t)__image_end;
 
 	for (uint64_t va = start; va < end; va += PAGE_SIZE)
-		must(pt_map(kernel_pml4, va, va - hv_virt_base + hv_phys_base, image_flags(va)),
+		if (va != (uint64_t)boot_stack)
+			must(pt_map(kernel_pml4, va, va - hv_virt_base + hv_phys_base, image_flags(va)),
 		     "the image");
 	kstats.image_bytes = end - start;
 }
@@ -82,7 +88,7 @@ void kspace_init(const struct boot_info *bi)
 	map_physmap(ram_top);
 	physmap_limit = ram_top;
 	map_image();
-	reserve_slot(MMIO_BASE + MMIO_SIZE - PAGE_SIZE);
+	reserve_slot(MMIO_BASE + MMIO_SIZE - PAGE_SIZE);   /* and the stacks after it */
 	write_cr3(kernel_pml4);
 	physmap_offset = PHYSMAP_BASE;
 	frame_stats(&after);
@@ -112,7 +118,7 @@ uint64_t kspace_new_pml4(void)
 void *mmio_map(uint64_t pa, uint64_t size)
 {
 	uint64_t base = PAGE_ALIGN_DOWN(pa), end = PAGE_ALIGN_UP(pa + size);
-	uint64_t va = mmio_next;
+	uint64_t f = spin_lock(&kspace_lock), va = mmio_next;
 
 	if (end - base > MMIO_BASE + MMIO_SIZE - mmio_next)
 		panic("mmio_map: window full mapping 0x%lx", pa);
@@ -121,7 +127,27 @@ void *mmio_map(uint64_t pa, uint64_t size)
 		     "MMIO");
 		mmio_next += PAGE_SIZE;
 	}
+	spin_unlock(&kspace_lock, f);
 	return (void *)(va + (pa - base));
+}
+
+/* Fresh zeroed frames at va (per-CPU stacks).  Only ever maps what was
+ * not mapped, so no other CPU can hold a stale TLB entry for it. */
+int kspace_map_fresh(uint64_t va, uint64_t pages)
+{
+	uint64_t flags = PTE_W | PTE_G | pt_nx();
+	uint64_t f = spin_lock(&kspace_lock);
+	int r = 0;
+
+	for (uint64_t i = 0; i < pages && !r; i++) {
+		uint64_t pa = frame_alloc();
+
+		r = pa ? pt_map(kernel_pml4, va + i * PAGE_SIZE, pa, flags) : -ENOMEM;
+		if (r && pa)
+			frame_free(pa);
+	}
+	spin_unlock(&kspace_lock, f);
+	return r;
 }
 
 void kspace_stats(struct kspace_stats *s)

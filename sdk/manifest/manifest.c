@@ -197,6 +197,7 @@ static void open_guest(struct parser *p, struct str name)
 	g->on_exit = MANIFEST_ACTION_DESTROY;
 	g->on_crash = MANIFEST_ACTION_DESTROY;
 	g->restart_limit = 3;
+	g->weight = MANIFEST_WEIGHT_DEFAULT;
 	g->valid = true;
 	section_begin(p, SEC_GUEST, mf_guest_keys);
 	p->g = g;

@@ -27,6 +27,7 @@
 #define MANIFEST_KEY_MAX      32
 #define MANIFEST_MSG_MAX      96
 #define MANIFEST_FILE_MAX     64
+#define MANIFEST_MAX_CPUS     64  /* CPUs 0..63, one bit each in cpu_mask */
 
 /* Value limits, checked by the parser (docs/manifest.md). */
 #define MANIFEST_PAGE_SIZE        4096u
@@ -35,6 +36,8 @@
 #define MANIFEST_SLICE_MIN_US     100u
 #define MANIFEST_SLICE_MAX_US     1000000u
 #define MANIFEST_RESTART_MAX      1000u
+#define MANIFEST_WEIGHT_DEFAULT   256u
+#define MANIFEST_WEIGHT_MAX       65535u
 
 enum manifest_action {
 	MANIFEST_ACTION_DESTROY = 0,
@@ -46,6 +49,8 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_NONE = 0,
 	MANIFEST_SELFTEST_FAULT = 1,  /* deliberate hypervisor exception */
 	MANIFEST_SELFTEST_TIMER = 2,  /* measure the tick rate against the TSC */
+	MANIFEST_SELFTEST_STACK = 3,  /* overflow a hypervisor stack into its guard */
+	MANIFEST_SELFTEST_LOCKORDER = 4, /* take two locks against the lock order */
 };
 
 struct manifest_net {
@@ -69,6 +74,8 @@ struct manifest_guest {
 	enum manifest_action on_exit;        /* default destroy */
 	enum manifest_action on_crash;       /* default destroy */
 	uint32_t restart_limit;              /* restarts allowed; default 3 */
+	uint64_t cpu_mask;                   /* bit N: may use CPU N; 0 = any */
+	uint32_t weight;                     /* CPU share, 1..65535; default 256 */
 	bool     privileged;                 /* default false */
 	bool     valid;                      /* false: had errors, must not boot */
 	uint32_t line;                       /* line of the section header */
@@ -83,6 +90,7 @@ struct manifest_hypervisor {
 	uint32_t time_slice_us;      /* default 10000 */
 	bool     poweroff_when_idle; /* power off once every guest has ended */
 	enum manifest_selftest selftest;
+	uint32_t cpus;               /* CPUs to start at most, 1..64; 0 = all */
 };
 
 struct manifest_error {

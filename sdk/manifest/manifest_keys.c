@@ -1,6 +1,6 @@
 /* The boot manifest parser, part 2 of 3: the keys of [hypervisor] and
  * [guest NAME], the values they take (numbers with units, keywords,
- * paths, net and block lists) and the key tables that name them.
+ * paths, net, block and CPU lists) and the key tables that name them.
  * manifest_internal.h lists the files and what they share.
  */
 #include "manifest_internal.h"
@@ -61,6 +61,7 @@ void mf_hv_defaults(struct manifest_hypervisor *hv)
 	hv->time_slice_us = 10000;
 	hv->poweroff_when_idle = false;
 	hv->selftest = MANIFEST_SELFTEST_NONE;
+	hv->cpus = 0;
 }
 
 static const struct word log_words[] = {
@@ -97,6 +98,8 @@ static const struct word selftest_words[] = {
 	{ "none", MANIFEST_SELFTEST_NONE },
 	{ "fault", MANIFEST_SELFTEST_FAULT },
 	{ "timer", MANIFEST_SELFTEST_TIMER },
+	{ "stack", MANIFEST_SELFTEST_STACK },
+	{ "lockorder", MANIFEST_SELFTEST_LOCKORDER },
 	{ NULL, 0 },
 };
 
@@ -107,7 +110,17 @@ static void set_selftest(struct parser *p, struct str v)
 	if (lookup(selftest_words, v, &t))
 		p->hv->selftest = (enum manifest_selftest)t;
 	else
-		mf_fail_q(p, "bad selftest ", v, " (use none, fault or timer)");
+		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack or lockorder)");
+}
+
+static void set_cpu_count(struct parser *p, struct str v)
+{
+	uint64_t n;
+
+	if (!mf_parse_uint(v, &n) || n < 1 || n > MANIFEST_MAX_CPUS)
+		mf_fail_q(p, "bad CPU count ", v, " (use 1..64)");
+	else
+		p->hv->cpus = (uint32_t)n;
 }
 
 /* ---- [guest NAME] scalar keys ----------------------------------------- */
@@ -218,6 +231,16 @@ static void set_restart_limit(struct parser *p, struct str v)
 static void set_privileged(struct parser *p, struct str v)
 {
 	parse_bool(p, v, &p->g->privileged);
+}
+
+static void set_weight(struct parser *p, struct str v)
+{
+	uint64_t n;
+
+	if (!mf_parse_uint(v, &n) || n < 1 || n > MANIFEST_WEIGHT_MAX)
+		mf_fail_q(p, "bad weight ", v, " (use 1..65535)");
+	else
+		p->g->weight = (uint32_t)n;
 }
 
 /* ---- net = mac=..., ip=A.B.C.D/N, gw=A.B.C.D | dhcp ------------------- */
@@ -473,6 +496,87 @@ static void set_block(struct parser *p, struct str v)
 	b->readonly = ro;
 }
 
+/* ---- cpus = any | N, N-M, ... ----------------------------------------- */
+
+_Static_assert(MANIFEST_MAX_CPUS == 64,
+	       "cpu_mask holds 64 CPUs; messages and docs say 0..63 and 1..64");
+
+/* A bare number, told apart from one too big for 64 bits (out of range). */
+static const struct unit no_unit[] = { { "", 1 }, { NULL, 0 } };
+
+static bool cpu_number(struct parser *p, struct str s, struct str item,
+		       uint32_t *cpu)
+{
+	uint64_t n;
+	bool big;
+
+	if (!mf_parse_quantity(s, no_unit, &n, &big)) {
+		mf_fail_q(p, "bad CPU list item ", item, " (use N or N-M)");
+		return false;
+	}
+	if (big || n >= MANIFEST_MAX_CPUS) {
+		mf_fail_q(p, "CPU number out of range in ", item, " (use 0..63)");
+		return false;
+	}
+	*cpu = (uint32_t)n;
+	return true;
+}
+
+/* CPUs first..last, inclusive; last < 64. */
+static uint64_t cpu_range_bits(uint32_t first, uint32_t last)
+{
+	return (UINT64_MAX << first) & (UINT64_MAX >> (63 - last));
+}
+
+/* One "N" or "N-M" item of a cpus list, blanks allowed around the '-'. */
+static bool cpu_item(struct parser *p, struct str it, uint64_t *mask)
+{
+	size_t dash = mf_str_find(it, '-');
+	struct str first = mf_trim(mf_str_sub(it, 0, dash));
+	struct str last = mf_trim(mf_str_sub(it, dash + 1, it.n));
+	uint32_t lo, hi;
+
+	if (dash == it.n)
+		last = first;	/* "N" is the range N-N */
+	if (!cpu_number(p, first, it, &lo) || !cpu_number(p, last, it, &hi))
+		return false;
+	if (lo > hi) {
+		mf_fail_q(p, "reversed CPU range ", it, " (lower number first)");
+		return false;
+	}
+	*mask |= cpu_range_bits(lo, hi);
+	return true;
+}
+
+/* Items may repeat or overlap: the list is a set. */
+static bool parse_cpu_list(struct parser *p, struct str v, uint64_t *mask)
+{
+	struct str list = v, item;
+
+	while (next_item(&list, &item)) {
+		if (item.n == 0) {
+			mf_fail(p, "empty item in CPU list");
+			return false;
+		}
+		if (!cpu_item(p, item, mask))
+			return false;
+	}
+	return true;
+}
+
+static void set_cpu_affinity(struct parser *p, struct str v)
+{
+	uint64_t mask = 0;
+
+	v = mf_trim(v);
+	if (v.n == 0)
+		mf_fail(p, "empty CPU list (use any, or CPUs such as 0-3, 5)");
+	else if (mf_str_ieq(v, "any"))
+		p->g->cpu_mask = 0;
+	else if (parse_cpu_list(p, v, &mask))
+		p->g->cpu_mask = mask;
+}
+
 /* ---- key tables ------------------------------------------------------- */
 
 const struct keydef mf_hv_keys[] = {
@@ -480,6 +584,7 @@ const struct keydef mf_hv_keys[] = {
 	{ "time_slice", set_time_slice, false, false },
 	{ "poweroff_when_idle", set_poweroff, false, false },
 	{ "selftest", set_selftest, false, false },
+	{ "cpus", set_cpu_count, false, false },
 	{ NULL, NULL, false, false },
 };
 
@@ -491,6 +596,8 @@ const struct keydef mf_guest_keys[] = {
 	{ "on_crash", set_on_crash, false, false },
 	{ "restart_limit", set_restart_limit, false, false },
 	{ "privileged", set_privileged, false, false },
+	{ "cpus", set_cpu_affinity, false, false },
+	{ "weight", set_weight, false, false },
 	{ "net", set_net, true, false },
 	{ "block", set_block, true, false },
 	{ NULL, NULL, false, false },

@@ -1,4 +1,5 @@
 """Boot chain and hypervisor core (issue: boot chain)."""
+import re
 
 IDLE = """
 [hypervisor]
@@ -61,13 +62,36 @@ def test_timer_ticks_at_configured_rate(boot):
 
 def test_hypervisor_exception_report(boot):
     b = boot(IDLE + "selftest = fault\n")
-    assert "hv| ==== hypervisor exception: #PF page fault (vector 14) ====" in b
+    assert "hv| ==== hypervisor exception: #PF page fault (vector 14) on CPU 0 ====" in b
     assert "cr2 0x00000000dead0000" in b
     assert "page fault: not present, read, supervisor" in b
     trace = "\n".join(b.lines("hv|     #"))
     assert "selftest_fault" in trace and "hv_main" in trace
     assert "hv| PANIC: unhandled #PF page fault" in b
     assert b.status == 3                       # POWER_STATUS_PANIC
+
+
+def test_stack_overflow_hits_the_guard_page(boot):
+    """A hypervisor stack overflow faults on the unmapped guard page below
+    the stack; #DF runs on its own IST stack and says what happened."""
+    b = boot(IDLE + "selftest = stack\n")
+    assert re.search(r"hv\| ==== hypervisor exception: #DF double fault \(vector 8\) on CPU 0 ====", b.log), b.log[-3000:]
+    assert "stack overflow: CPU 0's boot stack ran into its guard page" in b
+    assert "selftest_recurse" in "\n".join(b.lines("hv|     #"))
+    assert b.status == 3
+
+
+def test_lock_order_violation_is_reported(boot):
+    """Test builds check the lock order: taking a lower-ranked lock while
+    holding a higher one panics with both stacks."""
+    b = boot(IDLE + "selftest = lockorder\n")
+    assert "hv| ==== lock checker: lock order violation on CPU 0 ====" in b, b.log[-3000:]
+    assert "held: selftest-high (rank 60, CPU 0)" in b
+    assert "this: selftest-low (rank 10)" in b
+    held = b.log.split("held lock taken at:")[1].split("this acquire")[0]
+    assert "selftest_lockorder" in held
+    assert "selftest_lockorder" in b.log.split("this acquire/release at:")[1]
+    assert b.status == 3
 
 
 def test_malformed_hypervisor_section_is_refused(boot):

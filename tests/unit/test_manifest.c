@@ -100,6 +100,7 @@ static const char example[] =
 	"time_slice = 5ms\n"
 	"poweroff_when_idle = yes\n"
 	"selftest = none\n"
+	"cpus = 2                    # start at most 2 CPUs\n"
 	"\n"
 	"[guest web]\n"
 	"image = apps/httpd.elf\n"
@@ -108,6 +109,8 @@ static const char example[] =
 	"on_exit = restart\n"
 	"on_crash = restart\n"
 	"restart_limit = 5\n"
+	"cpus = 0-1                  # may run on CPUs 0 and 1\n"
+	"weight = 512                # twice the default share\n"
 	"net = mac=02:00:00:00:00:01, ip=10.0.0.2/24, gw=10.0.0.1\n"
 	"block = /disks/www.img, readonly\n"
 	"\n"
@@ -130,6 +133,7 @@ static void check_example(void)
 	CHECK_EQ_INT(m.hv.time_slice_us, 5000);
 	CHECK(m.hv.poweroff_when_idle);
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_NONE);
+	CHECK_EQ_INT(m.hv.cpus, 2);
 	CHECK_EQ_INT(m.guest_count, 2);
 	CHECK_EQ_INT(manifest_valid_guests(&m), 2);
 
@@ -137,13 +141,15 @@ static void check_example(void)
 	if (!CHECK(web != NULL))
 		return;
 	CHECK(web->valid);
-	CHECK_EQ_INT(web->line, 10);
+	CHECK_EQ_INT(web->line, 11);
 	CHECK_STR(web->image, "apps/httpd.elf");
 	CHECK_EQ_U64(web->memory, 16ull << 20);
 	CHECK_STR(web->cmdline, "httpd --root /srv --banner \"hi # there\"");
 	CHECK_EQ_INT(web->on_exit, MANIFEST_ACTION_RESTART);
 	CHECK_EQ_INT(web->on_crash, MANIFEST_ACTION_RESTART);
 	CHECK_EQ_INT(web->restart_limit, 5);
+	CHECK_EQ_U64(web->cpu_mask, 0x3);
+	CHECK_EQ_INT(web->weight, 512);
 	CHECK(!web->privileged);
 	CHECK_EQ_INT(web->net_count, 1);
 	CHECK_EQ_INT(web->net[0].mac[5], 1);
@@ -159,13 +165,15 @@ static void check_example(void)
 	if (!CHECK(hello != NULL))
 		return;
 	CHECK(hello->valid);
-	CHECK_EQ_INT(hello->line, 20);
+	CHECK_EQ_INT(hello->line, 23);
 	CHECK_STR(hello->image, "\\apps\\hello.elf");
 	CHECK_EQ_U64(hello->memory, 512 * 1024);
 	CHECK_STR(hello->cmdline, "hello --name world");
 	CHECK_EQ_INT(hello->on_exit, MANIFEST_ACTION_POWEROFF);
 	CHECK_EQ_INT(hello->on_crash, MANIFEST_ACTION_DESTROY);
 	CHECK_EQ_INT(hello->restart_limit, 3);
+	CHECK_EQ_U64(hello->cpu_mask, 0);
+	CHECK_EQ_INT(hello->weight, MANIFEST_WEIGHT_DEFAULT);
 	CHECK(hello->privileged);
 	CHECK_EQ_INT(hello->net_count, 1);
 	CHECK(hello->net[0].dhcp);
@@ -212,6 +220,7 @@ static void test_defaults(void)
 	CHECK_EQ_INT(m.hv.time_slice_us, 10000);
 	CHECK(!m.hv.poweroff_when_idle);
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_NONE);
+	CHECK_EQ_INT(m.hv.cpus, 0);
 	g = guest("a");
 	if (!CHECK(g != NULL))
 		return;
@@ -221,6 +230,8 @@ static void test_defaults(void)
 	CHECK_EQ_INT(g->on_crash, MANIFEST_ACTION_DESTROY);
 	CHECK_EQ_INT(g->restart_limit, 3);
 	CHECK(!g->privileged);
+	CHECK_EQ_U64(g->cpu_mask, 0);
+	CHECK_EQ_INT(g->weight, 256);
 	CHECK_EQ_INT(g->net_count, 0);
 	CHECK_EQ_INT(g->block_count, 0);
 }
@@ -380,6 +391,171 @@ static void test_words(void)
 	CHECK_ONE_ERROR(4, "restart_limit", "bad count");
 	parse("[guest a]\nimage=a\nmemory=1M\nprivileged = sure\n");
 	CHECK_ONE_ERROR(4, "privileged", "bad boolean \"sure\"");
+}
+
+/* [hypervisor] cpus: a count, 1..64; errors keep the default 0 (all). */
+static void test_cpu_count(void)
+{
+	static const struct { const char *v; uint32_t n; } good[] = {
+		{ "1", 1 }, { "2", 2 }, { "64", 64 }, { "\"8\"", 8 }, { "004", 4 },
+	};
+	static const char *const bad[] = {
+		"0", "65", "-1", "all", "any", "1.5", "4 cpus", "0x4", "\"\"",
+		"99999999999999999999999",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		parse_hv("cpus", good[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_INT(m.hv.cpus, good[i].n);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_hv("cpus", bad[i]);
+		CHECK_ONE_ERROR(2, "cpus", "bad CPU count");
+		CHECK_EQ_INT(m.hv.cpus, 0);
+	}
+	parse_hv("cpus", "65");
+	CHECK_ONE_ERROR(2, "cpus", "bad CPU count \"65\" (use 1..64)");
+	/* A bad count is the hypervisor's error: guests still boot. */
+	parse("[hypervisor]\ncpus = 0\n[guest a]\nimage = a\nmemory = 1M\n");
+	CHECK_ONE_ERROR(2, "cpus", "bad CPU count \"0\"");
+	CHECK(guest("a")->valid);
+	parse("[hypervisor]\ncpus = 2\ncpus = 4\n");
+	CHECK_ONE_ERROR(3, "cpus", "duplicate key (first on line 2)");
+	CHECK_EQ_INT(m.hv.cpus, 2);
+}
+
+/* Parse "key = v" on line 7, in guest "a" between two good guests. */
+static void parse_middle_guest(const char *key, const char *v)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "[guest b]\nimage = b\nmemory = 1M\n"
+		 "[guest a]\nimage = a\nmemory = 1M\n%s = %s\n"
+		 "[guest c]\nimage = c\nmemory = 1M\n", key, v);
+	parse(buf);
+}
+
+/* The error is on line 7, key `key`; only guest "a" is invalid. */
+static void check_middle_guest_error(const char *key, const char *msg)
+{
+	CHECK_ONE_ERROR(7, key, msg);
+	CHECK(!guest("a")->valid);
+	CHECK(guest("b")->valid);
+	CHECK(guest("c")->valid);
+	CHECK_EQ_INT(manifest_valid_guests(&m), 2);
+}
+
+static void test_cpu_affinity(void)
+{
+	static const struct { const char *v; uint64_t mask; } good[] = {
+		{ "any", 0 }, { "ANY", 0 }, { "\" any \"", 0 },
+		{ "0", 0x1 }, { "5", 0x20 }, { "007", 0x80 },
+		{ "1,3", 0xa }, { "0-3", 0xf }, { "0-1, 5, 7-9", 0x3a3 },
+		{ "  2 ,\t4  ", 0x14 }, { "1 - 3", 0xe }, { "5-5", 0x20 },
+		{ "63", 1ull << 63 }, { "62-63", 3ull << 62 },
+		{ "0-63", UINT64_MAX }, { "0,63", 1ull | 1ull << 63 },
+		{ "3, 1, 3, 0-3, 2-2", 0xf },	/* repeats and overlaps */
+		{ "\"0, 2\"", 0x5 }, { "0,1 # comment", 0x3 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		parse_middle_guest("cpus", good[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_U64(guest("a")->cpu_mask, good[i].mask);
+		CHECK_EQ_U64(guest("b")->cpu_mask, 0);
+	}
+	parse("[guest a]\nimage = a\nmemory = 1M\ncpus = 1\ncpus = 2\n");
+	CHECK_ONE_ERROR(5, "cpus", "duplicate key (first on line 4)");
+	CHECK_EQ_U64(m.guest[0].cpu_mask, 0x2);
+	/* [hypervisor] cpus and a guest's cpus are different keys. */
+	parse("[hypervisor]\ncpus = 4\n[guest a]\nimage = a\nmemory = 1M\ncpus = 2-3\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.hv.cpus, 4);
+	CHECK_EQ_U64(m.guest[0].cpu_mask, 0xc);
+}
+
+/* Each bad list fails its own guest only, which keeps cpu_mask 0. */
+static void test_cpu_affinity_errors(void)
+{
+	static const struct { const char *v, *msg; } bad[] = {
+		{ "\"\"", "empty CPU list (use any, or CPUs such as 0-3, 5)" },
+		{ "\"  \"", "empty CPU list" },
+		{ "1,,2", "empty item in CPU list" },
+		{ ",1", "empty item in CPU list" },
+		{ "1,", "empty item in CPU list" },
+		{ "1, ,2", "empty item in CPU list" },
+		{ "x", "bad CPU list item \"x\" (use N or N-M)" },
+		{ "all", "bad CPU list item \"all\"" },
+		{ "any, 1", "bad CPU list item \"any\"" },
+		{ "1-x", "bad CPU list item \"1-x\"" },
+		{ "-1", "bad CPU list item \"-1\"" },
+		{ "1-", "bad CPU list item \"1-\"" },
+		{ "-", "bad CPU list item \"-\"" },
+		{ "1-2-3", "bad CPU list item \"1-2-3\"" },
+		{ "0x3", "bad CPU list item \"0x3\"" },
+		{ "1.5", "bad CPU list item \"1.5\"" },
+		{ "+1", "bad CPU list item \"+1\"" },
+		{ "1 2", "bad CPU list item \"1 2\"" },
+		{ "3x", "bad CPU list item \"3x\"" },
+		{ "0-3 foo", "bad CPU list item \"0-3 foo\"" },
+		{ "0, 1;2", "bad CPU list item \"1;2\"" },
+		{ "64", "CPU number out of range in \"64\" (use 0..63)" },
+		{ "0-64", "CPU number out of range in \"0-64\"" },
+		{ "1, 100-2", "CPU number out of range in \"100-2\"" },
+		{ "99999999999999999999999", "CPU number out of range" },
+		{ "3-1", "reversed CPU range \"3-1\" (lower number first)" },
+		{ "0-1, 9-8", "reversed CPU range \"9-8\"" },
+	};
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_middle_guest("cpus", bad[i].v);
+		check_middle_guest_error("cpus", bad[i].msg);
+		CHECK_EQ_U64(guest("a")->cpu_mask, 0);
+	}
+	parse_middle_guest("cpus", "");
+	check_middle_guest_error("cpus", "empty value");
+	parse_middle_guest("cpus", "7-3");
+	manifest_format_error(&m, 0, buf, sizeof(buf));
+	CHECK_STR(buf, "t.conf:7: cpus: reversed CPU range \"7-3\" (lower number first)");
+}
+
+static void test_weight(void)
+{
+	static const struct { const char *v; uint32_t w; } good[] = {
+		{ "1", 1 }, { "256", 256 }, { "512", 512 }, { "65535", 65535 },
+		{ "\"100\"", 100 }, { "0010", 10 },
+	};
+	static const char *const bad[] = {
+		"0", "65536", "-1", "heavy", "1.5", "1e3", "10 %", "0x100", "\"\"",
+		"99999999999999999999999",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		parse_middle_guest("weight", good[i].v);
+		CHECK_CLEAN();
+		CHECK_EQ_INT(guest("a")->weight, good[i].w);
+		CHECK_EQ_INT(guest("b")->weight, MANIFEST_WEIGHT_DEFAULT);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_middle_guest("weight", bad[i]);
+		check_middle_guest_error("weight", "bad weight");
+		CHECK_EQ_INT(guest("a")->weight, MANIFEST_WEIGHT_DEFAULT);
+	}
+	parse_middle_guest("weight", "65536");
+	check_middle_guest_error("weight", "bad weight \"65536\" (use 1..65535)");
+	parse_middle_guest("weight", "0");
+	check_middle_guest_error("weight", "bad weight \"0\" (use 1..65535)");
+	parse_middle_guest("weight", "");
+	check_middle_guest_error("weight", "empty value");
+	parse("[hypervisor]\nweight = 5\n");
+	CHECK_ONE_ERROR(2, "weight", "unknown key in [hypervisor]");
 }
 
 /* Parse "cmdline = v" in a good guest; return the stored command line. */
@@ -995,6 +1171,10 @@ int main(void)
 	RUN(test_durations);
 	RUN(test_booleans);
 	RUN(test_words);
+	RUN(test_cpu_count);
+	RUN(test_cpu_affinity);
+	RUN(test_cpu_affinity_errors);
+	RUN(test_weight);
 	RUN(test_quoting);
 	RUN(test_comments);
 	RUN(test_duplicate_keys);

@@ -15,8 +15,8 @@ _start:
 	.section .bss
 	.p2align 12
 	.globl boot_stack, boot_stack_top
-boot_stack:
-	.skip 16384
+boot_stack:                  /* the first page stays unmapped: a guard */
+	.skip 4096 + 16384
 boot_stack_top:
 
 	.section .note.GNU-stack, "", @progbits

@@ -1,6 +1,8 @@
 /* IDT: 256 gates onto the isr.S stubs.  #DF, NMI and #MC run on their own
- * IST stacks so that a blown kernel stack still gets a report. */
+ * IST stacks so that a blown kernel stack still gets a report.  Their stubs
+ * are isr.S's "paranoid" ones: they may arrive with either GS base. */
 #include <hv/lib.h>
+#include <hv/percpu.h>
 #include <hv/trap.h>
 
 struct idt_gate {
@@ -28,15 +30,22 @@ static void idt_set(int vec, uint8_t ist)
 	idt[vec].zero = 0;
 }
 
+/* One IDT for every CPU: the IST numbers pick each CPU's own stacks
+ * through its own TSS. */
 void idt_init(void)
+{
+	for (int v = 0; v < 256; v++)
+		idt_set(v, 0);
+	idt_set(2, IST_NMI);
+	idt_set(8, IST_DF);
+	idt_set(18, IST_MC);
+	idt_load();
+}
+
+void idt_load(void)
 {
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
 
-	for (int v = 0; v < 256; v++)
-		idt_set(v, 0);
-	idt_set(2, 2);   /* NMI */
-	idt_set(8, 1);   /* #DF */
-	idt_set(18, 3);  /* #MC */
 	idtr.limit = sizeof(idt) - 1;
 	idtr.base = (uint64_t)idt;
 	__asm__ volatile("lidt %0" :: "m"(idtr));

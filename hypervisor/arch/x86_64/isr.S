@@ -2,8 +2,17 @@
  * trap_entry, which saves the registers as a struct trap_frame (hv/trap.h)
  * and calls trap_dispatch(frame).  Returning from trap_dispatch restores
  * whatever the frame then holds, which is how the scheduler switches
- * domains: it rewrites the frame. */
+ * domains: it rewrites the frame.
+ *
+ * GS: in ring 0 GS base is this CPU's struct cpu (hv/percpu.h); in ring 3
+ * it is the guest's.  An entry from ring 3 swaps them first thing, an exit
+ * to ring 3 swaps them back last thing; the interrupted CS says which.
+ * NMI, #DF and #MC (IST stacks) can interrupt the few instructions around
+ * a swapgs, where CS and GS disagree, so their "paranoid" entry reads the
+ * GS base MSR instead: ours is an upper-half address, a guest's never is
+ * (guests cannot write MSRs, and CR4.FSGSBASE stays off). */
 #include "trap_frame.S.h"
+#define MSR_GS_BASE 0xC0000101
 
 /* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
 	.altmacro
@@ -14,7 +23,11 @@
 	pushq $0
 	.endif
 	pushq $\vec
+	.if (\vec == 2) || (\vec == 8) || (\vec == 18)
+	jmp paranoid_entry
+	.else
 	jmp trap_entry
+	.endif
 .endm
 
 	.section .text
@@ -27,17 +40,23 @@ isr_table:
 	.set vec, vec + 1
 	.endr
 
-	.p2align 4
-	.globl trap_entry
-trap_entry:
-	cld
-	/* A guest may leave RFLAGS.AC set (popf is allowed in ring 3), and an
-	 * interrupt gate does not clear it: with AC set SMAP would be off for
-	 * the whole handler.  Clear it first (works with or without SMAP,
-	 * unlike clac). */
+/* A guest may leave RFLAGS.AC set (popf is allowed in ring 3), and an
+ * interrupt gate does not clear it: with AC set SMAP would be off for the
+ * whole handler.  Clear it first (works with or without SMAP, unlike clac). */
+.macro CLEAR_AC
 	pushfq
 	andq $~0x40000, (%rsp)
 	popfq
+.endm
+
+	.p2align 4
+	.globl trap_entry
+trap_entry:
+	testb $3, 24(%rsp)       /* CS above vector, error, rip */
+	jz 1f
+	swapgs
+1:	cld
+	CLEAR_AC
 	PUSH_GPRS
 	movq %rsp, %rdi
 	xorl %ebp, %ebp          /* backtraces stop at the trap boundary */
@@ -46,6 +65,31 @@ trap_entry:
 trap_return:
 	POP_GPRS
 	addq $16, %rsp           /* vector, error */
+	testb $3, 8(%rsp)        /* returning to ring 3? */
+	jz 2f
+	swapgs
+2:	iretq
+
+	.p2align 4
+paranoid_entry:
+	cld
+	CLEAR_AC
+	PUSH_GPRS
+	movl $MSR_GS_BASE, %ecx
+	rdmsr
+	xorl %ebx, %ebx          /* rbx (callee-saved): 1 if we swapped */
+	testl %edx, %edx
+	js 1f                    /* upper-half base: already ours */
+	swapgs
+	movl $1, %ebx
+1:	movq %rsp, %rdi
+	xorl %ebp, %ebp
+	call trap_dispatch_paranoid
+	testl %ebx, %ebx
+	jz 2f
+	swapgs
+2:	POP_GPRS
+	addq $16, %rsp
 	iretq
 
 	.section .note.GNU-stack, "", @progbits

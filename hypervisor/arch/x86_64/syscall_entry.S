@@ -1,13 +1,14 @@
-/* Hypercall entry: `syscall` from ring 3.  Builds the same struct
- * trap_frame as isr.S (vector = VEC_SYSCALL) on the trap stack and calls
+/* Hypercall entry: `syscall` from ring 3.  Swaps to this CPU's GS, parks
+ * the guest RSP in struct cpu, builds the same struct trap_frame as isr.S
+ * (vector = VEC_SYSCALL) on this CPU's trap stack and calls
  * hypercall_dispatch(frame).  The scheduler may replace the frame with
  * another domain's: if the frame is still a hypercall frame we leave with
  * sysretq (rcx/r11 are the guest's to lose), otherwise through iretq so that
- * an interrupted domain gets every register back.
- *
- * Single CPU for now: the user stack pointer is parked in a global.  With
- * SMP this becomes swapgs + a per-CPU area. */
+ * an interrupted domain gets every register back.  Interrupts stay off
+ * throughout (SFMASK clears IF), so only NMI/#MC can land between the
+ * swapgs and sysretq; their paranoid entry copes. */
 #include "trap_frame.S.h"
+#include <hv/percpu_offsets.h>
 #define VEC_SYSCALL 0x100
 #define GDT_UCODE 0x23
 #define GDT_UDATA 0x1b
@@ -17,10 +18,11 @@
 	.p2align 4
 	.globl syscall_entry
 syscall_entry:
-	movq %rsp, syscall_user_rsp(%rip)
-	movq trap_stack_top(%rip), %rsp
+	swapgs
+	movq %rsp, %gs:CPU_USER_RSP
+	movq %gs:CPU_TRAP_TOP, %rsp
 	pushq $GDT_UDATA
-	pushq syscall_user_rsp(%rip)
+	pushq %gs:CPU_USER_RSP
 	pushq %r11                   /* rflags */
 	pushq $GDT_UCODE
 	pushq %rcx                   /* rip */
@@ -42,11 +44,7 @@ syscall_entry:
 	movq 0(%rsp), %rcx           /* rip */
 	movq 16(%rsp), %r11          /* rflags */
 	movq 24(%rsp), %rsp          /* user rsp: no kernel access after this */
+	swapgs
 	sysretq
-
-	.section .bss
-	.p2align 3
-syscall_user_rsp:
-	.quad 0
 
 	.section .note.GNU-stack, "", @progbits

@@ -1,6 +1,7 @@
 /* Trap dispatch and the exception report. */
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/percpu.h>
 #include <hv/sched.h>
 #include <hv/symbols.h>
 #include <hv/trap.h>
@@ -8,6 +9,7 @@
 
 static irq_handler_t irq_handlers[256];
 static irq_handler_t user_fault_handler;
+static nmi_handler_t nmi_handler;
 
 static const char *const vector_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -27,6 +29,7 @@ const char *trap_vector_name(uint64_t vector)
 
 void trap_set_irq(uint8_t vector, irq_handler_t h) { irq_handlers[vector] = h; }
 void trap_set_user_fault(irq_handler_t h) { user_fault_handler = h; }
+void trap_set_nmi(nmi_handler_t h) { nmi_handler = h; }
 
 static const char *sym(uint64_t addr, char *buf, size_t n)
 {
@@ -50,7 +53,7 @@ static void report_backtrace(const struct trap_frame *f)
 
 	log_rawf("hv|   backtrace:");
 	log_rawf("hv|     #0 0x%016lx <%s>", f->rip, sym(f->rip, name, sizeof(name)));
-	if (!gdt_stack_bounds(f->rsp, &lo, &hi))
+	if (!percpu_stack_bounds(f->rsp, &lo, &hi))
 		return;
 	for (int i = 1; i < 16; i++) {
 		uint64_t ret;
@@ -71,8 +74,8 @@ void trap_report(const char *who, const struct trap_frame *f)
 {
 	char name[64];
 
-	log_rawf("hv| ==== %s exception: %s (vector %lu) ====", who,
-		    trap_vector_name(f->vector), f->vector);
+	log_rawf("hv| ==== %s exception: %s (vector %lu) on CPU %u ====", who,
+		    trap_vector_name(f->vector), f->vector, this_cpu()->index);
 	log_rawf("hv|   error 0x%lx  rip 0x%016lx <%s>", f->error, f->rip,
 		    sym(f->rip, name, sizeof(name)));
 	if (f->vector == 14)
@@ -84,6 +87,37 @@ void trap_report(const char *who, const struct trap_frame *f)
 	log_rawf("hv|   r8  %016lx r9  %016lx r10 %016lx r11 %016lx", f->r8, f->r9, f->r10, f->r11);
 	log_rawf("hv|   r12 %016lx r13 %016lx r14 %016lx r15 %016lx", f->r12, f->r13, f->r14, f->r15);
 	report_backtrace(f);
+}
+
+static void report_stack_overflow(void)
+{
+	uint32_t cpu_index;
+	const char *stack = percpu_guard_hit(read_cr2(), &cpu_index);
+
+	if (stack)
+		log_rawf("hv|   stack overflow: CPU %u's %s stack ran into its guard page", cpu_index, stack);
+}
+
+static void nmi(struct trap_frame *f)
+{
+	if (nmi_handler && nmi_handler(f))
+		return;
+	log_warn("NMI on CPU %u at rip 0x%lx (ignored)", this_cpu()->index, f->rip);
+}
+
+/* NMI, #DF and #MC (isr.S paranoid entry): never reschedule from here, the
+ * interrupted context may be halfway through an entry or exit. */
+void trap_dispatch_paranoid(struct trap_frame *f);
+void trap_dispatch_paranoid(struct trap_frame *f)
+{
+	if (f->vector == 2) {
+		nmi(f);
+		return;
+	}
+	trap_report((f->cs & 3) == 3 ? "guest-mode" : "hypervisor", f);
+	if (f->vector == 8)
+		report_stack_overflow();
+	panic("%s on CPU %u at rip 0x%lx", trap_vector_name(f->vector), this_cpu()->index, f->rip);
 }
 
 void trap_dispatch(struct trap_frame *f)

@@ -11,6 +11,7 @@
 #include <hv/elf_image.h>
 #include <hv/guest_mem.h>
 #include <hv/netback.h>
+#include <hv/percpu.h>
 #include <hv/trap.h>
 
 struct manifest_guest;
@@ -83,7 +84,6 @@ struct domain {
 /* How a domain ended. */
 enum domain_end { END_EXIT, END_CRASH };
 
-extern struct domain *current;
 
 struct boot_module;
 const struct boot_module *boot_module_for(uint32_t guest);

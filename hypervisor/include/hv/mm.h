@@ -83,6 +83,8 @@ uint64_t kspace_pml4(void);
 uint64_t kspace_physmap_limit(void);   /* the direct map covers [0, this) */
 /* A new top-level table whose upper half is the hypervisor's. */
 uint64_t kspace_new_pml4(void);
+/* Map pages fresh zeroed frames at va (RW, NX, global); 0 or -ENOMEM. */
+int kspace_map_fresh(uint64_t va, uint64_t pages);
 /* Map device memory uncached and NX; returns its virtual address. */
 void *mmio_map(uint64_t pa, uint64_t size);
 struct kspace_stats { uint64_t image_bytes, table_frames; };

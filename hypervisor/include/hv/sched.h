@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <hv/percpu.h>
 
 struct domain;
 struct trap_frame;
@@ -20,9 +21,8 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
 /* Make a blocked domain runnable, its pending hypercall returning rax. */
 void sched_wake(struct domain *d, int64_t rax);
 /* Around a hypercall handler: wake-ups it causes do not preempt the caller. */
-extern bool sched_in_hypercall;
-static inline void sched_hypercall_begin(void) { sched_in_hypercall = true; }
-static inline void sched_hypercall_end(void) { sched_in_hypercall = false; }
+static inline void sched_hypercall_begin(void) { this_cpu()->in_hypercall = true; }
+static inline void sched_hypercall_end(void) { this_cpu()->in_hypercall = false; }
 /* Called last on every path back to ring 3: picks who runs and loads its
  * registers into f (idles with interrupts on while nobody can run). */
 void sched_return_to_guest(struct trap_frame *f);

@@ -3,6 +3,7 @@
 #ifndef HV_TRAP_H
 #define HV_TRAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Layout shared with isr.S and syscall.S: keep in sync (offsets checked). */
@@ -24,12 +25,8 @@ _Static_assert(__builtin_offsetof(struct trap_frame, vector) == 15 * 8, "trap_fr
 #define VEC_TIMER    0x20
 #define VEC_SPURIOUS 0xff
 
-void gdt_init(void);
-void idt_init(void);
-/* Kernel stack used on entry from ring 3 (TSS.RSP0). */
-uint64_t cpu_stack_top(void);
-/* The known stack that holds addr, for bounded backtraces. */
-int gdt_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);
+void idt_init(void);   /* build the IDT (boot CPU) */
+void idt_load(void);   /* load it on this CPU */
 
 void trap_dispatch(struct trap_frame *f);
 /* Handlers registered by other subsystems. */
@@ -37,6 +34,9 @@ typedef void (*irq_handler_t)(struct trap_frame *f);
 void trap_set_irq(uint8_t vector, irq_handler_t h);
 /* A fault in ring 3: the domain layer decides (set by core/domain.c). */
 void trap_set_user_fault(irq_handler_t h);
+/* NMI: true when the handler consumed it (cross-CPU stop, say). */
+typedef bool (*nmi_handler_t)(struct trap_frame *f);
+void trap_set_nmi(nmi_handler_t h);
 
 /* Exception report: vector, error, RIP, CR2, registers, backtrace.
  * Uses nothing that can fault (no heap, bounded stack walk). */

@@ -1,0 +1,69 @@
+/* Spinlocks.  Every lock guards named data, is taken with interrupts off
+ * and has a rank: its place in the one lock order (docs/architecture.md,
+ * "Locks").  A CPU may take a lock only if its rank is above every lock it
+ * already holds; two locks of one rank (two run queues) nest in address
+ * order.  No lock is held across a switch to a guest.
+ *
+ * Test builds (CONFIG_LOCK_CHECK) check all of this at run time and turn a
+ * violation into a panic report with both stacks: where the held lock was
+ * taken and where the offending acquire happened.  They also report a lock
+ * held longer than CONFIG_LOCK_HOLD_MAX_US and a spin that never ends. */
+#ifndef HV_LOCK_H
+#define HV_LOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <hv/config.h>
+
+/* The lock order, lowest first.  Keep docs/architecture.md in step. */
+enum lock_rank {
+	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
+	LOCK_RANK_RUNQUEUE = 20,  /* a CPU's run queue and deadline heap */
+	LOCK_RANK_SWITCH = 30,    /* the virtual switch: ports and MAC table */
+	LOCK_RANK_UPLINK = 40,    /* the uplink NIC's queues */
+	LOCK_RANK_TIMERS = 50,    /* hypervisor timers */
+	LOCK_RANK_FRAMES = 60,    /* frame allocator */
+	LOCK_RANK_HEAP = 70,      /* kmalloc heap */
+	LOCK_RANK_KSPACE = 75,    /* hypervisor page tables (mmio_map, stacks) */
+	LOCK_RANK_IPI = 80,       /* cross-CPU call slots */
+	LOCK_RANK_LOG = 90,       /* the serial console */
+};
+
+#define LOCK_TRACE_DEPTH 6
+#define LOCK_HELD_MAX 8
+
+struct spinlock {
+	volatile uint32_t locked;
+	uint16_t rank;
+	uint16_t owner;           /* cpu index + 1 while held, for reports */
+	const char *name;
+	uint64_t acquired_tsc;
+	uint64_t trace[LOCK_TRACE_DEPTH];   /* where it was taken (checked builds) */
+};
+
+#define SPINLOCK_INIT(lname, lrank) { .name = (lname), .rank = (lrank) }
+
+static inline void spin_init(struct spinlock *l, const char *name, uint16_t rank)
+{
+	*l = (struct spinlock)SPINLOCK_INIT(name, rank);
+}
+
+/* Per-CPU record of held locks (lives in struct cpu). */
+struct lock_cpu {
+	struct spinlock *held[LOCK_HELD_MAX];
+	uint32_t depth;
+};
+
+/* Interrupts off, then the lock; returns the caller's RFLAGS to restore. */
+uint64_t spin_lock(struct spinlock *l);
+void spin_unlock(struct spinlock *l, uint64_t flags);
+bool spin_try_lock(struct spinlock *l, uint64_t *flags);
+bool spin_held_here(const struct spinlock *l);   /* by this CPU */
+uint32_t locks_held_here(void);
+
+/* Panic and power-off paths: take the log lock if it can be had soon,
+ * otherwise print anyway (a dead CPU may hold it). */
+void lock_break_for_panic(void);
+bool lock_panicking(void);
+
+#endif
