@@ -1134,7 +1134,7 @@ static void test_format(void)
 
 	/* Long bad values are shortened in messages, never overflowed. */
 	parse("[hypervisor]\nselftest = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
-	CHECK_ERROR(2, "selftest", "aaaa...\" (use none, fault or timer)");
+	CHECK_ERROR(2, "selftest", "aaaa...\" (use none, fault, timer, stack or lockorder)");
 }
 
 static void test_action_name(void)
