@@ -70,6 +70,7 @@ EFI_STATUS load_hypervisor(const char *path, struct boot_info *bi,
 /* platform.c */
 void find_acpi(struct boot_info *bi);
 void find_framebuffer(struct boot_info *bi);
+void reserve_ap_trampoline(struct boot_info *bi);
 
 /* paging.c */
 EFI_STATUS build_page_tables(struct boot_info *bi, UINT64 *cr3);

@@ -150,6 +150,7 @@ static EFI_STATUS prepare(struct loader *l, EFI_HANDLE image, UINT64 tsc0)
 	FreePool(l->m);
 	find_acpi(l->bi);
 	find_framebuffer(l->bi);
+	reserve_ap_trampoline(l->bi);
 	return build_page_tables(l->bi, &l->cr3);
 }
 

@@ -58,3 +58,23 @@ void find_framebuffer(struct boot_info *bi)
 	info(L"framebuffer %dx%d at 0x%lx", bi->fb.width, bi->fb.height,
 	     bi->fb.base);
 }
+
+/* Application processors start in real mode at a page a SIPI names, which
+ * must lie below 1 MiB: reserve it now, while boot services can still say
+ * which low pages are free.  Without it the hypervisor runs on one CPU. */
+void reserve_ap_trampoline(struct boot_info *bi)
+{
+	EFI_PHYSICAL_ADDRESS a = 0xFFFFF;   /* highest address allowed */
+	EFI_STATUS st;
+
+	st = BS->AllocatePages(AllocateMaxAddress, BOOT_MEM_PARAVANE_KEEP,
+			       BOOT_AP_TRAMPOLINE_PAGES, &a);
+	if (EFI_ERROR(st)) {
+		warn(L"no free pages below 1 MiB for starting other CPUs: %r", st);
+		return;
+	}
+	ZeroMem((void *)a, BOOT_AP_TRAMPOLINE_PAGES * PAGE_SIZE);
+	bi->ap_trampoline_phys = a;
+	bi->ap_trampoline_pages = BOOT_AP_TRAMPOLINE_PAGES;
+	info(L"AP start-up pages at 0x%lx", (UINT64)a);
+}

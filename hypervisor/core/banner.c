@@ -10,6 +10,8 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
+#include <hv/percpu.h>
+#include <hv/smp.h>
 #include <hv/time.h>
 
 #define KIB(x) ((x) >> 10)
@@ -19,8 +21,9 @@ static void banner_cpu(void)
 {
 	log_info("cpu: %s (%s family %u model %u)", cpu.brand, cpu.vendor, cpu.family, cpu.model);
 	log_info("cpu: enabled %s", boot.features);
-	log_info("cpus: %u found by ACPI (MADT), %u I/O APIC, running on APIC id %u",
-		 acpi.cpu_count, acpi.ioapic_count, lapic_id());
+	log_info("cpus: %u started of %u (MADT: %u enabled, %u I/O APIC), boot CPU APIC id %u",
+		 cpu_count, smp_cpus_found(), acpi.cpu_count, acpi.ioapic_count, lapic_id());
+	log_event("cpus started=%u found=%u", cpu_count, smp_cpus_found());
 }
 
 static void banner_memory(void)

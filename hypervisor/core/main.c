@@ -13,6 +13,7 @@
 #include <hv/power.h>
 #include <hv/rtc.h>
 #include <hv/selftest.h>
+#include <hv/smp.h>
 #include <hv/time.h>
 #include <hv/trap.h>
 #include <hv/uart.h>
@@ -86,6 +87,7 @@ void hv_main(uint64_t bi_phys)
 	boot.info = bi;
 	bring_up_platform(bi);
 	load_manifest(bi);
+	smp_start(boot.manifest->hv.cpus);
 	banner_print();
 	selftest_run(boot.manifest->hv.selftest);
 	boot.tsc_ready = rdtsc();

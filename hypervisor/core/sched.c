@@ -194,14 +194,12 @@ void sched_return_to_guest(struct trap_frame *f)
 	switch_in(rq.head, f, rdtsc());
 }
 
-void sched_start(void)
+/* Called by sched_start (isr.S) with the empty frame it made. */
+void sched_first_frame(struct trap_frame *f);
+void sched_first_frame(struct trap_frame *f)
 {
-	struct trap_frame *f = (struct trap_frame *)(this_cpu()->trap_stack_top - sizeof(*f));
-
 	memset(f, 0, sizeof(*f));
 	current = NULL;
 	need_resched = true;
 	sched_return_to_guest(f);
-	__asm__ volatile("movq %0, %%rsp; jmp trap_return" :: "r"(f) : "memory");
-	__builtin_unreachable();
 }

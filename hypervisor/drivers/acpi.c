@@ -60,7 +60,7 @@ static void parse_madt(const struct sdt_header *h)
 
 	acpi.lapic_phys = rd32(p + 36);
 	for (p += 44; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
-		if (p[0] == 0 && p[1] >= 8 && (rd32(p + 4) & 3)) {
+		if (p[0] == 0 && p[1] >= 8 && (rd32(p + 4) & 1)) {   /* enabled */
 			if (acpi.cpu_count < ACPI_MAX_CPUS)
 				acpi.apic_id[acpi.cpu_count] = p[3];
 			acpi.cpu_count++;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define BOOT_INFO_MAGIC   0x4f4f4256415241ULL /* "ARAVBOO" */
-#define BOOT_INFO_VERSION 1
+#define BOOT_INFO_VERSION 2
 
 /* OS-defined UEFI memory types (the spec reserves 0x80000000.. for loaders).
  * Memory the hypervisor must keep: its own image, boot_info, the manifest,
@@ -82,7 +82,17 @@ struct boot_info {
 
 	uint64_t hv_symbols_phys;  /* reserved: symbol table, 0 for now */
 	uint64_t hv_symbols_size;
+
+	/* Version 2: pages below 1 MiB for the application processors'
+	 * real-mode start-up code (a SIPI can only point under 1 MiB), kept
+	 * as BOOT_MEM_PARAVANE_KEEP; 0 when the firmware had none to give. */
+	uint64_t ap_trampoline_phys;
+	uint32_t ap_trampoline_pages;   /* BOOT_AP_TRAMPOLINE_PAGES */
+	uint32_t pad1;
 };
-_Static_assert(sizeof(struct boot_info) == 248, "boot_info layout");
+_Static_assert(sizeof(struct boot_info) == 264, "boot_info layout");
+
+/* Code page, then PML4, PDPT and PD of the start-up page tables. */
+#define BOOT_AP_TRAMPOLINE_PAGES 4
 
 #endif

@@ -12,6 +12,14 @@
 #define LAPIC_ID      0x020
 #define LAPIC_EOI     0x0b0
 #define LAPIC_SVR     0x0f0
+#define LAPIC_ICR_LO  0x300
+#define LAPIC_ICR_HI  0x310
+#define ICR_PENDING   (1u << 12)
+#define ICR_ASSERT    (1u << 14)
+#define ICR_INIT      (5u << 8)
+#define ICR_STARTUP   (6u << 8)
+#define ICR_NMI       (4u << 8)
+#define ICR_WAIT_US   100000
 #define LAPIC_LVT_TMR 0x320
 #define LAPIC_TMR_INIT 0x380
 #define LAPIC_TMR_CUR 0x390
@@ -61,6 +69,48 @@ void lapic_init(void)
 	wr(LAPIC_SVR, 0x100 | VEC_SPURIOUS);        /* software enable */
 	calibrate();
 }
+
+/* An application processor: the MMIO mapping is shared, each CPU sees its
+ * own LAPIC there; the timer stays masked until the scheduler arms it. */
+void lapic_init_ap(void)
+{
+	wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | (1UL << 11));
+	wr(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
+	wr(LAPIC_TMR_DIV, DIV_16);
+	wr(LAPIC_LVT_TMR, LVT_MASKED | VEC_TIMER);
+}
+
+/* ---- inter-processor interrupts ------------------------------------------ */
+
+static bool icr_idle(void)
+{
+	uint64_t limit = rdtsc() + ns_to_tsc(ICR_WAIT_US * 1000ULL);
+
+	while (rd(LAPIC_ICR_LO) & ICR_PENDING)
+		if (rdtsc() > limit)
+			return false;
+	return true;
+}
+
+/* The ICR is two registers: callers hold interrupts off (an IPI sent from
+ * an interrupt handler must not land between the two writes). */
+static void icr_send(uint32_t apic_id, uint32_t low)
+{
+	uint64_t f = read_rflags();
+
+	cli();
+	if (!icr_idle())
+		log_warn("apic: previous IPI still pending after %d us", ICR_WAIT_US);
+	wr(LAPIC_ICR_HI, apic_id << 24);
+	wr(LAPIC_ICR_LO, low);
+	if (f & 0x200)
+		sti();
+}
+
+void lapic_send_init(uint32_t apic_id) { icr_send(apic_id, ICR_INIT | ICR_ASSERT); }
+void lapic_send_sipi(uint32_t apic_id, uint8_t page) { icr_send(apic_id, ICR_STARTUP | ICR_ASSERT | page); }
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector) { icr_send(apic_id, ICR_ASSERT | vector); }
+void lapic_send_nmi(uint32_t apic_id) { icr_send(apic_id, ICR_NMI | ICR_ASSERT); }
 
 void lapic_eoi(void) { wr(LAPIC_EOI, 0); }
 uint32_t lapic_id(void) { return rd(LAPIC_ID) >> 24; }

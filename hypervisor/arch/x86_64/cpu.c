@@ -138,6 +138,14 @@ const char *cpu_harden(void)
 	return enabled_text;
 }
 
+/* An application processor: the control registers the boot CPU settled on
+ * (CR0, CR4 and EFER came with the start-up code), plus XCR0. */
+void cpu_harden_ap(void)
+{
+	if (cpu.xsave)
+		__asm__ volatile("xsetbv" :: "c"(0), "a"((uint32_t)cpu.xcr0), "d"((uint32_t)(cpu.xcr0 >> 32)));
+}
+
 bool cpu_smap_enabled(void)
 {
 	return smap_on;

@@ -12,7 +12,9 @@
  * GS base MSR instead: ours is an upper-half address, a guest's never is
  * (guests cannot write MSRs, and CR4.FSGSBASE stays off). */
 #include "trap_frame.S.h"
+#include <hv/percpu_offsets.h>
 #define MSR_GS_BASE 0xC0000101
+#define TRAP_FRAME_SIZE (22 * 8)
 
 /* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
 	.altmacro
@@ -69,6 +71,20 @@ trap_return:
 	jz 2f
 	swapgs
 2:	iretq
+
+/* A CPU's first way into ring 3 (boot CPU and APs alike): build an empty
+ * frame at the top of this CPU's trap stack, where every later entry from
+ * ring 3 will put its own, let the scheduler fill it, and leave through
+ * trap_return.  The C code runs below the frame, never on top of it. */
+	.p2align 4
+	.globl sched_start
+sched_start:
+	movq %gs:CPU_TRAP_TOP, %rsp
+	subq $TRAP_FRAME_SIZE, %rsp
+	movq %rsp, %rdi
+	xorl %ebp, %ebp
+	call sched_first_frame
+	jmp trap_return
 
 	.p2align 4
 paranoid_entry:

@@ -63,17 +63,32 @@ void percpu_init_boot_cpu(uint32_t apic_id)
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }
 
+/* A CPU that never came up leaves its area (and stacks) for the next one
+ * tried at the same index. */
+static struct cpu *reuse(uint32_t index, uint32_t apic_id)
+{
+	struct cpu *c = cpu_table[index];
+
+	c->apic_id = apic_id;
+	c->online = false;
+	return c;
+}
+
 struct cpu *percpu_alloc(uint32_t index, uint32_t apic_id)
 {
-	uint64_t pages = PAGE_ALIGN_UP(sizeof(struct cpu)) / PAGE_SIZE;
-	uint64_t pa = frame_alloc_contig(pages);
+	uint64_t pages = PAGE_ALIGN_UP(sizeof(struct cpu)) / PAGE_SIZE, pa;
 	struct cpu *c;
 
+	if (index >= MAX_CPUS)
+		return NULL;
+	if (cpu_table[index])
+		return reuse(index, apic_id);
+	pa = frame_alloc_contig(pages);
 	if (!pa)
 		return NULL;
 	c = phys_to_virt(pa);
 	init_fields(c, index, apic_id);
-	if (percpu_map_stacks(c)) {
+	if (percpu_map_stacks(c)) {      /* mapped pages stay for a retry */
 		cpu_table[index] = NULL;
 		frame_free_contig(pa, pages);
 		return NULL;

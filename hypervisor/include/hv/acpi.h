@@ -14,7 +14,7 @@ struct acpi_info {
 	uint32_t table_count;
 	/* MADT */
 	uint64_t lapic_phys;
-	uint32_t cpu_count;        /* enabled (or online-capable) processors */
+	uint32_t cpu_count;        /* enabled processors (apic_id[] holds the first 64) */
 	uint8_t apic_id[ACPI_MAX_CPUS];
 	uint32_t ioapic_count;
 	uint64_t ioapic_phys;      /* first I/O APIC */

@@ -24,6 +24,7 @@ void cpu_detect(void);
  * OSFXSR, OSXSAVE per Kconfig and CPUID.  Returns a short text of what was
  * enabled, for the banner. */
 const char *cpu_harden(void);
+void cpu_harden_ap(void);   /* the same on an application processor */
 bool cpu_smap_enabled(void);
 
 #endif

@@ -83,7 +83,9 @@ struct cpu *cpu_get(uint32_t index);
 
 /* arch/x86_64/percpu.c */
 void percpu_init_boot_cpu(uint32_t apic_id);   /* GS for the BSP, static storage */
-struct cpu *percpu_alloc(uint32_t index, uint32_t apic_id); /* an AP's; NULL: no memory */
+/* An AP's area and guarded stacks; NULL: no memory.  Reused when a CPU
+ * tried at this index never came up. */
+struct cpu *percpu_alloc(uint32_t index, uint32_t apic_id);
 int percpu_map_stacks(struct cpu *c);          /* guarded stacks; 0 or -ENOMEM */
 void percpu_load(struct cpu *c);               /* GDT, TSS, GS base on this CPU */
 /* The stack of this CPU holding addr (for bounded backtraces), and whether

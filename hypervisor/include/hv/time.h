@@ -3,6 +3,7 @@
 #ifndef HV_TIME_H
 #define HV_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 extern uint64_t tsc_hz;
@@ -20,7 +21,13 @@ void tsc_scale(uint32_t *mul, int8_t *shift);
 
 /* Local APIC (xAPIC, MMIO) */
 void lapic_init(void);
+void lapic_init_ap(void);
 void lapic_eoi(void);
+/* Inter-processor interrupts, by APIC id. */
+void lapic_send_init(uint32_t apic_id);
+void lapic_send_sipi(uint32_t apic_id, uint8_t page);
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+void lapic_send_nmi(uint32_t apic_id);
 uint32_t lapic_id(void);
 void lapic_timer_periodic(uint32_t hz);
 void lapic_timer_oneshot_ns(uint64_t ns);

@@ -75,6 +75,7 @@ static inline void clac(void) { __asm__ volatile("clac" ::: "memory"); }
 #define MSR_PAT           0x277
 
 #define EFER_SCE  (1UL << 0)
+#define EFER_LME  (1UL << 8)
 #define EFER_NXE  (1UL << 11)
 
 #define CR0_MP    (1UL << 1)
