@@ -45,9 +45,9 @@ static void banner_memory(void)
 
 static void banner_time(void)
 {
-	log_info("time: TSC %lu.%03lu MHz (%s)%s, LAPIC timer %lu kHz, tick %d Hz",
+	log_info("time: TSC %lu.%03lu MHz (%s)%s, LAPIC timer %lu kHz, tickless (one-shot per CPU)",
 		 tsc_hz / 1000000, (tsc_hz / 1000) % 1000, tsc_source,
-		 cpu.invariant_tsc ? " invariant" : "", lapic_timer_hz / 1000, CONFIG_TIMER_HZ);
+		 cpu.invariant_tsc ? " invariant" : "", lapic_timer_hz / 1000);
 	log_info("acpi: %s, oem '%s', %u tables, PM timer port 0x%x, S5 %s",
 		 acpi.xsdt ? "XSDT" : "RSDT", acpi.oem, acpi.table_count, acpi.pm_timer_port,
 		 acpi.s5_valid ? "found" : "missing");

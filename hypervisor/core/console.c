@@ -11,6 +11,7 @@
 #include <hv/netback.h>
 #include <hv/time.h>
 #include <hv/uart.h>
+#include <hv/work.h>
 #include <hv/x86.h>
 
 #define CHUNK 256
@@ -79,12 +80,22 @@ static void put(struct domain *d, char ch)
 	}
 }
 
-/* Keys typed on the serial console, checked every tick: 's' prints the
- * switch's per-port counters. */
-void console_poll_input(void)
+/* Keys typed on the serial console, polled: 's' prints the switch's
+ * per-port counters. */
+#define KEY_POLL_MS 100
+
+static void poll_keys(void)
 {
 	if (uart_getc() == 's' && IS_ENABLED(CONFIG_NET))
 		net_report();
+}
+
+static struct poll key_poll = { .name = "console-keys", .fn = poll_keys,
+				.period_ns = KEY_POLL_MS * 1000000ULL };
+
+void console_init(void)
+{
+	poll_register(&key_poll);
 }
 
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len)

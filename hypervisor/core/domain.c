@@ -1,7 +1,13 @@
 /* Domain lifecycle: create from the manifest, end (exit or crash), apply the
  * manifest's on_exit / on_crash policy (destroy, restart with back-off and a
  * limit, power off), and power off when everything has ended if asked to.
- * Every step prints a stable "@event domain-..." line. */
+ * Every step prints a stable "@event domain-..." line.
+ *
+ * domains_lock guards the domain table (all_domains, live_count, next_id)
+ * and the restart and exit bookkeeping; it is never held while a domain is
+ * built or torn down (that is O(memory)).  A domain is destroyed only by
+ * the CPU it runs on (or is queued on): from its own hypercall or fault,
+ * or after sched_kill() asked that CPU to. */
 #include <boot_info.h>
 #include <manifest.h>
 #include <hv/boot.h>
@@ -18,13 +24,14 @@
 
 #define FPU_ALIGN 64
 
+static struct spinlock domains_lock = SPINLOCK_INIT("domains", LOCK_RANK_DOMAINS);
 static struct domain *all_domains;
 static uint32_t live_count, next_id = 1;
 static uint32_t restarts[MANIFEST_MAX_GUESTS];
 static uint32_t ended_ok, ended_failed, ended_crashed;
 static uint64_t free_kib_at_start;
 
-uint32_t domain_count(void) { return live_count; }
+uint32_t domain_count(void) { return __atomic_load_n(&live_count, __ATOMIC_RELAXED); }
 
 static uint64_t free_kib(void)
 {
@@ -82,8 +89,11 @@ static int attach_devices(struct domain *d, const struct manifest_guest *g, char
 	}
 	for (uint32_t i = 0; i < g->net_count; i++) {
 		uint64_t rings = d->rings_gva + (uint64_t)i * NETBACK_RING_PAGES * PAGE_SIZE;
+		uint64_t f = spin_lock(&net_lock);
+		int r = netback_attach(&d->net[i], d, i, &g->net[i], rings, err, n);
 
-		if (netback_attach(&d->net[i], d, i, &g->net[i], rings, err, n))
+		spin_unlock(&net_lock, f);
+		if (r)
 			return -1;
 		d->net_count = i + 1;
 	}
@@ -92,11 +102,15 @@ static int attach_devices(struct domain *d, const struct manifest_guest *g, char
 
 static void detach_devices(struct domain *d)
 {
+	uint64_t f;
+
 	if (!IS_ENABLED(CONFIG_NET))
 		return;
+	f = spin_lock(&net_lock);
 	for (uint32_t i = 0; i < d->net_count; i++)
 		netback_detach(&d->net[i]);
 	d->net_count = 0;
+	spin_unlock(&net_lock, f);
 }
 
 /* Frames this domain owns right now (not shared image pages, not yet
@@ -117,28 +131,83 @@ static void refuse(const struct manifest_guest *g, const char *why)
 	log_event("domain-refused name=%s", g->name);
 }
 
-struct domain *domain_create(uint32_t gi, uint32_t restart_no)
+/* A place in the table and an id, or 0 when the table is full. */
+static uint32_t reserve_slot(void)
+{
+	uint64_t f = spin_lock(&domains_lock);
+	uint32_t id = 0;
+
+	if (live_count < CONFIG_MAX_DOMAINS) {
+		live_count++;
+		id = next_id++;
+	}
+	spin_unlock(&domains_lock, f);
+	return id;
+}
+
+static void release_slot(void)
+{
+	uint64_t f = spin_lock(&domains_lock);
+
+	live_count--;
+	spin_unlock(&domains_lock, f);
+}
+
+static void link_domain(struct domain *d)
+{
+	uint64_t f = spin_lock(&domains_lock);
+
+	d->all_next = all_domains;
+	all_domains = d;
+	spin_unlock(&domains_lock, f);
+}
+
+static void unlink_domain(struct domain *d)
+{
+	uint64_t f = spin_lock(&domains_lock);
+	struct domain **pp = &all_domains;
+
+	while (*pp && *pp != d)
+		pp = &(*pp)->all_next;
+	if (*pp)
+		*pp = d->all_next;
+	live_count--;
+	spin_unlock(&domains_lock, f);
+}
+
+static uint64_t online_mask(void)
+{
+	return cpu_count >= 64 ? ~0ULL : (1ULL << cpu_count) - 1;
+}
+
+/* The manifest's CPU set, within the CPUs that started. */
+static void set_scheduling(struct domain *d, const struct manifest_guest *g)
+{
+	d->affinity = (g->cpu_mask ? g->cpu_mask : ~0ULL) & online_mask();
+	if (!d->affinity) {
+		log_warn("domain %s: none of its CPUs (mask 0x%lx) started; it may run on any",
+			 g->name, g->cpu_mask);
+		d->affinity = online_mask();
+	}
+	fair_entity_init(&d->fair, g->weight);
+}
+
+static struct domain *create_in_slot(uint32_t gi, const struct boot_module *mod, uint32_t id, uint64_t t0)
 {
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
-	const struct boot_module *mod = boot_module_for(gi);
-	uint64_t t0 = rdtsc();
-	struct domain *d;
+	struct domain *d = domain_alloc();
 	char err[160];
 
-	if (!mod)
-		return refuse(g, "its image was not loaded"), NULL;
-	if (live_count >= CONFIG_MAX_DOMAINS)
-		return refuse(g, "too many domains (CONFIG_MAX_DOMAINS)"), NULL;
-	d = domain_alloc();
 	if (!d)
 		return refuse(g, "out of hypervisor memory"), NULL;
 	d->created_tsc = t0;
-	d->id = next_id++;
+	d->id = id;
 	d->guest_index = gi;
 	d->privileged = g->privileged;
 	strlcpy(d->name, g->name, sizeof(d->name));
 	d->image = phys_to_virt(mod->phys);
 	d->image_size = mod->size;
+	set_scheduling(d, g);
 	if (domain_build(d, g, err, sizeof(err)) || attach_devices(d, g, err, sizeof(err))) {
 		detach_devices(d);
 		domain_release(d);
@@ -146,9 +215,28 @@ struct domain *domain_create(uint32_t gi, uint32_t restart_no)
 	}
 	d->console.tokens = CONFIG_CONSOLE_BURST;
 	d->console.refill_tsc = rdtsc();
-	d->all_next = all_domains;
-	all_domains = d;
-	live_count++;
+	return d;
+}
+
+struct domain *domain_create(uint32_t gi, uint32_t restart_no)
+{
+	const struct manifest_guest *g = &boot.manifest->guest[gi];
+	const struct boot_module *mod = boot_module_for(gi);
+	uint64_t t0 = rdtsc();
+	struct domain *d;
+	uint32_t id;
+
+	if (!mod)
+		return refuse(g, "its image was not loaded"), NULL;
+	id = reserve_slot();
+	if (!id)
+		return refuse(g, "too many domains (CONFIG_MAX_DOMAINS)"), NULL;
+	d = create_in_slot(gi, mod, id, t0);
+	if (!d) {
+		release_slot();
+		return NULL;
+	}
+	link_domain(d);
 	log_event("domain-created id=%u name=%s memory_kib=%lu private_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
 		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, private_kib(d),
 		  (d->overhead_frames * PAGE_SIZE) >> 10, tsc_to_ns(rdtsc() - t0) / 1000, restart_no);
@@ -156,19 +244,15 @@ struct domain *domain_create(uint32_t gi, uint32_t restart_no)
 	return d;
 }
 
+/* Devices first: once detached, nothing can wake the domain again; then
+ * off the scheduler's queues (dead); then the memory. */
 static void domain_destroy(struct domain *d)
 {
-	struct domain **pp = &all_domains;
-
-	sched_remove(d);
 	detach_devices(d);
+	sched_remove(d);
 	if (read_cr3() == d->pml4)
 		write_cr3(kspace_pml4());   /* never free the tables we run on */
-	while (*pp && *pp != d)
-		pp = &(*pp)->all_next;
-	if (*pp)
-		*pp = d->all_next;
-	live_count--;
+	unlink_domain(d);
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
 	domain_release(d);
 }
@@ -180,9 +264,11 @@ static enum power_status final_status(void)
 	return ended_failed ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK;
 }
 
-static void check_all_ended(void)
+/* own_timers: hypervisor timers the caller itself is (a restart that
+ * failed must not count itself as pending). */
+static void check_all_ended_but(uint32_t own_timers)
 {
-	if (live_count || sched_pending_timers() || !boot.manifest->hv.poweroff_when_idle)
+	if (domain_count() || sched_pending_timers() > own_timers || !boot.manifest->hv.poweroff_when_idle)
 		return;
 	log_info("all guests have ended (%u ok, %u failed, %u crashed)", ended_ok, ended_failed,
 		 ended_crashed);
@@ -192,37 +278,55 @@ static void check_all_ended(void)
 	power_off(final_status());
 }
 
+static void check_all_ended(void)
+{
+	check_all_ended_but(0);
+}
+
 static void restart_timer(uint32_t gi)
 {
 	if (!domain_create(gi, restarts[gi]))
-		check_all_ended();
+		check_all_ended_but(1);
 	else
 		log_event("domain-restarted name=%s restart=%u", boot.manifest->guest[gi].name, restarts[gi]);
 }
 
+/* The restart count after this one, or 0 past the limit. */
+static uint32_t count_restart(const struct manifest_guest *g, uint32_t gi)
+{
+	uint64_t f = spin_lock(&domains_lock);
+	uint32_t n = restarts[gi] < g->restart_limit ? ++restarts[gi] : 0;
+
+	spin_unlock(&domains_lock, f);
+	return n;
+}
+
 static void schedule_restart(const struct manifest_guest *g, uint32_t gi)
 {
+	uint32_t n = count_restart(g, gi);
 	uint64_t ms;
 
-	if (restarts[gi] >= g->restart_limit) {
+	if (!n) {
 		log_warn("domain %s: restart limit (%u) reached, not restarting", g->name, g->restart_limit);
-		log_event("domain-restart-limit name=%s restarts=%u", g->name, restarts[gi]);
+		log_event("domain-restart-limit name=%s restarts=%u", g->name, g->restart_limit);
 		return;
 	}
-	ms = MIN((uint64_t)CONFIG_RESTART_BACKOFF_MS << MIN(restarts[gi], 20u), 1000UL);
-	restarts[gi]++;
+	ms = MIN((uint64_t)CONFIG_RESTART_BACKOFF_MS << MIN(n - 1, 20u), 1000UL);
 	if (sched_timer_add(rdtsc() + ns_to_tsc(ms * 1000000), restart_timer, gi))
 		log_err("domain %s: no timer slot for its restart", g->name);
 }
 
 static void record(enum domain_end how, int code)
 {
+	uint64_t f = spin_lock(&domains_lock);
+
 	if (how == END_CRASH)
 		ended_crashed++;
 	else if (code)
 		ended_failed++;
 	else
 		ended_ok++;
+	spin_unlock(&domains_lock, f);
 }
 
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason)
@@ -266,10 +370,11 @@ void domains_start(void)
 
 	syscall_init();
 	fpu_init();
-	sched_init(m->hv.time_slice_us);
 	trap_set_user_fault(guest_fault);
+	console_init();
 	if (IS_ENABLED(CONFIG_NET))
 		net_init();
+	sched_init(m->hv.time_slice_us);
 	free_kib_at_start = free_kib();
 	for (uint32_t i = 0; i < m->guest_count; i++)
 		if (m->guest[i].valid && domain_create(i, 0))

@@ -46,10 +46,19 @@ static int64_t hc_block(struct domain *d, struct trap_frame *f)
 		deadline_tsc = deadline_ns > (UINT64_MAX >> 2) ? UINT64_MAX - 1 :
 			       tsc_boot + ns_to_tsc(deadline_ns);
 	}
-	/* The result is replaced by sched_wake's (1 event, 0 deadline) when the
-	 * domain wakes; if it could not block, it returns 0 at once. */
-	(void)sched_block(d, deadline_tsc, mask);
-	return 0;
+	/* 1 at once when an event came meanwhile; otherwise the result is
+	 * replaced by sched_wake's (1 event, 0 deadline) when the domain wakes. */
+	return sched_block(d, deadline_tsc, mask);
+}
+
+/* The backend runs under the network subsystem's lock. */
+static int64_t net_kick(struct netback *nb)
+{
+	uint64_t f = spin_lock(&net_lock);
+	int64_t r = netback_kick(nb);
+
+	spin_unlock(&net_lock, f);
+	return r;
 }
 
 static int64_t hc_event_notify(struct domain *d, struct trap_frame *f)
@@ -58,7 +67,7 @@ static int64_t hc_event_notify(struct domain *d, struct trap_frame *f)
 		return -EINVAL;
 	for (uint32_t i = 0; IS_ENABLED(CONFIG_NET) && i < d->net_count; i++) {
 		if (d->net[i].port == f->rdi)
-			return netback_kick(&d->net[i]);
+			return net_kick(&d->net[i]);
 	}
 	return -ENOENT;
 }

@@ -1,5 +1,6 @@
 /* The hypervisor log on the serial console. */
 #include <stdarg.h>
+#include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/lock.h>
 #include <hv/log.h>
@@ -89,6 +90,7 @@ void panic(const char *fmt, ...)
 
 	cli();
 	lock_break_for_panic();
+	ipi_stop_others();
 	va_start(ap, fmt);
 	log_vline("hv| PANIC: ", fmt, ap);
 	va_end(ap);

@@ -6,6 +6,7 @@
 #include <hv/boot.h>
 #include <hv/cpu.h>
 #include <hv/layout.h>
+#include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
@@ -61,6 +62,7 @@ static void bring_up_platform(const struct boot_info *bi)
 	lapic_init();
 	this_cpu()->apic_id = lapic_id();
 	clock_init();
+	ipi_init();
 }
 
 static void load_manifest(const struct boot_info *bi)

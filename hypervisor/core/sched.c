@@ -1,205 +1,236 @@
-/* Scheduler (see hv/sched.h).
- *
- * Runnable domains sit in a FIFO; the running one is `current` and is not
- * queued.  Each tick charges the current domain; when its slice is used up
- * and someone else is runnable it goes to the back.  A domain woken from
- * block goes to the FRONT (like Xen's credit BOOST) unless it used its whole
- * slice last time, so sleepers stay responsive next to spinners without
- * letting a spinner buy priority by blocking briefly.
- *
- * Deadlines live in a binary min-heap keyed by TSC; each tick pops what
- * expired.  Nothing in a tick touches a blocked domain that is not due. */
+/* Scheduler state changes (see hv/sched.h): where a new domain goes, how
+ * it blocks, wakes, yields and dies, and when another CPU must be kicked.
+ * The policy (who is owed the CPU) is hv/sched_fair.h's; this file is the
+ * mechanism around it. */
 #include <hv/domain.h>
+#include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
 #include <hv/sched.h>
-#include <hv/sched_queue.h>
-#include <hv/netback.h>
 #include <hv/time.h>
 #include <hv/x86.h>
 
-#define USER_RFLAGS_KEEP 0x0cd5UL   /* CF PF AF ZF SF DF OF */
-#define RFLAGS_IF        0x200UL
-#define MAX_TIMERS       64
+uint64_t sched_base_slice_ns;
 
-static uint64_t slice_tsc;
-#define rq (this_cpu()->sched.rq)
-#define dl (this_cpu()->sched.dl)
-#define need_resched (this_cpu()->sched.need_resched)
+static volatile bool ready;
 
-struct timer { uint64_t when; sched_timer_fn fn; uint32_t arg; };
-static struct timer timers[MAX_TIMERS];
-static uint32_t timer_count;
-
-/* ---- state changes ------------------------------------------------------ */
-static void make_runnable(struct domain *d, bool front)
+/* Every CPU's queues, then let the waiting APs in (smp.c parks them in
+ * sched_wait_ready until now). */
+void sched_init(uint64_t time_slice_us)
 {
-	d->state = DOM_RUNNABLE;
-	rq_push(&rq, d, front);
+	sched_base_slice_ns = time_slice_us * 1000;
+	trap_set_irq(VEC_TIMER, sched_timer_irq);
+	for (uint32_t i = 0; i < cpu_count; i++)
+		sched_init_cpu(cpu_get(i));
+	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
+	for (uint32_t i = 1; i < cpu_count; i++)
+		ipi_resched(cpu_get(i));
+}
+
+void sched_wait_ready(void)
+{
+	while (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+/* Room for every domain up front: queueing and blocking never allocate,
+ * so they never fail and memory accounting stays exact. */
+void sched_init_cpu(struct cpu *c)
+{
+	struct cpu_sched *s = &c->sched;
+	void *slots = kmalloc(CONFIG_MAX_DOMAINS * sizeof(struct fair_entity *));
+
+	s->dl.slot = kmalloc(CONFIG_MAX_DOMAINS * sizeof(*s->dl.slot));
+	if (!slots || !s->dl.slot)
+		panic("sched: no memory for CPU %u's queues", c->index);
+	s->dl.cap = CONFIG_MAX_DOMAINS;
+	spin_init(&s->lock, "runqueue", LOCK_RANK_RUNQUEUE);
+	fair_queue_init(&s->fq, slots, CONFIG_MAX_DOMAINS, sched_base_slice_ns);
+}
+
+/* ---- locking the CPU a domain belongs to --------------------------------- */
+
+/* d->cpu changes only under the old CPU's lock, so re-check after taking it. */
+struct cpu *sched_lock_domain(struct domain *d, uint64_t *flags)
+{
+	for (;;) {
+		struct cpu *c = cpu_get(__atomic_load_n(&d->cpu, __ATOMIC_ACQUIRE));
+
+		*flags = spin_lock(&c->sched.lock);
+		if (d->cpu == c->index)
+			return c;
+		spin_unlock(&c->sched.lock, *flags);
+	}
+}
+
+/* ---- placement ------------------------------------------------------------ */
+
+static uint32_t load_of(const struct cpu *c)
+{
+	return fair_load(&c->sched.fq).count + (__atomic_load_n(&c->running, __ATOMIC_RELAXED) != NULL);
+}
+
+static bool allowed(const struct domain *d, uint32_t cpu)
+{
+	return d->affinity & (1ULL << cpu);
+}
+
+/* The least loaded CPU the domain may use (read without locks: a hint). */
+static uint32_t choose_cpu(const struct domain *d)
+{
+	uint32_t best = UINT32_MAX, best_load = UINT32_MAX;
+
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		uint32_t l = load_of(cpu_get(i));
+
+		if (allowed(d, i) && l < best_load) {
+			best = i;
+			best_load = l;
+		}
+	}
+	return best == UINT32_MAX ? 0 : best;
 }
 
 void sched_add(struct domain *d)
 {
+	uint64_t f;
+	struct cpu *c;
+
 	d->heap_index = NO_HEAP;
-	make_runnable(d, false);
+	d->cpu = choose_cpu(d);
+	c = sched_lock_domain(d, &f);
+	sched_charge(c, rdtsc());
+	d->state = DOM_RUNNABLE;
+	if (fair_enqueue_new(&c->sched.fq, &d->fair))
+		panic("sched: CPU %u's queue is full", c->index);
+	sched_kick(c, d);
+	spin_unlock(&c->sched.lock, f);
 }
+
+/* ---- kicks: telling a CPU to look again ------------------------------------ */
+
+/* An idle CPU that may run d and is not c: it will steal from c. */
+static void kick_idle_helper(const struct cpu *c, const struct domain *d)
+{
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		struct cpu *o = cpu_get(i);
+
+		if (o != c && allowed(d, i) && __atomic_load_n(&o->sched.idle, __ATOMIC_RELAXED)) {
+			ipi_resched(o);
+			return;
+		}
+	}
+}
+
+/* woken was just queued on c (c's lock held): should c switch now, or
+ * re-arm its timer for a shorter slice, or should an idle CPU help? */
+void sched_kick(struct cpu *c, struct domain *woken)
+{
+	struct domain *cur = c->running;
+	bool preempt = fair_should_preempt(&c->sched.fq, cur ? &cur->fair : NULL, &woken->fair);
+
+	if (c == this_cpu()) {
+		if (preempt && c->in_hypercall)
+			c->sched.resched_after_hypercall = true;
+		else if (preempt)
+			c->sched.need_resched = true;
+	} else if (preempt || c->sched.idle || c->sched.fq.count == 1) {
+		if (preempt)
+			c->sched.need_resched = true;
+		ipi_resched(c);   /* also re-arms its timer for the shorter slice */
+	}
+	if (cur && !preempt)
+		kick_idle_helper(c, woken);
+}
+
+/* ---- state changes ---------------------------------------------------------- */
 
 void sched_remove(struct domain *d)
 {
-	rq_unlink(&rq, d);
-	dh_remove(&dl, d);
-	if (current == d)
-		current = NULL;
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+
+	fair_dequeue(&c->sched.fq, &d->fair);
+	dh_remove(&c->sched.dl, d);
+	d->state = DOM_DEAD;
+	if (c->running == d) {
+		sched_charge(c, rdtsc());
+		c->running = NULL;
+	}
+	spin_unlock(&c->sched.lock, f);
 }
 
 void sched_yield(struct domain *d)
 {
-	need_resched = true;
+	this_cpu()->sched.need_resched = true;
 }
 
 int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask)
 {
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+
+	if (__atomic_load_n(&d->shared_info->events_pending, __ATOMIC_SEQ_CST) & mask) {
+		spin_unlock(&c->sched.lock, f);
+		return 1;
+	}
 	d->deadline_tsc = deadline_tsc;
-	if (deadline_tsc != UINT64_MAX && dh_insert(&dl, d))
-		return -1;
-	d->state = DOM_BLOCKED;
+	if (deadline_tsc != UINT64_MAX)
+		dh_insert(&c->sched.dl, d);    /* sized for every domain: cannot fail */
 	d->block_mask = mask;
-	need_resched = true;
+	d->state = DOM_BLOCKED;
+	c->sched.need_resched = true;
+	spin_unlock(&c->sched.lock, f);
 	return 0;
+}
+
+/* c's lock held, d on c and blocked.  A domain that blocked but has not
+ * yet left its CPU (its registers are still in that CPU's trap frame) is
+ * simply running again; its result is applied when its registers are
+ * saved (sched_switch.c).  Never queued while it is current anywhere. */
+void sched_wake_locked(struct cpu *c, struct domain *d, int64_t rax, uint64_t now)
+{
+	dh_remove(&c->sched.dl, d);
+	if (c->running == d) {
+		d->state = DOM_RUNNING;
+		d->wake_rax = (uint64_t)rax;
+		d->wake_rax_pending = true;
+		return;
+	}
+	d->regs.rax = (uint64_t)rax;
+	d->state = DOM_RUNNABLE;
+	sched_charge(c, now);
+	if (fair_enqueue_wakeup(&c->sched.fq, &d->fair))
+		panic("sched: CPU %u's queue is full", c->index);
+	c->sched.wakeups++;
+	sched_kick(c, d);
 }
 
 void sched_wake(struct domain *d, int64_t rax)
 {
-	if (d->state != DOM_BLOCKED)
-		return;
-	dh_remove(&dl, d);
-	d->regs.rax = (uint64_t)rax;
-	make_runnable(d, !d->used_full_slice);
-	/* Woken by an interrupt or a deadline: run it now.  Woken by another
-	 * domain's hypercall (a frame it sent, say): it goes first, but the
-	 * sender keeps the CPU until it blocks, yields or uses its slice, so a
-	 * burst of frames costs one switch, not one per frame. */
-	if (!this_cpu()->in_hypercall)
-		need_resched = true;
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+
+	if (d->state == DOM_BLOCKED)
+		sched_wake_locked(c, d, rax, rdtsc());
+	spin_unlock(&c->sched.lock, f);
 }
 
-int sched_timer_add(uint64_t when, sched_timer_fn fn, uint32_t arg)
+/* The CPU running d ends it on its way back to d (sched_switch.c); a
+ * domain that is not running is ended there too, once picked.  Either way
+ * it is ended by the CPU that owns it, never under another's feet. */
+void sched_kill(struct domain *d)
 {
-	if (timer_count == MAX_TIMERS)
-		return -1;
-	timers[timer_count++] = (struct timer){ when, fn, arg };
-	return 0;
-}
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
 
-uint32_t sched_pending_timers(void)
-{
-	return timer_count;
-}
-
-static void run_timers(uint64_t now)
-{
-	for (uint32_t i = 0; i < timer_count;) {
-		if (timers[i].when > now) {
-			i++;
-			continue;
-		}
-		struct timer t = timers[i];
-
-		timers[i] = timers[--timer_count];
-		t.fn(t.arg);
-	}
-}
-
-/* ---- the tick ----------------------------------------------------------- */
-static void sched_tick(void)
-{
-	uint64_t now = rdtsc();
-
-	while (dh_min(&dl) && dh_min(&dl)->deadline_tsc <= now)
-		sched_wake(dh_min(&dl), 0);
-	if (timer_count)
-		run_timers(now);
-	if (IS_ENABLED(CONFIG_NET))
-		net_tick();
-	console_poll_input();
-	if (current && rq.head && now - current->slice_start_tsc >= slice_tsc) {
-		current->used_full_slice = true;
-		need_resched = true;
-	}
-}
-
-void sched_init(uint64_t time_slice_us)
-{
-	/* Room for every domain's deadline up front: the heap never grows, so
-	 * blocking never allocates and memory accounting stays exact. */
-	dl.slot = kmalloc(CONFIG_MAX_DOMAINS * sizeof(*dl.slot));
-	if (!dl.slot)
-		panic("sched: no memory for the deadline heap");
-	dl.cap = CONFIG_MAX_DOMAINS;
-	slice_tsc = ns_to_tsc(time_slice_us * 1000);
-	clock_set_tick_hook(sched_tick);
-}
-
-/* ---- switching ---------------------------------------------------------- */
-static void switch_out(struct domain *d, const struct trap_frame *f, uint64_t now)
-{
-	d->regs = *f;
-	d->cpu_tsc += now - d->slice_start_tsc;
-	fpu_save(d->fpu);
-	if (d->state == DOM_RUNNING)
-		make_runnable(d, false);
-}
-
-static void switch_in(struct domain *d, struct trap_frame *f, uint64_t now)
-{
-	rq_unlink(&rq, d);
-	d->state = DOM_RUNNING;
-	if (!d->switches++)
-		log_event("domain-started id=%u name=%s", d->id, d->name);
-	if (now - d->slice_start_tsc < slice_tsc)
-		d->used_full_slice = false;
-	d->slice_start_tsc = now;
-	fpu_restore(d->fpu);
-	write_cr3(d->pml4);
-	*f = d->regs;
-	f->rflags = (f->rflags & USER_RFLAGS_KEEP) | RFLAGS_IF | 0x2;
-	f->cs = GDT_UCODE;
-	f->ss = GDT_UDATA;
-	current = d;
-}
-
-/* Nobody can run: halt with interrupts on until the tick wakes someone. */
-static void idle(void)
-{
-	write_cr3(kspace_pml4());
-	while (!rq.head)
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
-}
-
-void sched_return_to_guest(struct trap_frame *f)
-{
-	uint64_t now = rdtsc();
-
-	if (current && current->state == DOM_RUNNING && !need_resched)
-		return;
-	need_resched = false;
-	if (current && current->state == DOM_RUNNING && !rq.head)
-		return;                   /* alone: keep running */
-	if (current)
-		switch_out(current, f, now);
-	current = NULL;
-	if (!rq.head)
-		idle();
-	switch_in(rq.head, f, rdtsc());
-}
-
-/* Called by sched_start (isr.S) with the empty frame it made. */
-void sched_first_frame(struct trap_frame *f);
-void sched_first_frame(struct trap_frame *f)
-{
-	memset(f, 0, sizeof(*f));
-	current = NULL;
-	need_resched = true;
-	sched_return_to_guest(f);
+	d->kill_requested = true;
+	if (d->state == DOM_BLOCKED)
+		sched_wake_locked(c, d, 0, rdtsc());
+	else if (c->running == d && c != this_cpu())
+		ipi_resched(c);
+	else if (c->running == d)
+		c->sched.need_resched = true;
+	spin_unlock(&c->sched.lock, f);
 }

@@ -1,43 +1,8 @@
-/* Run queue and deadline heap (see hv/sched_queue.h). */
+/* The deadline heap (see hv/sched_queue.h). */
 #include <hv/domain.h>
 #include <hv/lib.h>
 #include <hv/mm.h>
 #include <hv/sched_queue.h>
-
-void rq_push(struct run_queue *q, struct domain *d, bool front)
-{
-	d->rq_prev = d->rq_next = NULL;
-	if (!q->head) {
-		q->head = q->tail = d;
-	} else if (front) {
-		d->rq_next = q->head;
-		q->head->rq_prev = d;
-		q->head = d;
-	} else {
-		d->rq_prev = q->tail;
-		q->tail->rq_next = d;
-		q->tail = d;
-	}
-	d->on_rq = true;
-	q->len++;
-}
-
-void rq_unlink(struct run_queue *q, struct domain *d)
-{
-	if (!d->on_rq)
-		return;
-	if (d->rq_prev)
-		d->rq_prev->rq_next = d->rq_next;
-	else
-		q->head = d->rq_next;
-	if (d->rq_next)
-		d->rq_next->rq_prev = d->rq_prev;
-	else
-		q->tail = d->rq_prev;
-	d->rq_prev = d->rq_next = NULL;
-	d->on_rq = false;
-	q->len--;
-}
 
 static void dh_set(struct deadline_heap *h, uint32_t i, struct domain *d)
 {

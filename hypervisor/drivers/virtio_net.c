@@ -3,8 +3,9 @@
  * RX: every descriptor of queue 0 owns one pre-posted 2 KiB buffer
  * (12-byte virtio_net_hdr + frame).  MSI-X entry 0 raises NET_VEC_RX; the
  * handler drains the used ring into vswitch_from_uplink() (which copies)
- * and re-posts each buffer at once.  The timer tick calls uplink_poll()
- * too, so a lost or late interrupt delays a frame by one tick at most.
+ * and re-posts each buffer at once.  A periodic poll (io/net.c) calls
+ * uplink_poll() too, so a lost or late interrupt delays a frame by one
+ * poll period at most.  Every entry point runs under net_lock.
  *
  * TX: queue 1 with a small pool of bounce buffers.  A frame is copied in
  * behind a zeroed header (no offloads were negotiated).  Completions are
@@ -22,6 +23,7 @@
 #include <hv/log.h>
 #include <hv/mm.h>
 #include <hv/net.h>
+#include <hv/netback.h>
 #include <hv/pci.h>
 #include <hv/time.h>
 #include <hv/trap.h>
@@ -228,8 +230,11 @@ static unsigned int service(void)
 
 static void uplink_irq(struct trap_frame *f)
 {
+	uint64_t flags = spin_lock(&net_lock);
+
 	nic.c.irqs++;
 	service();
+	spin_unlock(&net_lock, flags);
 	lapic_eoi();
 }
 

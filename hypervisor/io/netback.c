@@ -91,7 +91,7 @@ static int16_t tx_one(struct netback *nb, const struct pv_net_desc *req)
 		disconnect(nb, "TX buffer outside guest memory", req->addr);
 		return PV_NET_ERR_INVALID;
 	}
-	switch (vswitch_input(&nb->sw, frame, req->len, clock_ticks)) {
+	switch (vswitch_input(&nb->sw, frame, req->len, net_now_ms())) {
 	case VSWITCH_SPOOFED:
 		return PV_NET_ERR_SPOOF;
 	case VSWITCH_INVALID:

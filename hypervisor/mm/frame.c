@@ -8,6 +8,7 @@
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/errno.h>
+#include <hv/lock.h>
 #include <hv/mm.h>
 
 #define MAX_RANGES 128
@@ -59,39 +60,9 @@ static uint64_t carve(uint64_t n)
 	return 0;
 }
 
-static uint64_t take_one(void);
-
-uint64_t frame_alloc(void)
-{
-	if (stats.free <= stats.reserved)
-		return 0;
-	return take_one();
-}
-
-uint64_t frame_alloc_reserved(void)
-{
-	uint64_t pa;
-
-	if (!stats.reserved)
-		return 0;
-	pa = take_one();
-	if (pa)
-		stats.reserved--;
-	return pa;
-}
-
-int frame_reserve(uint64_t n)
-{
-	if (stats.free - stats.reserved < n)
-		return -ENOMEM;
-	stats.reserved += n;
-	return 0;
-}
-
-void frame_unreserve(uint64_t n)
-{
-	stats.reserved -= MIN(n, stats.reserved);
-}
+/* frames_lock guards the ranges, the free list and the counters; frames
+ * are zeroed after it is dropped. */
+static struct spinlock frames_lock = SPINLOCK_INIT("frames", LOCK_RANK_FRAMES);
 
 static uint64_t take_one(void)
 {
@@ -101,43 +72,100 @@ static uint64_t take_one(void)
 		free_list = *(uint64_t *)phys_to_virt(pa);
 	else
 		pa = carve(1);
-	if (!pa)
-		return 0;
-	stats.free--;
-	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	if (pa)
+		stats.free--;
 	return pa;
+}
+
+static uint64_t zeroed(uint64_t pa, uint64_t n)
+{
+	if (pa)
+		memset(phys_to_virt(pa), 0, n * PAGE_SIZE);
+	return pa;
+}
+
+uint64_t frame_alloc(void)
+{
+	uint64_t f = spin_lock(&frames_lock);
+	uint64_t pa = stats.free > stats.reserved ? take_one() : 0;
+
+	spin_unlock(&frames_lock, f);
+	return zeroed(pa, 1);
+}
+
+uint64_t frame_alloc_reserved(void)
+{
+	uint64_t f = spin_lock(&frames_lock);
+	uint64_t pa = stats.reserved ? take_one() : 0;
+
+	if (pa)
+		stats.reserved--;
+	spin_unlock(&frames_lock, f);
+	return zeroed(pa, 1);
+}
+
+int frame_reserve(uint64_t n)
+{
+	uint64_t f = spin_lock(&frames_lock);
+	int r = stats.free - stats.reserved < n ? -ENOMEM : 0;
+
+	if (!r)
+		stats.reserved += n;
+	spin_unlock(&frames_lock, f);
+	return r;
+}
+
+void frame_unreserve(uint64_t n)
+{
+	uint64_t f = spin_lock(&frames_lock);
+
+	stats.reserved -= MIN(n, stats.reserved);
+	spin_unlock(&frames_lock, f);
 }
 
 uint64_t frame_alloc_contig(uint64_t n)
 {
-	uint64_t pa;
+	uint64_t f, pa = 0;
 
 	if (n == 1)
 		return frame_alloc();
-	if (!n || stats.free - stats.reserved < n)
-		return 0;
-	pa = carve(n);
-	if (!pa)
-		return 0;
-	stats.free -= n;
-	memset(phys_to_virt(pa), 0, n * PAGE_SIZE);
-	return pa;
+	f = spin_lock(&frames_lock);
+	if (n && stats.free - stats.reserved >= n)
+		pa = carve(n);
+	if (pa)
+		stats.free -= n;
+	spin_unlock(&frames_lock, f);
+	return zeroed(pa, n);
 }
 
-void frame_free(uint64_t pa)
+static void put_one(uint64_t pa)
 {
 	*(uint64_t *)phys_to_virt(pa) = free_list;
 	free_list = pa;
 	stats.free++;
 }
 
+void frame_free(uint64_t pa)
+{
+	uint64_t f = spin_lock(&frames_lock);
+
+	put_one(pa);
+	spin_unlock(&frames_lock, f);
+}
+
 void frame_free_contig(uint64_t pa, uint64_t n)
 {
+	uint64_t f = spin_lock(&frames_lock);
+
 	for (uint64_t i = 0; i < n; i++)
-		frame_free(pa + i * PAGE_SIZE);
+		put_one(pa + i * PAGE_SIZE);
+	spin_unlock(&frames_lock, f);
 }
 
 void frame_stats(struct frame_stats *s)
 {
+	uint64_t f = spin_lock(&frames_lock);
+
 	*s = stats;
+	spin_unlock(&frames_lock, f);
 }

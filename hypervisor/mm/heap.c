@@ -4,6 +4,7 @@
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/lock.h>
 #include <hv/mm.h>
 
 #define HEAP_MAGIC   0x48454150u   /* "HEAP" */
@@ -24,6 +25,8 @@ struct free_block { struct free_block *next; };
 
 static struct free_block *free_lists[CLASSES];
 static uint64_t in_use;
+/* Guards the free lists and in_use. */
+static struct spinlock heap_lock = SPINLOCK_INIT("heap", LOCK_RANK_HEAP);
 
 static int size_class(size_t total)
 {
@@ -67,7 +70,7 @@ static void *alloc_large(size_t total)
 	return h + 1;
 }
 
-void *kmalloc(size_t n)
+static void *kmalloc_locked(size_t n)
 {
 	size_t total = n + sizeof(struct header);
 	int c = size_class(total);
@@ -87,6 +90,15 @@ void *kmalloc(size_t n)
 	return h + 1;
 }
 
+void *kmalloc(size_t n)
+{
+	uint64_t f = spin_lock(&heap_lock);
+	void *p = kmalloc_locked(n);
+
+	spin_unlock(&heap_lock, f);
+	return p;
+}
+
 void *kzalloc(size_t n)
 {
 	void *p = kmalloc(n);
@@ -96,7 +108,7 @@ void *kzalloc(size_t n)
 	return p;
 }
 
-void kfree(void *p)
+static void kfree_locked(void *p)
 {
 	struct header *h;
 	struct free_block *b;
@@ -118,6 +130,17 @@ void kfree(void *p)
 	b = (struct free_block *)h;   /* overwrites the header: c read above */
 	b->next = free_lists[c];
 	free_lists[c] = b;
+}
+
+void kfree(void *p)
+{
+	uint64_t f;
+
+	if (!p)
+		return;
+	f = spin_lock(&heap_lock);
+	kfree_locked(p);
+	spin_unlock(&heap_lock, f);
 }
 
 uint64_t heap_bytes_in_use(void)

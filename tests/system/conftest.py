@@ -57,10 +57,22 @@ class Boot:
         return text in self.log
 
 
+# Every system test runs once per CPU count here: 1 (QEMU's single-threaded
+# TCG path, the classic case) and 4 (multi-threaded TCG, every CPU busy).
+SMP = [int(n) for n in os.environ.get("PARAVANE_SMP", "1,4").split(",")]
+
+
+@pytest.fixture(params=SMP, ids=lambda n: "smp%d" % n)
+def smp(request):
+    """The CPU count this test's machine gets (-smp)."""
+    return request.param
+
+
 @pytest.fixture
-def boot(tmp_path):
+def boot(tmp_path, smp):
     """boot(manifest_text, files=[(src, dest)], timeout=..., until=regex, ...)"""
     def run(manifest, files=(), timeout=90, until=None, check=True, **kw):
+        kw.setdefault("smp", smp)
         img = pvrun.make_image(tmp_path, BUILD, manifest, files, check)
         b = Boot(qemu.run(str(img), timeout=timeout, until=until, **kw))
         (tmp_path / "serial.log").write_text(b.log)

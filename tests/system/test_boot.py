@@ -86,7 +86,7 @@ def test_lock_order_violation_is_reported(boot):
     holding a higher one panics with both stacks."""
     b = boot(IDLE + "selftest = lockorder\n")
     assert "hv| ==== lock checker: lock order violation on CPU 0 ====" in b, b.log[-3000:]
-    assert "held: selftest-high (rank 60, CPU 0)" in b
+    assert "held: selftest-high (rank 70, CPU 0)" in b
     assert "this: selftest-low (rank 10)" in b
     held = b.log.split("held lock taken at:")[1].split("this acquire")[0]
     assert "selftest_lockorder" in held

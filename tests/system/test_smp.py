@@ -16,12 +16,12 @@ memory = 1M
 """
 
 
-@pytest.mark.parametrize("smp", [1, 2, 4])
-def test_every_cpu_starts(boot, smp):
-    b = boot(HELLO % "", files=[guest("hello")], smp=smp)
+@pytest.mark.parametrize("cpus", [1, 2, 4])
+def test_every_cpu_starts(boot, cpus):
+    b = boot(HELLO % "", files=[guest("hello")], smp=cpus)
     ev = b.event("cpus")
-    assert ev["started"] == str(smp) and ev["found"] == str(smp), b.log[-3000:]
-    assert "hv| cpus: %d started of %d" % (smp, smp) in b
+    assert ev["started"] == str(cpus) and ev["found"] == str(cpus), b.log[-3000:]
+    assert "hv| cpus: %d started of %d" % (cpus, cpus) in b
     assert "cpu-failed" not in b.log
     assert b.event("domain-exited")["code"] == "0"
     assert b.status == 0

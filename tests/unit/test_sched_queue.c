@@ -10,26 +10,6 @@ void kfree(void *p) { free(p); }
 #define N 500
 static struct domain dom[N];
 
-static void test_fifo_and_front(void)
-{
-	struct run_queue q = { 0 };
-
-	for (int i = 0; i < 3; i++)
-		rq_push(&q, &dom[i], false);
-	rq_push(&q, &dom[3], true);             /* woken sleeper: front */
-	CHECK(q.head == &dom[3] && q.tail == &dom[2]);
-	CHECK_EQ_INT(q.len, 4);
-	rq_unlink(&q, &dom[1]);                 /* middle */
-	CHECK(dom[0].rq_next == &dom[2] && dom[2].rq_prev == &dom[0]);
-	rq_unlink(&q, &dom[1]);                 /* twice: no-op */
-	CHECK_EQ_INT(q.len, 3);
-	rq_unlink(&q, &dom[3]);
-	rq_unlink(&q, &dom[2]);
-	CHECK(q.head == &dom[0] && q.tail == &dom[0]);
-	rq_unlink(&q, &dom[0]);
-	CHECK(!q.head && !q.tail && q.len == 0);
-}
-
 static void check_heap(const struct deadline_heap *h)
 {
 	for (uint32_t i = 1; i < h->len; i++)
@@ -70,7 +50,6 @@ static void test_heap_order(void)
 
 int main(void)
 {
-	RUN(test_fifo_and_front);
 	RUN(test_heap_order);
 	return harness_report();
 }

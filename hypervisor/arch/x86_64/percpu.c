@@ -46,6 +46,7 @@ static void init_fields(struct cpu *c, uint32_t index, uint32_t apic_id)
 	c->index = index;
 	c->apic_id = apic_id;
 	c->tss.iomap_base = sizeof(c->tss);  /* no I/O bitmap: every port denied to ring 3 */
+	spin_init(&c->work_lock, "work", LOCK_RANK_WORK);
 	cpu_table[index] = c;
 }
 

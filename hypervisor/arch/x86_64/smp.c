@@ -148,5 +148,6 @@ __attribute__((noreturn)) void ap_entry64(struct cpu *c)
 	lapic_init_ap();
 	c->apic_id = lapic_id();
 	__atomic_store_n(&c->online, true, __ATOMIC_RELEASE);
+	sched_wait_ready();
 	sched_start();
 }

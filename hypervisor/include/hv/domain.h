@@ -62,14 +62,17 @@ struct domain {
 	struct trap_frame regs;
 	void *fpu;                /* XSAVE/FXSAVE area, 64-byte aligned */
 
-	/* scheduling */
-	struct domain *rq_prev, *rq_next;
-	bool on_rq;
+	/* scheduling: guarded by the run-queue lock of CPU `cpu` (hv/sched_cpu.h) */
+	uint32_t cpu;             /* whose queue / deadline heap it is on, or runs on */
+	uint64_t affinity;        /* CPUs it may run on (bit = CPU index) */
+	struct fair_entity fair;  /* weight and virtual time (hv/sched_fair.h) */
 	uint32_t heap_index;      /* position in the deadline heap, or NO_HEAP */
 	uint64_t deadline_tsc;
 	uint64_t block_mask;
-	uint64_t slice_start_tsc;
-	bool used_full_slice;     /* preempted last time: no wake-up boost */
+	uint64_t slice_start_tsc; /* when it last went on a CPU */
+	volatile bool kill_requested;   /* end it at its next exit (sched_kill) */
+	bool wake_rax_pending;    /* woken while still current: result for rax */
+	uint64_t wake_rax;
 
 	/* accounting */
 	uint64_t created_tsc, cpu_tsc, switches, hypercalls;
@@ -108,7 +111,7 @@ void guest_fault(struct trap_frame *f);
 /* Console (core/console.c). */
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len);
 void console_flush(struct domain *d);
-void console_poll_input(void);
+void console_init(void);     /* registers the key poll */
 
 /* FPU (arch/x86_64/fpu.c). */
 void fpu_init(void);

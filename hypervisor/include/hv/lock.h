@@ -18,14 +18,14 @@
 /* The lock order, lowest first.  Keep docs/architecture.md in step. */
 enum lock_rank {
 	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
-	LOCK_RANK_RUNQUEUE = 20,  /* a CPU's run queue and deadline heap */
-	LOCK_RANK_SWITCH = 30,    /* the virtual switch: ports and MAC table */
-	LOCK_RANK_UPLINK = 40,    /* the uplink NIC's queues */
+	LOCK_RANK_NET = 20,       /* switch, every net backend, the uplink NIC */
+	LOCK_RANK_RUNQUEUE = 30,  /* a CPU's run queue and deadline heap */
 	LOCK_RANK_TIMERS = 50,    /* hypervisor timers */
-	LOCK_RANK_FRAMES = 60,    /* frame allocator */
-	LOCK_RANK_HEAP = 70,      /* kmalloc heap */
-	LOCK_RANK_KSPACE = 75,    /* hypervisor page tables (mmio_map, stacks) */
-	LOCK_RANK_IPI = 80,       /* cross-CPU call slots */
+	LOCK_RANK_HEAP = 60,      /* kmalloc heap (takes frames to refill) */
+	LOCK_RANK_KSPACE = 65,    /* hypervisor page tables (mmio_map, stacks) */
+	LOCK_RANK_FRAMES = 70,    /* frame allocator */
+	LOCK_RANK_IPI = 80,       /* the cross-CPU call slot */
+	LOCK_RANK_WORK = 85,      /* a CPU's deferred-work queue */
 	LOCK_RANK_LOG = 90,       /* the serial console */
 };
 

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <public/io/net.h>
+#include <hv/lock.h>
 #include <hv/vswitch.h>
 
 struct domain;
@@ -35,7 +36,8 @@ int netback_kick(struct netback *nb);   /* -EIO once disconnected */
 /* Per-port counters to the log (also as @event lines). */
 void net_report(void);
 void net_report_port(const struct vswitch_port *p);
-/* Called every tick: uplink safety-net poll, MAC aging. */
-void net_tick(void);
+/* The lock of the whole network subsystem (io/net.c), and its clock. */
+extern struct spinlock net_lock;
+uint64_t net_now_ms(void);
 
 #endif

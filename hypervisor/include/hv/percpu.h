@@ -21,6 +21,7 @@
 #define MAX_CPUS CONFIG_MAX_CPUS
 
 struct domain;
+struct work;
 
 struct tss {
 	uint32_t reserved0;
@@ -52,15 +53,18 @@ struct cpu {
 	uint32_t apic_id;
 	volatile bool online;     /* set by the CPU itself once it idles */
 
-	struct domain *current;   /* running here (or being switched), or NULL */
+	struct domain *running;   /* running here (or being switched), or NULL; `current` */
 	bool in_hypercall;        /* wake-ups do not preempt the caller */
 
 	struct cpu_stack trap_stack, ist[IST_COUNT];
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss __attribute__((aligned(16)));
 
-	struct cpu_sched sched;   /* run queue etc.: core/sched.c */
+	struct cpu_sched sched;   /* run queue etc.: core/sched*.c */
 	struct lock_cpu locks;    /* held locks, for the order checker */
+	struct spinlock work_lock;/* guards work */
+	struct work *work;        /* deferred work for this CPU (core/work.c) */
+	volatile bool call_pending;  /* owes the posted cross-CPU call (ipi.c) */
 };
 
 _Static_assert(__builtin_offsetof(struct cpu, self) == CPU_SELF, "asm offset");
@@ -75,7 +79,7 @@ static inline struct cpu *this_cpu(void)
 	return c;
 }
 
-#define current (this_cpu()->current)
+#define current (this_cpu()->running)
 
 /* CPUs started so far and the table of them (index order). */
 extern uint32_t cpu_count;

@@ -1,6 +1,16 @@
-/* The scheduler: round-robin run queue, a deadline min-heap, and a halted
- * CPU when nothing is runnable.  O(1) per tick in the number of domains
- * (plus O(log n) per expiring deadline): blocked domains cost nothing. */
+/* The scheduler: one run queue per CPU under the fair-share policy
+ * (hv/sched_fair.h), a deadline heap per CPU, tickless one-shot timers.
+ *
+ *   core/sched.c         placing domains, state changes, wake-ups, kicks
+ *   core/sched_switch.c  the way back to ring 3: pick, switch, idle, steal
+ *   core/sched_timer.c   arming each CPU's one-shot timer, deadlines,
+ *                        hypervisor timers
+ *
+ * A domain is queued on (or runs on) exactly one CPU, d->cpu, and every
+ * scheduling field of it is guarded by that CPU's run-queue lock.  It moves
+ * only when an idle CPU steals it (holding both queues' locks) and only to
+ * a CPU its affinity allows.  docs/architecture.md, "Scheduling", states
+ * the policy and its bounds. */
 #ifndef HV_SCHED_H
 #define HV_SCHED_H
 
@@ -11,27 +21,60 @@
 struct domain;
 struct trap_frame;
 
-void sched_init(uint64_t time_slice_us);
-void sched_add(struct domain *d);          /* new domain: runnable */
-void sched_remove(struct domain *d);       /* from wherever it is queued */
-void sched_yield(struct domain *d);        /* current goes to the back */
-/* Block current until an event in mask or deadline (TSC; UINT64_MAX none).
- * Returns -1 (and does not block) when out of memory for the deadline. */
+void sched_init(uint64_t time_slice_us);   /* boot CPU, before any domain */
+void sched_init_cpu(struct cpu *c);        /* each CPU's queues (boot CPU too) */
+void sched_wait_ready(void);               /* an AP, until sched_init is done */
+void sched_add(struct domain *d);          /* new domain: runnable somewhere */
+void sched_remove(struct domain *d);       /* dead: off every queue */
+void sched_yield(struct domain *d);        /* current: back into the queue */
+/* Block current until an event in mask or the deadline (TSC; UINT64_MAX
+ * none).  Returns 1 without blocking when an event in mask is already
+ * pending (checked under the lock, so a wake-up cannot be lost). */
 int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
-/* Make a blocked domain runnable, its pending hypercall returning rax. */
+/* Make a blocked domain runnable, its pending hypercall returning rax.  Any
+ * CPU; the domain's CPU is kicked if it should run it now. */
 void sched_wake(struct domain *d, int64_t rax);
-/* Around a hypercall handler: wake-ups it causes do not preempt the caller. */
+/* Ask the CPU running d (or about to) to end it at its next exit. */
+void sched_kill(struct domain *d);
+
+/* Around a hypercall handler: a wake-up it causes preempts the caller only
+ * when the call is over, so one call that sends a burst of frames costs one
+ * switch, not one per frame. */
 static inline void sched_hypercall_begin(void) { this_cpu()->in_hypercall = true; }
-static inline void sched_hypercall_end(void) { this_cpu()->in_hypercall = false; }
-/* Called last on every path back to ring 3: picks who runs and loads its
- * registers into f (idles with interrupts on while nobody can run). */
+static inline void sched_hypercall_end(void)
+{
+	struct cpu *c = this_cpu();
+
+	c->in_hypercall = false;
+	if (c->sched.resched_after_hypercall) {
+		c->sched.resched_after_hypercall = false;
+		c->sched.need_resched = true;
+	}
+}
+
+/* Called last on every path back to ring 3: runs this CPU's deferred
+ * work, picks who runs and loads its registers into f (idles with
+ * interrupts on while nobody can run). */
 void sched_return_to_guest(struct trap_frame *f);
-/* Enter the first domain; never returns. */
+/* A CPU's first entry into the scheduler (isr.S); never returns. */
 __attribute__((noreturn)) void sched_start(void);
 
-/* Restart timers for ended domains (core/domain.c registers callbacks). */
+/* Hypervisor timers: fn(arg) runs once, on the boot CPU's normal path
+ * (never in interrupt context), after when_tsc. */
 typedef void (*sched_timer_fn)(uint32_t arg);
 int sched_timer_add(uint64_t when_tsc, sched_timer_fn fn, uint32_t arg);
 uint32_t sched_pending_timers(void);
+
+/* ---- between the scheduler's files (not for other subsystems) ---------- */
+struct cpu_sched;
+void sched_timer_irq(struct trap_frame *f);       /* the LAPIC timer vector */
+void sched_arm_timer(struct cpu *c, uint64_t now); /* c's lock held */
+void sched_run_timers(void);                      /* boot CPU, normal path */
+uint64_t sched_timers_next(void);                 /* earliest, or UINT64_MAX */
+void sched_kick(struct cpu *c, struct domain *woken);  /* c's lock held */
+void sched_charge(struct cpu *c, uint64_t now);   /* c's lock held */
+struct cpu *sched_lock_domain(struct domain *d, uint64_t *flags);
+void sched_wake_locked(struct cpu *c, struct domain *d, int64_t rax, uint64_t now);
+extern uint64_t sched_base_slice_ns;
 
 #endif

@@ -1,17 +1,27 @@
-/* The scheduler's per-CPU state (a member of struct cpu, hv/percpu.h). */
+/* The scheduler's per-CPU state (a member of struct cpu, hv/percpu.h).
+ * Everything here, and the scheduling fields of every domain queued on or
+ * running on this CPU (struct domain: cpu, state, fair, deadline), is
+ * guarded by `lock`. */
 #ifndef HV_SCHED_CPU_H
 #define HV_SCHED_CPU_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <hv/lock.h>
+#include <hv/sched_fair.h>
 #include <hv/sched_queue.h>
 
 struct cpu_sched {
-	struct spinlock lock;        /* guards everything below */
-	struct run_queue rq;         /* runnable domains queued on this CPU */
+	struct spinlock lock;
+	struct fair_queue fq;        /* runnable domains waiting for this CPU */
 	struct deadline_heap dl;     /* blocked domains with a deadline */
 	bool need_resched;           /* pick again before returning to a guest */
+	bool resched_after_hypercall;/* a wake-up owed the CPU: once this call ends */
+	bool idle;                   /* halted in the idle loop */
+	uint64_t slice_end_tsc;      /* when current must yield to a waiter */
+	uint64_t charged_tsc;        /* current's time is charged up to here */
+	uint64_t timer_tsc;          /* what the one-shot timer is armed for (0: off) */
+	uint64_t wakeups, switches, steals, idle_tsc;   /* counters */
 };
 
 #endif

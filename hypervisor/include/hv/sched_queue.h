@@ -1,6 +1,7 @@
-/* The scheduler's two data structures, kept apart from the policy so they
- * can be unit-tested on the host: a FIFO run queue (O(1) push at either end
- * and unlink) and a binary min-heap of deadlines (O(log n)). */
+/* The deadline heap: blocked domains by wake-up time, a binary min-heap
+ * (O(log n)), kept apart from the scheduler so it can be unit-tested on
+ * the host.  One per CPU; the run queue is the fair policy's
+ * (hv/sched_fair.h). */
 #ifndef HV_SCHED_QUEUE_H
 #define HV_SCHED_QUEUE_H
 
@@ -9,18 +10,10 @@
 
 struct domain;
 
-struct run_queue {
-	struct domain *head, *tail;
-	uint32_t len;
-};
-
 struct deadline_heap {
 	struct domain **slot;
 	uint32_t len, cap;
 };
-
-void rq_push(struct run_queue *q, struct domain *d, bool front);
-void rq_unlink(struct run_queue *q, struct domain *d);
 
 /* 0, or -1 when the heap cannot grow (out of memory). */
 int dh_insert(struct deadline_heap *h, struct domain *d);

@@ -34,10 +34,8 @@ void lapic_timer_oneshot_ns(uint64_t ns);
 void lapic_timer_stop(void);
 extern uint64_t lapic_timer_hz;  /* timer input clock after the divider */
 
-/* The periodic tick (core/clock.c) */
+/* Timer interrupts counted (core/clock.c, then the scheduler's). */
 void clock_init(void);
 extern volatile uint64_t clock_ticks;
-typedef void (*tick_hook_t)(void);
-void clock_set_tick_hook(tick_hook_t hook);
 
 #endif

@@ -48,7 +48,7 @@ enum vswitch_verdict {
 	VSWITCH_INVALID = -2,
 };
 
-/* age_ticks: how long (in the caller's time unit) a learned MAC lives. */
+/* age_ticks: how long (in the caller's time unit, ms) a learned MAC lives. */
 void vswitch_init(uint64_t age_ticks);
 /* mac NULL: the uplink.  Returns 0 and fills *p; -EEXIST if the MAC is
  * already a guest's, -ENOSPC if the table is full. */

@@ -1,0 +1,243 @@
+/* The way back to ring 3 (see hv/sched.h): charge the domain that ran,
+ * pick the one owed the CPU (or steal one, or idle), and load its
+ * registers into the trap frame.  Runs with interrupts off and no lock
+ * held on entry; the run-queue lock is dropped before the frame is
+ * returned to, so no lock is ever held across a switch to a guest. */
+#include <hv/domain.h>
+#include <hv/ipi.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/mm.h>
+#include <hv/sched.h>
+#include <hv/time.h>
+#include <hv/work.h>
+#include <hv/x86.h>
+
+#define USER_RFLAGS_KEEP 0x0cd5UL   /* CF PF AF ZF SF DF OF */
+#define RFLAGS_IF        0x200UL
+
+#define entity_domain(e) ((struct domain *)((char *)(e) - __builtin_offsetof(struct domain, fair)))
+
+/* c's lock held: the running domain's time up to now. */
+void sched_charge(struct cpu *c, uint64_t now)
+{
+	struct domain *cur = c->running;
+
+	if (cur && now > c->sched.charged_tsc)
+		fair_charge(&c->sched.fq, &cur->fair, tsc_to_ns(now - c->sched.charged_tsc));
+	c->sched.charged_tsc = now;
+}
+
+static bool must_switch(struct cpu *c, uint64_t now)
+{
+	struct domain *cur = c->running;
+
+	if (!cur || cur->state != DOM_RUNNING || c->sched.need_resched || cur->kill_requested)
+		return true;
+	return c->sched.fq.count && now >= c->sched.slice_end_tsc;
+}
+
+/* ---- out and in -------------------------------------------------------------- */
+
+static void switch_out(struct cpu *c, const struct trap_frame *f, uint64_t now)
+{
+	struct domain *d = c->running;
+
+	sched_charge(c, now);
+	d->regs = *f;
+	if (d->wake_rax_pending) {          /* woken before it left the CPU */
+		d->regs.rax = d->wake_rax;
+		d->wake_rax_pending = false;
+	}
+	d->cpu_tsc += now - d->slice_start_tsc;
+	fpu_save(d->fpu);
+	if (d->state == DOM_RUNNING) {
+		d->state = DOM_RUNNABLE;
+		fair_requeue(&c->sched.fq, &d->fair);   /* cannot fail: it was dequeued to run */
+	}
+	c->running = NULL;
+}
+
+static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+{
+	d->state = DOM_RUNNING;
+	d->slice_start_tsc = now;
+	c->running = d;
+	c->sched.charged_tsc = now;
+	c->sched.slice_end_tsc = now + ns_to_tsc(fair_slice(&c->sched.fq, &d->fair));
+	c->sched.need_resched = false;
+	c->sched.switches++;
+	if (!d->switches++)
+		log_event("domain-started id=%u name=%s cpu=%u", d->id, d->name, c->index);
+	fpu_restore(d->fpu);
+	write_cr3(d->pml4);
+	*f = d->regs;
+	f->rflags = (f->rflags & USER_RFLAGS_KEEP) | RFLAGS_IF | 0x2;
+	f->cs = GDT_UCODE;
+	f->ss = GDT_UDATA;
+}
+
+/* ---- stealing -------------------------------------------------------------------- */
+
+static struct cpu *busiest_other(struct cpu *self)
+{
+	struct cpu *best = NULL;
+	uint32_t most = 0;
+
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		struct cpu *o = cpu_get(i);
+		uint32_t waiting = fair_load(&o->sched.fq).count;
+
+		if (o != self && waiting > most) {
+			best = o;
+			most = waiting;
+		}
+	}
+	return best;
+}
+
+/* The first (most deserving) queued domain of victim that may run on self. */
+static struct domain *stealable(struct cpu *victim, const struct cpu *self)
+{
+	for (uint32_t i = 0; i < victim->sched.fq.count; i++) {
+		struct domain *d = entity_domain(victim->sched.fq.slot[i]);
+
+		if (d->affinity & (1ULL << self->index))
+			return d;
+	}
+	return NULL;
+}
+
+/* Both run-queue locks, in address order (the lock order for equal ranks). */
+static void lock_pair(struct cpu *a, struct cpu *b, uint64_t *fa, uint64_t *fb)
+{
+	if (&a->sched.lock < &b->sched.lock) {
+		*fa = spin_lock(&a->sched.lock);
+		*fb = spin_lock(&b->sched.lock);
+	} else {
+		*fb = spin_lock(&b->sched.lock);
+		*fa = spin_lock(&a->sched.lock);
+	}
+}
+
+/* self's lock held on entry and exit (dropped meanwhile).  Moves one
+ * domain from the busiest CPU to self's queue, keeping its lag. */
+static bool steal(struct cpu *self, uint64_t *flags)
+{
+	struct cpu *victim = busiest_other(self);
+	uint64_t fv;
+	struct domain *d;
+
+	if (!victim)
+		return false;
+	spin_unlock(&self->sched.lock, *flags);
+	lock_pair(self, victim, flags, &fv);
+	d = stealable(victim, self);
+	if (d) {
+		int64_t lag = fair_migrate_out(&victim->sched.fq, &d->fair);
+
+		__atomic_store_n(&d->cpu, self->index, __ATOMIC_RELEASE);
+		fair_migrate_in(&self->sched.fq, &d->fair, lag);
+		fair_requeue(&self->sched.fq, &d->fair);
+		self->sched.steals++;
+	}
+	spin_unlock(&victim->sched.lock, fv);
+	return d != NULL;
+}
+
+/* ---- picking ---------------------------------------------------------------------- */
+
+/* c's lock held.  The domain owed the CPU, stolen if need be, or NULL. */
+static struct domain *pick(struct cpu *c, uint64_t *flags)
+{
+	struct fair_entity *e = fair_pick_next(&c->sched.fq);
+
+	if (!e && steal(c, flags))
+		e = fair_pick_next(&c->sched.fq);
+	return e ? entity_domain(e) : NULL;
+}
+
+/* Nobody to run: halt with interrupts on until an IPI, the timer or a
+ * device brings work.  Returns the domain to run, c's lock held. */
+static struct domain *idle(struct cpu *c, uint64_t *flags)
+{
+	struct domain *d;
+
+	write_cr3(kspace_pml4());     /* never sit on a domain's tables */
+	for (;;) {
+		spin_unlock(&c->sched.lock, *flags);
+		work_run(c);
+		*flags = spin_lock(&c->sched.lock);
+		d = pick(c, flags);
+		if (d)
+			break;
+		c->sched.idle = true;
+		sched_arm_timer(c, rdtsc());
+		spin_unlock(&c->sched.lock, *flags);
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		*flags = spin_lock(&c->sched.lock);
+		c->sched.idle = false;
+	}
+	c->sched.idle = false;
+	return d;
+}
+
+/* ---- the path back to ring 3 ------------------------------------------------------ */
+
+/* A domain asked to die (sched_kill) is ended here, by its own CPU. */
+static bool end_if_killed(struct cpu *c)
+{
+	struct domain *d = c->running;
+
+	if (!d || !d->kill_requested || d->state == DOM_DEAD)
+		return false;
+	domain_end(d, END_CRASH, 0, "killed");
+	return true;
+}
+
+void sched_return_to_guest(struct trap_frame *f)
+{
+	struct cpu *c = this_cpu();
+	uint64_t flags, now;
+	struct domain *d;
+
+	work_run(c);
+	for (;;) {
+		end_if_killed(c);
+		flags = spin_lock(&c->sched.lock);
+		now = rdtsc();
+		if (!must_switch(c, now))
+			break;
+		if (c->running)
+			switch_out(c, f, now);
+		d = pick(c, &flags);
+		if (!d)
+			d = idle(c, &flags);
+		switch_in(c, d, f, rdtsc());
+		if (!d->kill_requested)
+			break;
+		spin_unlock(&c->sched.lock, flags);   /* picked a doomed one: end it, pick again */
+	}
+	sched_arm_timer(c, rdtsc());
+	spin_unlock(&c->sched.lock, flags);
+}
+
+/* Called by sched_start (isr.S) with the empty frame it made. */
+void sched_first_frame(struct trap_frame *f);
+void sched_first_frame(struct trap_frame *f)
+{
+	struct cpu *c = this_cpu();
+	uint64_t flags = spin_lock(&c->sched.lock);
+	struct domain *d;
+
+	memset(f, 0, sizeof(*f));
+	c->running = NULL;
+	d = pick(c, &flags);
+	if (!d)
+		d = idle(c, &flags);
+	switch_in(c, d, f, rdtsc());
+	sched_arm_timer(c, rdtsc());
+	spin_unlock(&c->sched.lock, flags);
+	if (d->kill_requested)
+		sched_return_to_guest(f);
+}

@@ -1,0 +1,102 @@
+/* Polls and deferred work (see hv/work.h). */
+#include <hv/ipi.h>
+#include <hv/lib.h>
+#include <hv/lock.h>
+#include <hv/percpu.h>
+#include <hv/sched.h>
+#include <hv/time.h>
+#include <hv/work.h>
+#include <hv/x86.h>
+
+#define RFLAGS_IF 0x200UL
+
+/* ---- polls (boot CPU only; the list is fixed once domains start) ---------- */
+
+static struct poll *polls;
+static uint64_t polls_next = UINT64_MAX;
+
+static void recompute_next(void)
+{
+	polls_next = UINT64_MAX;
+	for (struct poll *p = polls; p; p = p->next)
+		polls_next = MIN(polls_next, p->next_tsc);
+}
+
+void poll_register(struct poll *p)
+{
+	p->next_tsc = rdtsc() + ns_to_tsc(p->period_ns);
+	p->next = polls;
+	polls = p;
+	recompute_next();
+}
+
+uint64_t poll_next_tsc(void)
+{
+	return polls_next;
+}
+
+void poll_run_due(uint64_t now)
+{
+	if (now < polls_next)
+		return;
+	for (struct poll *p = polls; p; p = p->next) {
+		if (p->next_tsc > now)
+			continue;
+		p->next_tsc = now + ns_to_tsc(p->period_ns);
+		p->fn();
+	}
+	recompute_next();
+}
+
+/* ---- deferred work --------------------------------------------------------------- */
+
+/* Each CPU's queue (struct cpu .work, .work_lock). */
+void work_queue(uint32_t cpu, struct work *w)
+{
+	struct cpu *c = cpu_get(cpu);
+	uint64_t f = spin_lock(&c->work_lock);
+
+	if (!w->queued) {
+		w->queued = true;
+		w->next = c->work;
+		c->work = w;
+	}
+	spin_unlock(&c->work_lock, f);
+	ipi_resched(c);
+}
+
+static struct work *take_all(struct cpu *c)
+{
+	uint64_t f = spin_lock(&c->work_lock);
+	struct work *w = c->work;
+
+	c->work = NULL;
+	for (struct work *i = w; i; i = i->next)
+		i->queued = false;
+	spin_unlock(&c->work_lock, f);
+	return w;
+}
+
+/* Interrupts on while the work runs: it may take long (building a domain)
+ * and the timer and IPIs must get through meanwhile. */
+void work_run(struct cpu *c)
+{
+	struct work *w;
+
+	if (c->index == 0 && sched_timers_next() <= rdtsc()) {
+		sti();
+		sched_run_timers();
+		cli();
+	}
+	if (!__atomic_load_n(&c->work, __ATOMIC_RELAXED))
+		return;
+	w = take_all(c);
+	sti();
+	while (w) {
+		struct work *next = w->next;
+
+		w->fn(w->arg);
+		w = next;
+	}
+	cli();
+}
