@@ -192,7 +192,17 @@ static void set_scheduling(struct domain *d, const struct manifest_guest *g)
 	fair_entity_init(&d->fair, g->weight);
 }
 
-static struct domain *create_in_slot(uint32_t gi, const struct boot_module *mod, uint32_t id, uint64_t t0)
+/* NAME, or NAME-N for copy N of a section with instances > 1. */
+static void set_name(struct domain *d, const struct manifest_guest *g, uint32_t instance)
+{
+	if (g->instances > 1)
+		snprintf(d->name, sizeof(d->name), "%s-%u", g->name, instance + 1);
+	else
+		strlcpy(d->name, g->name, sizeof(d->name));
+}
+
+static struct domain *create_in_slot(uint32_t gi, uint32_t instance, const struct boot_module *mod,
+				     uint32_t id, uint64_t t0)
 {
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
 	struct domain *d = domain_alloc();
@@ -203,8 +213,9 @@ static struct domain *create_in_slot(uint32_t gi, const struct boot_module *mod,
 	d->created_tsc = t0;
 	d->id = id;
 	d->guest_index = gi;
+	d->instance = instance;
 	d->privileged = g->privileged;
-	strlcpy(d->name, g->name, sizeof(d->name));
+	set_name(d, g, instance);
 	d->image = phys_to_virt(mod->phys);
 	d->image_size = mod->size;
 	set_scheduling(d, g);
@@ -218,7 +229,7 @@ static struct domain *create_in_slot(uint32_t gi, const struct boot_module *mod,
 	return d;
 }
 
-struct domain *domain_create(uint32_t gi, uint32_t restart_no)
+struct domain *domain_create(uint32_t gi, uint32_t instance, uint32_t restart_no)
 {
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
 	const struct boot_module *mod = boot_module_for(gi);
@@ -231,7 +242,7 @@ struct domain *domain_create(uint32_t gi, uint32_t restart_no)
 	id = reserve_slot();
 	if (!id)
 		return refuse(g, "too many domains (CONFIG_MAX_DOMAINS)"), NULL;
-	d = create_in_slot(gi, mod, id, t0);
+	d = create_in_slot(gi, instance, mod, id, t0);
 	if (!d) {
 		release_slot();
 		return NULL;
@@ -283,12 +294,18 @@ static void check_all_ended(void)
 	check_all_ended_but(0);
 }
 
-static void restart_timer(uint32_t gi)
+/* Restart timers carry (instance << 8) | guest index. */
+#define RESTART_ARG(gi, inst) (((inst) << 8) | (gi))
+
+static void restart_timer(uint32_t arg)
 {
-	if (!domain_create(gi, restarts[gi]))
+	uint32_t gi = arg & 0xff;
+	struct domain *d = domain_create(gi, arg >> 8, restarts[gi]);
+
+	if (!d)
 		check_all_ended_but(1);
 	else
-		log_event("domain-restarted name=%s restart=%u", boot.manifest->guest[gi].name, restarts[gi]);
+		log_event("domain-restarted name=%s restart=%u", d->name, restarts[gi]);
 }
 
 /* The restart count after this one, or 0 past the limit. */
@@ -301,7 +318,7 @@ static uint32_t count_restart(const struct manifest_guest *g, uint32_t gi)
 	return n;
 }
 
-static void schedule_restart(const struct manifest_guest *g, uint32_t gi)
+static void schedule_restart(const struct manifest_guest *g, uint32_t gi, uint32_t instance)
 {
 	uint32_t n = count_restart(g, gi);
 	uint64_t ms;
@@ -312,7 +329,7 @@ static void schedule_restart(const struct manifest_guest *g, uint32_t gi)
 		return;
 	}
 	ms = MIN((uint64_t)CONFIG_RESTART_BACKOFF_MS << MIN(n - 1, 20u), 1000UL);
-	if (sched_timer_add(rdtsc() + ns_to_tsc(ms * 1000000), restart_timer, gi))
+	if (sched_timer_add(rdtsc() + ns_to_tsc(ms * 1000000), restart_timer, RESTART_ARG(gi, instance)))
 		log_err("domain %s: no timer slot for its restart", g->name);
 }
 
@@ -331,15 +348,17 @@ static void record(enum domain_end how, int code)
 
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason)
 {
-	uint32_t gi = d->guest_index;
+	uint32_t gi = d->guest_index, d_instance = d->instance;
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
 	enum manifest_action act = how == END_EXIT ? g->on_exit : g->on_crash;
 
 	console_flush(d);
 	if (how == END_EXIT)
-		log_event("domain-exited id=%u name=%s code=%d", d->id, d->name, code);
+		log_event("domain-exited id=%u name=%s code=%d cpu_us=%lu ran_on=0x%lx", d->id, d->name, code,
+			  domain_cpu_ns(d) / 1000, d->cpus_used);
 	else
-		log_event("domain-crashed id=%u name=%s reason=%s code=%d", d->id, d->name, reason, code);
+		log_event("domain-crashed id=%u name=%s reason=%s code=%d cpu_us=%lu ran_on=0x%lx", d->id,
+			  d->name, reason, code, domain_cpu_ns(d) / 1000, d->cpus_used);
 	record(how, code);
 	domain_destroy(d);
 	if (act == MANIFEST_ACTION_POWEROFF || !strcmp(reason, "poweroff")) {
@@ -350,8 +369,14 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 			  code ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK);
 	}
 	if (act == MANIFEST_ACTION_RESTART)
-		schedule_restart(g, gi);
+		schedule_restart(g, gi, d_instance);
 	check_all_ended();
+}
+
+/* CPU time so far; d is current on this CPU (its own hypercall or end). */
+uint64_t domain_cpu_ns(const struct domain *d)
+{
+	return tsc_to_ns(d->cpu_tsc + (rdtsc() - d->slice_start_tsc));
 }
 
 void domain_raise_event(struct domain *d, uint32_t port)
@@ -377,9 +402,9 @@ void domains_start(void)
 	sched_init(m->hv.time_slice_us);
 	free_kib_at_start = free_kib();
 	for (uint32_t i = 0; i < m->guest_count; i++)
-		if (m->guest[i].valid && domain_create(i, 0))
-			created++;
-	log_info("domains: %u of %u guests created", created, m->guest_count);
+		for (uint32_t k = 0; m->guest[i].valid && k < m->guest[i].instances; k++)
+			created += domain_create(i, k, 0) != NULL;
+	log_info("domains: %u created from %u guest sections", created, m->guest_count);
 	if (!created && m->hv.poweroff_when_idle)
 		power_off(m->guest_count ? POWER_STATUS_BOOT_ERROR : POWER_STATUS_OK);
 	sched_start();

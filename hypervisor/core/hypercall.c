@@ -95,7 +95,7 @@ static int64_t hc_domain_info(struct domain *d, struct trap_frame *f)
 		.abi_version = PV_ABI_VERSION,
 		.domid = d->id,
 		.hypercalls = d->hypercalls,
-		.cpu_ns = tsc_to_ns(d->cpu_tsc + (rdtsc() - d->slice_start_tsc)),
+		.cpu_ns = domain_cpu_ns(d),
 		.context_switches = d->switches,
 		.memory_bytes = (d->mem.pages - 1) * 4096,
 		.overhead_bytes = d->overhead_frames * 4096,

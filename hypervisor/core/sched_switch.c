@@ -62,6 +62,7 @@ static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uin
 {
 	d->state = DOM_RUNNING;
 	d->slice_start_tsc = now;
+	d->cpus_used |= 1ULL << c->index;
 	c->running = d;
 	c->sched.charged_tsc = now;
 	c->sched.slice_end_tsc = now + ns_to_tsc(fair_slice(&c->sched.fq, &d->fair));

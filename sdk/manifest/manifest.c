@@ -111,6 +111,23 @@ static void section_begin(struct parser *p, enum section sec,
 }
 
 /* Report required keys that never came, then forget the section. */
+/* Copies of one section share everything but the name: not a MAC.  (A
+ * name is NUL-terminated within its field, so a byte past the 24th is
+ * a longer name.) */
+static void check_instances(struct parser *p)
+{
+	const struct manifest_guest *g = p->g;
+
+	if (g->instances <= 1)
+		return;
+	if (g->net_count)
+		mf_fail_at(p, g->line, mf_str_of("instances"),
+			   "a guest with net devices runs once (each copy would need its own MAC)");
+	else if (g->name[MANIFEST_INSTANCE_NAME_MAX])
+		mf_fail_at(p, g->line, mf_str_of("instances"),
+			   "name too long for numbered copies (max 24 characters)");
+}
+
 static void section_end(struct parser *p)
 {
 	const struct keydef *k;
@@ -120,6 +137,7 @@ static void section_end(struct parser *p)
 			if (k->required && !p->seen[k - p->keys])
 				mf_fail_at(p, p->g->line, mf_str_of(k->name),
 					"required key missing");
+		check_instances(p);
 	}
 	p->sec = SEC_SKIP;
 	p->keys = NULL;
@@ -198,6 +216,7 @@ static void open_guest(struct parser *p, struct str name)
 	g->on_crash = MANIFEST_ACTION_DESTROY;
 	g->restart_limit = 3;
 	g->weight = MANIFEST_WEIGHT_DEFAULT;
+	g->instances = 1;
 	g->valid = true;
 	section_begin(p, SEC_GUEST, mf_guest_keys);
 	p->g = g;

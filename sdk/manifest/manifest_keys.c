@@ -243,6 +243,16 @@ static void set_weight(struct parser *p, struct str v)
 		p->g->weight = (uint32_t)n;
 }
 
+static void set_instances(struct parser *p, struct str v)
+{
+	uint64_t n;
+
+	if (!mf_parse_uint(v, &n) || n < 1 || n > MANIFEST_INSTANCES_MAX)
+		mf_fail_q(p, "bad count ", v, " (use 1..10000)");
+	else
+		p->g->instances = (uint32_t)n;
+}
+
 /* ---- net = mac=..., ip=A.B.C.D/N, gw=A.B.C.D | dhcp ------------------- */
 
 #define NET_MAC		1u
@@ -598,6 +608,7 @@ const struct keydef mf_guest_keys[] = {
 	{ "privileged", set_privileged, false, false },
 	{ "cpus", set_cpu_affinity, false, false },
 	{ "weight", set_weight, false, false },
+	{ "instances", set_instances, false, false },
 	{ "net", set_net, true, false },
 	{ "block", set_block, true, false },
 	{ NULL, NULL, false, false },

@@ -525,6 +525,35 @@ static void test_cpu_affinity_errors(void)
 	CHECK_STR(buf, "t.conf:7: cpus: reversed CPU range \"7-3\" (lower number first)");
 }
 
+static void test_instances(void)
+{
+	static const char *const bad[] = { "0", "10001", "-1", "many", "1.5", "" };
+	size_t i;
+
+	parse_middle_guest("instances", "1000");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(guest("a")->instances, 1000);
+	CHECK_EQ_INT(guest("b")->instances, 1);
+	parse_middle_guest("instances", "10000");
+	CHECK_CLEAN();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_middle_guest("instances", bad[i]);
+		CHECK(!guest("a")->valid && guest("b")->valid && guest("c")->valid);
+	}
+	parse_middle_guest("instances", "10001");
+	check_middle_guest_error("instances", "bad count \"10001\" (use 1..10000)");
+	/* copies cannot share a MAC: the error names the section's line */
+	parse("[guest w]\nimage = w\nmemory = 1M\ninstances = 2\nnet = mac=02:00:00:00:00:01, dhcp\n"
+	      "[guest ok]\nimage = o\nmemory = 1M\n");
+	CHECK_ONE_ERROR(1, "instances", "a guest with net devices runs once (each copy would need its own MAC)");
+	CHECK(!guest("w")->valid && guest("ok")->valid);
+	/* room for "-10000" after the name */
+	parse("[guest abcdefghijklmnopqrstuvwxy]\nimage = w\nmemory = 1M\ninstances = 2\n");
+	CHECK_ONE_ERROR(1, "instances", "name too long for numbered copies (max 24 characters)");
+	parse("[guest abcdefghijklmnopqrstuvwx]\nimage = w\nmemory = 1M\ninstances = 2\n");
+	CHECK_CLEAN();
+}
+
 static void test_weight(void)
 {
 	static const struct { const char *v; uint32_t w; } good[] = {
@@ -1175,6 +1204,7 @@ int main(void)
 	RUN(test_cpu_affinity);
 	RUN(test_cpu_affinity_errors);
 	RUN(test_weight);
+	RUN(test_instances);
 	RUN(test_quoting);
 	RUN(test_comments);
 	RUN(test_duplicate_keys);

@@ -37,6 +37,7 @@ struct domain_console {
 struct domain {
 	uint32_t id;
 	uint32_t guest_index;     /* manifest guest this domain runs */
+	uint32_t instance;        /* which copy of it (manifest `instances`) */
 	char name[PV_NAME_MAX];
 	enum domain_state state;
 	bool privileged;
@@ -70,6 +71,7 @@ struct domain {
 	uint64_t deadline_tsc;
 	uint64_t block_mask;
 	uint64_t slice_start_tsc; /* when it last went on a CPU */
+	uint64_t cpus_used;       /* every CPU it ever ran on (bit = index) */
 	volatile bool kill_requested;   /* end it at its next exit (sched_kill) */
 	bool wake_rax_pending;    /* woken while still current: result for rax */
 	uint64_t wake_rax;
@@ -92,11 +94,12 @@ struct boot_module;
 const struct boot_module *boot_module_for(uint32_t guest);
 
 /* Create from the manifest entry and its image; NULL with a logged reason. */
-struct domain *domain_create(uint32_t guest_index, uint32_t restarts);
+struct domain *domain_create(uint32_t guest_index, uint32_t instance, uint32_t restarts);
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);
 uint32_t domain_count(void);
+uint64_t domain_cpu_ns(const struct domain *d);   /* d current here */
 
 /* Address space construction (core/domain_build.c). */
 int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n);
