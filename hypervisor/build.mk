@@ -9,7 +9,7 @@ hv-y := arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/percpu.o arch/x86_64/s
 	arch/x86_64/apic.o arch/x86_64/syscall.o arch/x86_64/syscall_entry.o arch/x86_64/fpu.o \
 	mm/frame.o mm/heap.o mm/memmap.o mm/kspace.o mm/guest_mem.o \
 	core/main.o core/banner.o core/log.o core/power.o core/clock.o core/symbols.o \
-	core/selftest.o core/lock.o core/domain.o core/domain_build.o core/sched.o core/sched_switch.o core/sched_timer.o core/sched_fair.o core/work.o core/sched_queue.o core/hypercall.o \
+	core/selftest.o core/selftest_smp.o core/lock.o core/domain.o core/domain_build.o core/sched.o core/sched_switch.o core/sched_timer.o core/sched_fair.o core/work.o core/sched_queue.o core/hypercall.o \
 	core/console.o core/guest_fault.o core/elf_image.o \
 	drivers/uart16550.o drivers/acpi.o drivers/rtc.o \
 	lib/string.o lib/format.o

@@ -19,6 +19,7 @@
 #include <hv/netback.h>
 #include <hv/power.h>
 #include <hv/sched.h>
+#include <hv/selftest.h>
 #include <hv/time.h>
 #include <hv/x86.h>
 
@@ -379,6 +380,24 @@ uint64_t domain_cpu_ns(const struct domain *d)
 	return tsc_to_ns(d->cpu_tsc + (rdtsc() - d->slice_start_tsc));
 }
 
+/* Ask every domain whose name starts with prefix to end (sched_kill: its
+ * own CPU ends it).  The table lock keeps each alive while it is asked. */
+uint32_t domain_kill_matching(const char *prefix)
+{
+	uint64_t f = spin_lock(&domains_lock);
+	size_t n = strlen(prefix);
+	uint32_t killed = 0;
+
+	for (struct domain *d = all_domains; d; d = d->all_next) {
+		if (!strncmp(d->name, prefix, n) && !d->kill_requested) {
+			sched_kill(d);
+			killed++;
+		}
+	}
+	spin_unlock(&domains_lock, f);
+	return killed;
+}
+
 void domain_raise_event(struct domain *d, uint32_t port)
 {
 	uint64_t bit = 1ULL << (port % PV_EVENT_PORTS);
@@ -405,6 +424,7 @@ void domains_start(void)
 		for (uint32_t k = 0; m->guest[i].valid && k < m->guest[i].instances; k++)
 			created += domain_create(i, k, 0) != NULL;
 	log_info("domains: %u created from %u guest sections", created, m->guest_count);
+	selftest_after_start(m->hv.selftest);
 	if (!created && m->hv.poweroff_when_idle)
 		power_off(m->guest_count ? POWER_STATUS_BOOT_ERROR : POWER_STATUS_OK);
 	sched_start();

@@ -61,11 +61,13 @@ void guest_fault(struct trap_frame *f)
 	uint64_t cr2 = read_cr2();
 	const char *reason;
 	char name[64];
+	uint64_t block;
 
 	/* First touch of a demand-zero heap page: back it and retry. */
 	if (f->vector == 14 && !(f->error & 1) && domain_fault_in(d, cr2))
 		return;
 	reason = reason_for(d, f, cr2);
+	block = log_block_begin();
 
 	log_rawf("hv| ==== domain %u (%s) crashed: %s (vector %lu) on CPU %u ====", d->id, d->name,
 	     trap_vector_name(f->vector), f->vector, this_cpu()->index);
@@ -79,5 +81,6 @@ void guest_fault(struct trap_frame *f)
 	backtrace(d, f);
 	log_event("domain-fault id=%u name=%s vector=%lu rip=0x%lx addr=0x%lx", d->id, d->name,
 		  f->vector, f->rip, f->vector == 14 ? cr2 : 0);
+	log_block_end(block);
 	domain_end(d, END_CRASH, (int)f->vector, reason);
 }

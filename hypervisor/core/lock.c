@@ -69,7 +69,7 @@ static __attribute__((noreturn)) void lock_panic(const char *what, const struct 
 	uint64_t here[LOCK_TRACE_DEPTH];
 
 	capture_trace(here);
-	lock_break_for_panic();
+	panic_begin();
 	log_rawf("hv| ==== lock checker: %s on CPU %u ====", what, this_cpu()->index);
 	if (held) {
 		log_rawf("hv|   held: %s (rank %u, CPU %u)", held->name, held->rank, held->owner - 1);

@@ -18,18 +18,30 @@ static const char *const level_tag[] = { "error: ", "warn: ", "", "debug: " };
 void log_set_level(int level) { log_level = level; }
 int log_get_level(void) { return log_level; }
 
-/* A panicking CPU prints without the lock: its holder may be dead. */
+/* A panicking CPU prints without the lock: its holder may be dead.  Inside
+ * a block this CPU already holds it. */
 static void out(const char *s, size_t n)
 {
 	uint64_t f;
 
-	if (lock_panicking()) {
+	if (lock_panicking() || spin_held_here(&log_lock)) {
 		uart_write(s, n);
 		return;
 	}
 	f = spin_lock(&log_lock);
 	uart_write(s, n);
 	spin_unlock(&log_lock, f);
+}
+
+uint64_t log_block_begin(void)
+{
+	return lock_panicking() ? 0 : spin_lock(&log_lock);
+}
+
+void log_block_end(uint64_t flags)
+{
+	if (spin_held_here(&log_lock))
+		spin_unlock(&log_lock, flags);
 }
 
 void log_raw(const char *s, size_t n)
@@ -84,13 +96,22 @@ void log_event(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* From here on this CPU is the only one talking: the others are parked by
+ * NMI and the log lock is ignored, so a report is never cut up. */
+void panic_begin(void)
+{
+	cli();
+	if (lock_panicking())
+		return;
+	lock_break_for_panic();
+	ipi_stop_others();
+}
+
 void panic(const char *fmt, ...)
 {
 	va_list ap;
 
-	cli();
-	lock_break_for_panic();
-	ipi_stop_others();
+	panic_begin();
 	va_start(ap, fmt);
 	log_vline("hv| PANIC: ", fmt, ap);
 	va_end(ap);

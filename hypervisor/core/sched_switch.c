@@ -196,13 +196,30 @@ static bool end_if_killed(struct cpu *c)
 	return true;
 }
 
+/* Deferred work ran in the interrupted domain's stead: not its time. */
+static void run_work_uncharged(struct cpu *c)
+{
+	uint64_t t0 = rdtsc(), spent, flags;
+
+	if (!work_run(c))
+		return;
+	spent = rdtsc() - t0;
+	flags = spin_lock(&c->sched.lock);
+	c->sched.charged_tsc += spent;
+	if (c->running) {
+		c->running->slice_start_tsc += spent;
+		c->sched.slice_end_tsc += spent;
+	}
+	spin_unlock(&c->sched.lock, flags);
+}
+
 void sched_return_to_guest(struct trap_frame *f)
 {
 	struct cpu *c = this_cpu();
 	uint64_t flags, now;
 	struct domain *d;
 
-	work_run(c);
+	run_work_uncharged(c);
 	for (;;) {
 		end_if_killed(c);
 		flags = spin_lock(&c->sched.lock);

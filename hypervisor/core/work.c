@@ -79,17 +79,18 @@ static struct work *take_all(struct cpu *c)
 
 /* Interrupts on while the work runs: it may take long (building a domain)
  * and the timer and IPIs must get through meanwhile. */
-void work_run(struct cpu *c)
+bool work_run(struct cpu *c)
 {
+	bool timers = c->index == 0 && sched_timers_next() <= rdtsc();
 	struct work *w;
 
-	if (c->index == 0 && sched_timers_next() <= rdtsc()) {
+	if (timers) {
 		sti();
 		sched_run_timers();
 		cli();
 	}
 	if (!__atomic_load_n(&c->work, __ATOMIC_RELAXED))
-		return;
+		return timers;
 	w = take_all(c);
 	sti();
 	while (w) {
@@ -99,4 +100,5 @@ void work_run(struct cpu *c)
 		w = next;
 	}
 	cli();
+	return true;
 }

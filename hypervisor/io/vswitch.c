@@ -101,6 +101,7 @@ int vswitch_port_add(struct vswitch_port *p, const char *name, const uint8_t *ma
 	}
 	p->used = true;
 	p->is_uplink = !mac;
+	p->flood_tokens = VSWITCH_FLOOD_BURST;
 	strlcpy(p->name, name, sizeof(p->name));
 	p->deliver = deliver;
 	p->ctx = ctx;
@@ -163,6 +164,24 @@ static void deliver(struct vswitch_port *out, const void *frame, size_t len)
 	out->c.tx_bytes += len;
 }
 
+/* Storm control: may `in` flood one more frame at time now (ms)? */
+static bool flood_allowed(struct vswitch_port *in, uint64_t now)
+{
+	uint64_t earned = now > in->flood_refill ? (now - in->flood_refill) * VSWITCH_FLOOD_RATE / 1000 : 0;
+
+	if (earned) {
+		earned = MIN(earned, (uint64_t)VSWITCH_FLOOD_BURST);
+		in->flood_tokens = MIN(in->flood_tokens + earned, (uint64_t)VSWITCH_FLOOD_BURST);
+		in->flood_refill = now;
+	}
+	if (!in->flood_tokens) {
+		in->c.drop_storm++;
+		return false;
+	}
+	in->flood_tokens--;
+	return true;
+}
+
 enum vswitch_verdict vswitch_input(struct vswitch_port *in, const void *frame, size_t len,
 				   uint64_t now)
 {
@@ -187,6 +206,8 @@ enum vswitch_verdict vswitch_input(struct vswitch_port *in, const void *frame, s
 			deliver(out, frame, len);
 		return VSWITCH_FORWARDED;
 	}
+	if (!flood_allowed(in, now))
+		return VSWITCH_FORWARDED;     /* dropped at the edge, like a switch would */
 	for (struct vswitch_port *p = ports; p; p = p->next)
 		if (p != in)
 			deliver(p, frame, len);

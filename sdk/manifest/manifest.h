@@ -53,6 +53,8 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_TIMER = 2,  /* measure the tick rate against the TSC */
 	MANIFEST_SELFTEST_STACK = 3,  /* overflow a hypervisor stack into its guard */
 	MANIFEST_SELFTEST_LOCKORDER = 4, /* take two locks against the lock order */
+	MANIFEST_SELFTEST_IPISTORM = 5,  /* once guests run: a second of IPIs to every CPU */
+	MANIFEST_SELFTEST_KILL = 6,      /* once guests run: kill every "victim*" domain */
 };
 
 struct manifest_net {

@@ -100,6 +100,8 @@ static const struct word selftest_words[] = {
 	{ "timer", MANIFEST_SELFTEST_TIMER },
 	{ "stack", MANIFEST_SELFTEST_STACK },
 	{ "lockorder", MANIFEST_SELFTEST_LOCKORDER },
+	{ "ipistorm", MANIFEST_SELFTEST_IPISTORM },
+	{ "kill", MANIFEST_SELFTEST_KILL },
 	{ NULL, 0 },
 };
 
@@ -110,7 +112,7 @@ static void set_selftest(struct parser *p, struct str v)
 	if (lookup(selftest_words, v, &t))
 		p->hv->selftest = (enum manifest_selftest)t;
 	else
-		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack or lockorder)");
+		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack, lockorder, ipistorm or kill)");
 }
 
 static void set_cpu_count(struct parser *p, struct str v)

@@ -60,4 +60,6 @@ def test_switch_flood_does_not_starve_others(boot):
     answered = int(line.split("answered=")[1].split()[0])
     assert flood > 1000
     assert answered >= 90, line               # others still get their share
+    # storm control: most of the flood was dropped at the flooder's port
+    assert int(ports(b)["flooder.net0"]["drop_storm"]) > flood // 2
     assert b.status == 0

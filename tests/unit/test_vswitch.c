@@ -77,6 +77,36 @@ static void test_broadcast_and_unknown_flood(void)
 	CHECK(got[0] == 3 && got[1] == 0);
 }
 
+/* A port floods at most a burst, then VSWITCH_FLOOD_RATE per second;
+ * unicast to a known port is never limited. */
+static void test_storm_control(void)
+{
+	uint8_t a[6], b[6], f[60], bc[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	int i;
+
+	setup();
+	mac_of(1, a);
+	mac_of(2, b);
+	for (i = 0; i < VSWITCH_FLOOD_BURST + 100; i++)
+		vswitch_input(&port[1], f, frame(f, bc, a), 1000);
+	CHECK_EQ_INT(got[3], VSWITCH_FLOOD_BURST);
+	CHECK_EQ_U64(port[1].c.drop_storm, 100);
+	for (i = 0; i < 50; i++)
+		vswitch_input(&port[1], f, frame(f, b, a), 1000);
+	CHECK_EQ_INT(got[2], VSWITCH_FLOOD_BURST + 50);    /* unicast went through */
+	mac_of(3, b);
+	vswitch_input(&port[3], f, frame(f, bc, b), 1000);   /* another port's bucket is its own */
+	CHECK_EQ_INT(got[1], 1);
+	/* 10 ms later: VSWITCH_FLOOD_RATE / 100 more */
+	for (i = 0; i < 100; i++)
+		vswitch_input(&port[1], f, frame(f, bc, a), 1010);
+	CHECK_EQ_INT(got[3], VSWITCH_FLOOD_BURST + VSWITCH_FLOOD_RATE / 100);
+	/* a long pause refills at most a burst */
+	for (i = 0; i < VSWITCH_FLOOD_BURST + 10; i++)
+		vswitch_input(&port[1], f, frame(f, bc, a), 100000);
+	CHECK_EQ_INT(got[3], 2 * VSWITCH_FLOOD_BURST + VSWITCH_FLOOD_RATE / 100);
+}
+
 static void test_spoofed_source_dropped(void)
 {
 	uint8_t a[6], b[6], f[60], forged[6] = { 0x02, 0xde, 0xad, 0, 0, 1 };
@@ -161,6 +191,7 @@ int main(void)
 {
 	RUN(test_unicast_between_guests);
 	RUN(test_broadcast_and_unknown_flood);
+	RUN(test_storm_control);
 	RUN(test_spoofed_source_dropped);
 	RUN(test_learning_and_aging);
 	RUN(test_uplink_cannot_claim_guest_mac);

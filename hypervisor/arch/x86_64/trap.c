@@ -114,6 +114,7 @@ void trap_dispatch_paranoid(struct trap_frame *f)
 		nmi(f);
 		return;
 	}
+	panic_begin();
 	trap_report((f->cs & 3) == 3 ? "guest-mode" : "hypervisor", f);
 	if (f->vector == 8)
 		report_stack_overflow();
@@ -130,6 +131,7 @@ void trap_dispatch(struct trap_frame *f)
 	} else if (from_guest && user_fault_handler) {
 		user_fault_handler(f);
 	} else {
+		panic_begin();
 		trap_report("hypervisor", f);
 		panic("unhandled %s in the hypervisor at rip 0x%lx", trap_vector_name(f->vector), f->rip);
 	}

@@ -98,6 +98,8 @@ struct domain *domain_create(uint32_t guest_index, uint32_t instance, uint32_t r
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);
+/* End every domain whose name starts with prefix, wherever it runs. */
+uint32_t domain_kill_matching(const char *prefix);
 uint32_t domain_count(void);
 uint64_t domain_cpu_ns(const struct domain *d);   /* d current here */
 

@@ -17,6 +17,10 @@ void log_raw(const char *s, size_t n);
 /* One formatted line, no prefix and no filtering (exception reports);
  * uses only a stack buffer, so it is safe on the fault path. */
 void log_rawf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A multi-line report that no other CPU's line may split: everything this
+ * CPU logs between begin and end comes out as one block. */
+uint64_t log_block_begin(void);
+void log_block_end(uint64_t flags);
 
 #define log_err(...)   log_printf(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_printf(LOG_WARN, __VA_ARGS__)
@@ -29,6 +33,7 @@ void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 __attribute__((noreturn, format(printf, 1, 2)))
 void panic(const char *fmt, ...);
+void panic_begin(void);   /* before a report that ends in panic() */
 
 #define HV_ASSERT(c) do { if (!(c)) panic("assertion failed: %s at %s:%d", #c, __FILE__, __LINE__); } while (0)
 

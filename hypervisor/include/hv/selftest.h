@@ -4,6 +4,7 @@
 
 #include <manifest.h>
 
-void selftest_run(enum manifest_selftest which);
+void selftest_run(enum manifest_selftest which);           /* at boot */
+void selftest_after_start(enum manifest_selftest which);   /* once domains exist */
 
 #endif

@@ -9,6 +9,11 @@
  *   after the aging time; a learned entry never overrides a guest's MAC.
  * - Broadcast, multicast and unknown unicast are flooded to every port but
  *   the one they came in on; known unicast goes to its port only.
+ * - Storm control: what a port may flood is limited by a token bucket
+ *   (VSWITCH_FLOOD_RATE frames/s, bursts of VSWITCH_FLOOD_BURST); beyond
+ *   that its floods are dropped and counted, so a broadcasting guest
+ *   cannot fill every other guest's receive ring.  Known unicast is never
+ *   limited.
  */
 #ifndef HV_VSWITCH_H
 #define HV_VSWITCH_H
@@ -19,6 +24,8 @@
 
 #define VSWITCH_TABLE_SIZE 1024   /* MAC table slots (power of two) */
 #define VSWITCH_NAME_MAX   40
+#define VSWITCH_FLOOD_RATE  2000  /* flooded frames per second per port */
+#define VSWITCH_FLOOD_BURST 256
 
 struct vswitch_port;
 /* Hand a frame to the port's owner; a negative result counts a drop. */
@@ -30,6 +37,7 @@ struct vswitch_counters {
 	uint64_t drop_spoof;            /* sent with a source MAC not its own */
 	uint64_t drop_tx;               /* owner refused delivery (no buffer, full) */
 	uint64_t drop_invalid;          /* runt or oversized frames */
+	uint64_t drop_storm;            /* floods over the port's rate (storm control) */
 };
 
 struct vswitch_port {
@@ -39,6 +47,7 @@ struct vswitch_port {
 	vswitch_deliver_fn deliver;
 	void *ctx;
 	struct vswitch_counters c;
+	uint64_t flood_tokens, flood_refill;   /* storm control bucket; refill time */
 	struct vswitch_port *next;      /* all ports, for flooding */
 };
 

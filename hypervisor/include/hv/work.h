@@ -43,7 +43,8 @@ struct work {
 
 /* Queue w on cpu (no-op if already queued); kicks that CPU. */
 void work_queue(uint32_t cpu, struct work *w);
-/* Run this CPU's queued work and, on the boot CPU, due hypervisor timers. */
-void work_run(struct cpu *c);
+/* Run this CPU's queued work and, on the boot CPU, due hypervisor timers;
+ * true when anything ran. */
+bool work_run(struct cpu *c);
 
 #endif

@@ -6,6 +6,10 @@
  *   nettool flood SECONDS      broadcast as fast as possible
  *   nettool echo SECONDS       answer every test frame (swap the MACs)
  *   nettool ping MAC COUNT     send COUNT test frames to MAC, count the answers
+ *   nettool scribble SECONDS   transmit from one thread while a second one
+ *                              rewrites both rings (indices and descriptors)
+ *                              with random values; other CPUs keep delivering
+ *                              into its RX ring meanwhile
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <paravane.h>
+#include <pv_thread.h>
 #include <public/errno.h>
 #include <public/io/net.h>
 #include "netfront.h"
@@ -137,6 +142,82 @@ static int flood(long seconds)
 	return 0;
 }
 
+/* ---- scribble ------------------------------------------------------------ */
+
+static volatile int scribbling;
+static unsigned long scribbles;
+
+static uint64_t rnd(void)
+{
+	static uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+/* Mostly plausible values (a small index step, an address inside a
+ * scratch buffer the backend may write frames into, a length near the
+ * legal range), so the backend keeps working on half-valid descriptors;
+ * now and then a wild one. */
+static uint8_t scratch[16384];
+
+static void scribble_ring(struct pv_net_ring *r)
+{
+	struct pv_net_desc *d = &r->slot[rnd() % PV_NET_RING_SIZE];
+
+	switch (rnd() % 5) {
+	case 0: r->idx.req_prod += (uint32_t)(rnd() % 4); break;
+	case 1: d->addr = (uint64_t)(uintptr_t)scratch + rnd() % (sizeof(scratch) - PV_NET_MAX_FRAME); break;
+	case 2: d->len = 40 + (uint32_t)(rnd() % 1600); break;
+	case 3: d->id = (uint16_t)rnd(); break;
+	default:
+		if (rnd() % 64 == 0)
+			r->idx.req_prod = (uint32_t)rnd();
+		break;
+	}
+}
+
+static void *scribbler(void *arg)
+{
+	const struct pv_device *dev = netfront_device(nf);
+	struct pv_net_ring *tx = (struct pv_net_ring *)(uintptr_t)dev->ring_gva;
+	struct pv_net_ring *rx = (struct pv_net_ring *)(uintptr_t)(dev->ring_gva + PV_NET_RING_PAGES * PV_PAGE_SIZE);
+
+	while (scribbling) {
+		scribble_ring(rnd() & 1 ? tx : rx);
+		scribbles++;
+		pv_thread_yield();
+	}
+	return NULL;
+}
+
+static int scribble(long seconds)
+{
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint64_t end = now_ms() + (uint64_t)seconds * 1000;
+	unsigned long sent = 0, failed = 0;
+	struct pv_thread *t;
+
+	scribbling = 1;
+	t = pv_thread_create("scribbler", scribbler, NULL, 0);
+	build(bcast, my_mac, 0, 200);
+	while (now_ms() < end) {
+		if (netfront_send(nf, frame, 200) == 0)
+			sent++;
+		else
+			failed++;
+		pv_event_notify(netfront_device(nf)->event_port);
+		pv_thread_yield();
+	}
+	scribbling = 0;
+	if (t)
+		pv_thread_join(t, NULL);
+	printf("nettool: scribble sent=%lu failed=%lu scribbles=%lu\n", sent, failed, scribbles);
+	return t ? 0 : 1;
+}
+
 static int parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned v[6];
@@ -198,6 +279,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "ping") && argc > 3)
 		return ping(argv[2], atol(argv[3]));
+	if (!strcmp(mode, "scribble"))
+		return scribble(argc > 2 ? atol(argv[2]) : 3);
 	printf("nettool: bad mode %s\n", mode);
 	return 2;
 }
