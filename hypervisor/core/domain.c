@@ -21,6 +21,7 @@
 #include <hv/sched.h>
 #include <hv/selftest.h>
 #include <hv/time.h>
+#include <hv/work.h>
 #include <hv/x86.h>
 
 #define FPU_ALIGN 64
@@ -278,9 +279,12 @@ static enum power_status final_status(void)
 
 /* own_timers: hypervisor timers the caller itself is (a restart that
  * failed must not count itself as pending). */
+static volatile bool creating_boot_domains = true;
+
 static void check_all_ended_but(uint32_t own_timers)
 {
-	if (domain_count() || sched_pending_timers() > own_timers || !boot.manifest->hv.poweroff_when_idle)
+	if (creating_boot_domains || domain_count() || sched_pending_timers() > own_timers ||
+	    !boot.manifest->hv.poweroff_when_idle)
 		return;
 	log_info("all guests have ended (%u ok, %u failed, %u crashed)", ended_ok, ended_failed,
 		 ended_crashed);
@@ -407,10 +411,29 @@ void domain_raise_event(struct domain *d, uint32_t port)
 		sched_wake(d, 1);
 }
 
-void domains_start(void)
+/* The manifest's domains, built as deferred work on the boot CPU: with
+ * interrupts on, while the other CPUs already run what is built. */
+static void create_all(void *unused)
 {
 	const struct manifest *m = boot.manifest;
 	uint32_t created = 0;
+
+	for (uint32_t i = 0; i < m->guest_count; i++)
+		for (uint32_t k = 0; m->guest[i].valid && k < m->guest[i].instances; k++)
+			created += domain_create(i, k, 0) != NULL;
+	log_info("domains: %u created from %u guest sections", created, m->guest_count);
+	selftest_after_start(m->hv.selftest);
+	if (!created && m->hv.poweroff_when_idle)
+		power_off(m->guest_count ? POWER_STATUS_BOOT_ERROR : POWER_STATUS_OK);
+	creating_boot_domains = false;
+	check_all_ended();        /* the quick ones may be gone already */
+}
+
+static struct work create_all_work = { .fn = create_all };
+
+void domains_start(void)
+{
+	const struct manifest *m = boot.manifest;
 
 	syscall_init();
 	fpu_init();
@@ -420,12 +443,6 @@ void domains_start(void)
 		net_init();
 	sched_init(m->hv.time_slice_us);
 	free_kib_at_start = free_kib();
-	for (uint32_t i = 0; i < m->guest_count; i++)
-		for (uint32_t k = 0; m->guest[i].valid && k < m->guest[i].instances; k++)
-			created += domain_create(i, k, 0) != NULL;
-	log_info("domains: %u created from %u guest sections", created, m->guest_count);
-	selftest_after_start(m->hv.selftest);
-	if (!created && m->hv.poweroff_when_idle)
-		power_off(m->guest_count ? POWER_STATUS_BOOT_ERROR : POWER_STATUS_OK);
+	work_queue(0, &create_all_work);
 	sched_start();
 }

@@ -55,6 +55,7 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_LOCKORDER = 4, /* take two locks against the lock order */
 	MANIFEST_SELFTEST_IPISTORM = 5,  /* once guests run: a second of IPIs to every CPU */
 	MANIFEST_SELFTEST_KILL = 6,      /* once guests run: kill every "victim*" domain */
+	MANIFEST_SELFTEST_DEADCPU = 7,   /* the last CPU gets no SIPI: it never answers */
 };
 
 struct manifest_net {

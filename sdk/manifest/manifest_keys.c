@@ -102,6 +102,7 @@ static const struct word selftest_words[] = {
 	{ "lockorder", MANIFEST_SELFTEST_LOCKORDER },
 	{ "ipistorm", MANIFEST_SELFTEST_IPISTORM },
 	{ "kill", MANIFEST_SELFTEST_KILL },
+	{ "deadcpu", MANIFEST_SELFTEST_DEADCPU },
 	{ NULL, 0 },
 };
 
@@ -112,7 +113,7 @@ static void set_selftest(struct parser *p, struct str v)
 	if (lookup(selftest_words, v, &t))
 		p->hv->selftest = (enum manifest_selftest)t;
 	else
-		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack, lockorder, ipistorm or kill)");
+		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack, lockorder, ipistorm, kill or deadcpu)");
 }
 
 static void set_cpu_count(struct parser *p, struct str v)

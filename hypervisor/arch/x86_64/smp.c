@@ -12,6 +12,7 @@
  * identity-map the first 2 MiB and share the hypervisor's upper half: the
  * 32-bit code can only load a CR3 below 4 GiB. */
 #include <boot_info.h>
+#include <manifest.h>
 #include <hv/acpi.h>
 #include <hv/ap_boot.h>
 #include <hv/boot.h>
@@ -85,6 +86,24 @@ static bool wait_online(struct cpu *c)
 	return c->online;
 }
 
+/* Test builds: `selftest = deadcpu` withholds the SIPIs from the last CPU
+ * in the MADT, which then never answers, as a broken one would not. */
+static bool withheld(uint32_t apic_id)
+{
+	return IS_ENABLED(CONFIG_TEST_HOOKS) && boot.manifest->hv.selftest == MANIFEST_SELFTEST_DEADCPU &&
+	       acpi.cpu_count > 1 && apic_id == acpi.apic_id[MIN(acpi.cpu_count, (uint32_t)ACPI_MAX_CPUS) - 1];
+}
+
+static void send_sipis(uint64_t phys, uint32_t apic_id, const struct cpu *c)
+{
+	if (withheld(apic_id))
+		return;
+	lapic_send_sipi(apic_id, (uint8_t)(phys >> 12));
+	tsc_delay_us(200);
+	if (!c->online)
+		lapic_send_sipi(apic_id, (uint8_t)(phys >> 12));
+}
+
 static bool start_one(uint64_t phys, uint32_t index, uint32_t apic_id)
 {
 	struct cpu *c = percpu_alloc(index, apic_id);
@@ -99,10 +118,7 @@ static bool start_one(uint64_t phys, uint32_t index, uint32_t apic_id)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	lapic_send_init(apic_id);
 	tsc_delay_us(10000);
-	lapic_send_sipi(apic_id, (uint8_t)(phys >> 12));
-	tsc_delay_us(200);
-	if (!c->online)
-		lapic_send_sipi(apic_id, (uint8_t)(phys >> 12));
+	send_sipis(phys, apic_id, c);
 	if (wait_online(c))
 		return true;
 	/* INIT parks it again, so it cannot wake later on a reused stack. */
