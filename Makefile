@@ -105,7 +105,8 @@ image: $(IMAGE)
 # the variable to change.  qemu.py stops QEMU (by PID) on SIGTERM/HUP/INT.
 HTTP_PORT ?= 8080
 GDB_PORT  ?= 1234
-RUN_NET = --net --hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.15:80 \
+CPUS      ?= 2
+RUN_NET = --smp $(CPUS) --net --hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.15:80 \
 	--port-hint '$(HTTP_PORT)=make $@ HTTP_PORT={free}'
 
 run: all
