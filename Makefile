@@ -135,16 +135,18 @@ test-system: | $(DEPS_STAMP)
 	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
 	cd tests/system && PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) -m pytest -q $(PYTEST_ARGS)
 
+# Benchmarks use their own build: test hooks, but no lock checker.
+BENCH_O := build/bench
 bench: | $(DEPS_STAMP)
-	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
-	PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) tests/bench/bench.py
+	$(MAKE) O=$(BENCH_O) DEFCONFIG=configs/bench_defconfig all test-guests
+	PARAVANE_BUILD=$(SRC)/$(BENCH_O) $(PY) tests/bench/bench.py
 
 check-manifest: $(CHECK_MANIFEST)
 	$(CHECK_MANIFEST) $(M)
 
 clean:
 	rm -rf $(O)/hypervisor $(O)/boot $(O)/tools $(O)/tests $(O)/libos $(O)/apps \
-		$(O)/include $(O)/*.img $(O)/esp $(TEST_O) build/cfg-*
+		$(O)/include $(O)/*.img $(O)/esp $(TEST_O) $(BENCH_O) build/cfg-*
 
 distclean:
 	rm -rf build

@@ -10,7 +10,7 @@ volatile uint64_t clock_ticks;
 
 static void count_tick(struct trap_frame *f)
 {
-	clock_ticks++;
+	__atomic_fetch_add(&clock_ticks, 1, __ATOMIC_RELAXED);
 	lapic_eoi();
 }
 

@@ -173,7 +173,6 @@ static void unlink_domain(struct domain *d)
 		pp = &(*pp)->all_next;
 	if (*pp)
 		*pp = d->all_next;
-	live_count--;
 	spin_unlock(&domains_lock, f);
 }
 
@@ -268,6 +267,7 @@ static void domain_destroy(struct domain *d)
 	unlink_domain(d);
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
 	domain_release(d);
+	release_slot();   /* only now: "all ended" must see its memory back */
 }
 
 static enum power_status final_status(void)
@@ -291,6 +291,7 @@ static void check_all_ended_but(uint32_t own_timers)
 	log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
 	if (IS_ENABLED(CONFIG_NET))
 		net_report();
+	sched_report();
 	power_off(final_status());
 }
 
@@ -370,6 +371,7 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 		log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
 		if (IS_ENABLED(CONFIG_NET))
 			net_report();
+		sched_report();
 		power_off(how == END_CRASH ? POWER_STATUS_GUEST_CRASHED :
 			  code ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK);
 	}

@@ -49,6 +49,17 @@ void sched_init_cpu(struct cpu *c)
 	fair_queue_init(&s->fq, slots, CONFIG_MAX_DOMAINS, sched_base_slice_ns);
 }
 
+/* Per-CPU counters, as @event lines (at power-off). */
+void sched_report(void)
+{
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		const struct cpu_sched *s = &cpu_get(i)->sched;
+
+		log_event("cpu-sched cpu=%u switches=%lu wakeups=%lu steals=%lu pushes=%lu timer_irqs=%lu", i,
+			  s->switches, s->wakeups, s->steals, s->pushes, s->timer_irqs);
+	}
+}
+
 /* ---- locking the CPU a domain belongs to --------------------------------- */
 
 /* d->cpu changes only under the old CPU's lock, so re-check after taking it. */
@@ -66,7 +77,9 @@ struct cpu *sched_lock_domain(struct domain *d, uint64_t *flags)
 
 /* ---- placement ------------------------------------------------------------ */
 
-static uint32_t load_of(const struct cpu *c)
+/* Domains waiting on c plus the one running there (read without locks: a
+ * hint for placement and balancing). */
+uint32_t sched_load(const struct cpu *c)
 {
 	return fair_load(&c->sched.fq).count + (__atomic_load_n(&c->running, __ATOMIC_RELAXED) != NULL);
 }
@@ -82,7 +95,7 @@ static uint32_t choose_cpu(const struct domain *d)
 	uint32_t best = UINT32_MAX, best_load = UINT32_MAX;
 
 	for (uint32_t i = 0; i < cpu_count; i++) {
-		uint32_t l = load_of(cpu_get(i));
+		uint32_t l = sched_load(cpu_get(i));
 
 		if (allowed(d, i) && l < best_load) {
 			best = i;
@@ -130,10 +143,9 @@ void sched_kick(struct cpu *c, struct domain *woken)
 	struct domain *cur = c->running;
 	bool preempt = fair_should_preempt(&c->sched.fq, cur ? &cur->fair : NULL, &woken->fair);
 
+	c->sched.look = true;
 	if (c == this_cpu()) {
-		if (preempt && c->in_hypercall)
-			c->sched.resched_after_hypercall = true;
-		else if (preempt)
+		if (preempt && !c->in_hypercall)
 			c->sched.need_resched = true;
 	} else if (preempt || c->sched.idle || c->sched.fq.count == 1) {
 		if (preempt)
@@ -154,6 +166,7 @@ void sched_remove(struct domain *d)
 	fair_dequeue(&c->sched.fq, &d->fair);
 	dh_remove(&c->sched.dl, d);
 	d->state = DOM_DEAD;
+	c->sched.look = true;
 	if (c->running == d) {
 		sched_charge(c, rdtsc());
 		c->running = NULL;
@@ -161,9 +174,15 @@ void sched_remove(struct domain *d)
 	spin_unlock(&c->sched.lock, f);
 }
 
+/* With nobody waiting there is nobody to yield to. */
 void sched_yield(struct domain *d)
 {
-	this_cpu()->sched.need_resched = true;
+	struct cpu *c = this_cpu();
+
+	if (__atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED)) {
+		c->sched.need_resched = true;
+		c->sched.look = true;
+	}
 }
 
 int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask)
@@ -181,6 +200,7 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask)
 	d->block_mask = mask;
 	d->state = DOM_BLOCKED;
 	c->sched.need_resched = true;
+	c->sched.look = true;
 	spin_unlock(&c->sched.lock, f);
 	return 0;
 }
@@ -196,6 +216,7 @@ void sched_wake_locked(struct cpu *c, struct domain *d, int64_t rax, uint64_t no
 		d->state = DOM_RUNNING;
 		d->wake_rax = (uint64_t)rax;
 		d->wake_rax_pending = true;
+		c->sched.look = true;
 		return;
 	}
 	d->regs.rax = (uint64_t)rax;
@@ -226,6 +247,7 @@ void sched_kill(struct domain *d)
 	struct cpu *c = sched_lock_domain(d, &f);
 
 	d->kill_requested = true;
+	c->sched.look = true;
 	if (d->state == DOM_BLOCKED)
 		sched_wake_locked(c, d, 0, rdtsc());
 	else if (c->running == d && c != this_cpu())

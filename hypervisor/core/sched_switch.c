@@ -32,9 +32,13 @@ static bool must_switch(struct cpu *c, uint64_t now)
 {
 	struct domain *cur = c->running;
 
-	if (!cur || cur->state != DOM_RUNNING || c->sched.need_resched || cur->kill_requested)
+	if (!cur || cur->state != DOM_RUNNING || cur->kill_requested)
 		return true;
-	return c->sched.fq.count && now >= c->sched.slice_end_tsc;
+	if (!c->sched.fq.count) {          /* alone: a yield or a kick changes nothing */
+		c->sched.need_resched = false;
+		return false;
+	}
+	return c->sched.need_resched || now >= c->sched.slice_end_tsc;
 }
 
 /* ---- out and in -------------------------------------------------------------- */
@@ -56,6 +60,19 @@ static void switch_out(struct cpu *c, const struct trap_frame *f, uint64_t now)
 		fair_requeue(&c->sched.fq, &d->fair);   /* cannot fail: it was dequeued to run */
 	}
 	c->running = NULL;
+}
+
+/* The domain that was just switched out won again: its FPU registers and
+ * page tables are still loaded, only the frame needs its saved copy. */
+static void resume_same(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+{
+	d->state = DOM_RUNNING;
+	d->slice_start_tsc = now;
+	c->running = d;
+	c->sched.charged_tsc = now;
+	c->sched.slice_end_tsc = now + ns_to_tsc(fair_slice(&c->sched.fq, &d->fair));
+	c->sched.need_resched = false;
+	*f = d->regs;
 }
 
 static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
@@ -146,6 +163,48 @@ static bool steal(struct cpu *self, uint64_t *flags)
 	return d != NULL;
 }
 
+/* The least loaded other CPU, or NULL. */
+static struct cpu *least_loaded_other(struct cpu *self)
+{
+	struct cpu *best = NULL;
+
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		struct cpu *o = cpu_get(i);
+
+		if (o != self && (!best || sched_load(o) < sched_load(best)))
+			best = o;
+	}
+	return best;
+}
+
+/* c's lock held on entry and exit, at the end of a slice.  A CPU running
+ * one domain alone has no timer and never looks for work, so a CPU with
+ * two or more domains more than another hands that one a waiter (push
+ * balancing); the idle case is covered by stealing. */
+static void push_one(struct cpu *c, uint64_t *flags)
+{
+	struct cpu *target = least_loaded_other(c);
+	uint64_t ft;
+	struct domain *d;
+
+	if (!target || sched_load(target) + 2 > sched_load(c))
+		return;
+	spin_unlock(&c->sched.lock, *flags);
+	lock_pair(c, target, flags, &ft);
+	d = stealable(c, target);
+	if (d) {
+		int64_t lag = fair_migrate_out(&c->sched.fq, &d->fair);
+
+		__atomic_store_n(&d->cpu, target->index, __ATOMIC_RELEASE);
+		fair_migrate_in(&target->sched.fq, &d->fair, lag);
+		fair_requeue(&target->sched.fq, &d->fair);
+		c->sched.pushes++;
+		target->sched.look = true;
+		ipi_resched(target);
+	}
+	spin_unlock(&target->sched.lock, ft);
+}
+
 /* ---- picking ---------------------------------------------------------------------- */
 
 /* c's lock held.  The domain owed the CPU, stolen if need be, or NULL. */
@@ -213,12 +272,27 @@ static void run_work_uncharged(struct cpu *c)
 	spin_unlock(&c->sched.lock, flags);
 }
 
+/* The common case, decided without the lock: nothing changed since this
+ * CPU last looked, so the same domain goes on and the timer is right.
+ * Whoever changes what this CPU should do (a wake-up, a kill, queued work,
+ * its own timer firing) sets sched.look, from another CPU followed by a
+ * reschedule IPI, which brings this CPU back here. */
+static bool nothing_to_do(struct cpu *c)
+{
+	struct domain *cur = c->running;
+
+	return !c->sched.look && cur && cur->state == DOM_RUNNING;
+}
+
 void sched_return_to_guest(struct trap_frame *f)
 {
 	struct cpu *c = this_cpu();
 	uint64_t flags, now;
-	struct domain *d;
+	struct domain *d, *prev;
 
+	if (nothing_to_do(c))
+		return;
+	c->sched.look = false;     /* whatever changes from here on sets it again */
 	run_work_uncharged(c);
 	for (;;) {
 		end_if_killed(c);
@@ -226,12 +300,22 @@ void sched_return_to_guest(struct trap_frame *f)
 		now = rdtsc();
 		if (!must_switch(c, now))
 			break;
-		if (c->running)
+		prev = c->running;
+		if (prev)
 			switch_out(c, f, now);
+		if (c->sched.fq.count > 1 && cpu_count > 1)
+			push_one(c, &flags);
 		d = pick(c, &flags);
-		if (!d)
+		if (!d) {
 			d = idle(c, &flags);
-		switch_in(c, d, f, rdtsc());
+			now = rdtsc();           /* idle time is nobody's */
+		}
+		/* From `now` on, time is the incoming domain's: the switch itself
+		 * is charged, so a domain that yields in a loop pays for it. */
+		if (d == prev && read_cr3() == d->pml4)
+			resume_same(c, d, f, now);
+		else
+			switch_in(c, d, f, now);
 		if (!d->kill_requested)
 			break;
 		spin_unlock(&c->sched.lock, flags);   /* picked a doomed one: end it, pick again */

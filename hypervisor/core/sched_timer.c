@@ -48,8 +48,10 @@ int sched_timer_add(uint64_t when, sched_timer_fn fn, uint32_t arg)
 		r = 0;
 	}
 	spin_unlock(&timers_lock, f);
-	if (!r)
+	if (!r) {
+		cpu_get(0)->sched.look = true;
 		ipi_resched(cpu_get(0));   /* let the boot CPU arm for it */
+	}
 	return r;
 }
 
@@ -117,11 +119,14 @@ static uint64_t next_event(struct cpu *c)
 	return next;
 }
 
+/* Lazy: a timer already armed for no later than `next` is left alone (it
+ * fires, and the way back re-arms for the real target), so a domain switch
+ * that only moves the slice end later costs no LAPIC writes. */
 void sched_arm_timer(struct cpu *c, uint64_t now)
 {
-	uint64_t next = next_event(c);
+	uint64_t next = next_event(c), armed = c->sched.timer_tsc;
 
-	if (next == c->sched.timer_tsc)
+	if (next == armed || (armed && armed != UINT64_MAX && armed <= next))
 		return;
 	c->sched.timer_tsc = next;
 	if (next == UINT64_MAX)
@@ -147,10 +152,12 @@ void sched_timer_irq(struct trap_frame *f)
 	struct cpu *c = this_cpu();
 	uint64_t flags, now = rdtsc();
 
-	clock_ticks++;
+	__atomic_fetch_add(&clock_ticks, 1, __ATOMIC_RELAXED);
 	lapic_eoi();
 	flags = spin_lock(&c->sched.lock);
+	c->sched.timer_irqs++;
 	c->sched.timer_tsc = 0;
+	c->sched.look = true;
 	expire_deadlines(c, now);
 	if (c->running && c->sched.fq.count && now >= c->sched.slice_end_tsc)
 		c->sched.need_resched = true;

@@ -62,6 +62,7 @@ void work_queue(uint32_t cpu, struct work *w)
 		c->work = w;
 	}
 	spin_unlock(&c->work_lock, f);
+	c->sched.look = true;
 	ipi_resched(c);
 }
 

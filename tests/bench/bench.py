@@ -7,6 +7,9 @@ the guest itself (tests/guests/bench); each run happens twice: plain TCG
 TSC counts instructions and the figures repeat exactly.  Ratios compare
 against a baseline measured in the same run (a plain function call for the
 hypercall, a yield with nobody to switch to for the context switch).
+The guest and network figures are also measured on -smp 4 (plain TCG;
+icount needs one CPU); the SMP figures (scaling, wake-up latency, idle
+cost) come from smp_bench.py.
 """
 import os
 import re
@@ -20,10 +23,12 @@ sys.path.insert(0, str(ROOT / "sdk" / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pvrun  # noqa: E402
 import qemu  # noqa: E402
+import smp_bench  # noqa: E402
 
 BUILD = Path(os.environ.get("PARAVANE_BUILD", ROOT / "build" / "test"))
 ICOUNT_SHIFT = int(os.environ.get("BENCH_ICOUNT_SHIFT", "4"))
 N = 20000
+MANY_CPUS = 4
 
 SOLO = """
 [hypervisor]
@@ -41,10 +46,12 @@ poweroff_when_idle = yes
 image = bench.elf
 memory = 1M
 cmdline = "bench yield %d"
+{pin}
 [guest pong]
 image = bench.elf
 memory = 1M
 cmdline = "bench yield %d"
+{pin}
 [guest hello]
 image = hello.elf
 memory = {hello_mem}
@@ -62,13 +69,17 @@ def values(log, prefix):
     return out
 
 
-def boot(manifest, icount):
+class RunFailed(Exception):
+    """A benchmark boot did not end cleanly."""
+
+
+def boot(manifest, icount, smp=1):
     with tempfile.TemporaryDirectory() as tmp:
         img = pvrun.make_image(tmp, BUILD, manifest,
                                [pvrun.guest_image(BUILD, "bench"), pvrun.guest_image(BUILD, "hello")])
-        r = qemu.run(str(img), timeout=600 if icount is not None else 120, icount=icount)
+        r = qemu.run(str(img), timeout=600 if icount is not None else 120, icount=icount, smp=smp)
     if r.hv_status != 0:
-        sys.exit("bench: run failed (%s)\n%s" % (r, r.log[-3000:]))
+        raise RunFailed("bench: run failed on -smp %d (%s)\n%s" % (smp, r, r.log[-3000:]))
     return r.log
 
 
@@ -86,9 +97,14 @@ def hello_min_memory():
     return int(need.group(1)) if need else 1024
 
 
-def measure(icount, hello_kib):
-    solo_log = boot(SOLO, icount)
-    pair_log = boot(PAIR.format(hello_mem="%dK" % hello_kib), icount)
+def pair_manifest(hello_kib, smp):
+    """On several CPUs ping and pong share CPU 0, so a yield still switches."""
+    return PAIR.format(hello_mem="%dK" % hello_kib, pin="cpus = 0" if smp > 1 else "")
+
+
+def measure(icount, hello_kib, smp=1):
+    solo_log = boot(SOLO, icount, smp)
+    pair_log = boot(pair_manifest(hello_kib, smp), icount, smp)
     s, p = values(solo_log, "solo"), values(pair_log, "p")
     hello = [e for e in pvrun.events(pair_log, "domain-created") if e["name"] == "hello"][0]
     boot_ev = pvrun.events(solo_log, "boot")[0]
@@ -116,8 +132,25 @@ def to_instructions(m):
     return m
 
 
-def row(name, tcg, ic, unit, goal=""):
-    print("| %-34s | %14s | %14s | %-8s | %s" % (name, tcg, ic, unit, goal))
+def measure_many_cpus(hello_kib):
+    """measure() on MANY_CPUS, or why it failed (printed, not fatal)."""
+    try:
+        return measure(None, hello_kib, MANY_CPUS)
+    except RunFailed as e:
+        print(e, file=sys.stderr)
+        return "failed"
+
+
+def guest_row(name, tcg, many, ic, unit, goal=""):
+    print("| %-34s | %10s | %10s | %10s | %-8s | %s" % (name, tcg, many, ic, unit, goal))
+
+
+def net_row(name, one, many, unit, notes=""):
+    print("| %-34s | %14s | %14s | %-8s | %s" % (name, one, many, unit, notes))
+
+
+def smp_row(name, value, unit, notes=""):
+    print("| %-34s | %14s | %-8s | %s" % (name, value, unit, notes))
 
 
 HTTPD = """
@@ -210,88 +243,163 @@ def measure_linux_vm():
         vm.stop()
 
 
-def measure_net():
+def measure_http(smp):
+    """httpd with a host forward: request RTT, wrk keep-alive and close."""
     port = free_port()
-    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         img = pvrun.make_image(tmp, BUILD, HTTPD, [pvrun.guest_image(BUILD, "httpd")])
-        vm = qemu.Background(str(img), net=["tcp:127.0.0.1:%d-10.0.2.15:80" % port])
+        vm = qemu.Background(str(img), smp=smp, net=["tcp:127.0.0.1:%d-10.0.2.15:80" % port])
         try:
             if not vm.wait_for(r"web\| httpd: serving on", 90):
-                sys.exit("bench: httpd did not start\n" + vm.log[-2000:])
-            out["rtt"] = http_rtt(port)
-            out["ka"] = wrk(port, close=False)
-            out["close"] = wrk(port, close=True)
+                print("bench: httpd did not start on -smp %d\n%s" % (smp, vm.log[-2000:]), file=sys.stderr)
+                return "httpd did not start"
+            return {"rtt": http_rtt(port), "ka": wrk(port, close=False), "close": wrk(port, close=True)}
         finally:
             vm.stop()
+
+
+def g2g_ping(log, count=200):
+    """avg_rtt_us of PAIR_NET's pinger, or why it is not a valid figure
+    (an unanswered frame adds its 100 ms timeout to the average)."""
+    m = re.search(r"pinger\| nettool: ping sent=\d+ answered=(\d+) .*avg_rtt_us=(\d+)", log)
+    if not m:
+        return "no result"
+    lost = count - int(m.group(1))
+    return "%d/%d unanswered" % (lost, count) if lost else int(m.group(2))
+
+
+def measure_g2g(smp):
+    """Guest-to-guest TCP (tcpxfer) and raw frame RTT (nettool), at once."""
     with tempfile.TemporaryDirectory() as tmp:
         img = pvrun.make_image(tmp, BUILD, PAIR_NET, [pvrun.guest_image(BUILD, "tcpxfer"),
                                                        pvrun.guest_image(BUILD, "nettool")])
-        log = qemu.run(str(img), timeout=300).log
+        log = qemu.run(str(img), timeout=300, smp=smp).log
     m = re.search(r"kib_per_s=(\d+) memcpy_kib_per_s=(\d+)", log)
-    out["xfer"] = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-    m = re.search(r"avg_rtt_us=(\d+)", log)
-    out["g2g_rtt"] = int(m.group(1)) if m else 0
-    out["linux"] = measure_linux_vm()
-    return out
+    return {"xfer": (int(m.group(1)), int(m.group(2))) if m else "no result", "g2g_rtt": g2g_ping(log)}
 
 
-def print_net(n):
-    print("Networking (QEMU TCG, wall clock; wrk from Debian on 127.0.0.1 through a host forward)")
-    row("figure", "value", "", "unit", "notes")
-    row("-" * 34, "-" * 14, "", "-" * 8, "")
+def measure_net(smp):
+    http = measure_http(smp)
+    return {"http": http, **measure_g2g(smp)}
+
+
+def failed_or(value, show):
+    """show(value), or the failure string in its place."""
+    return value if isinstance(value, str) else show(value)
+
+
+def print_http(n1, n4):
     for key, label in (("ka", "HTTP keep-alive"), ("close", "HTTP new connection each")):
-        rps, pct = n[key]
-        row(label + " requests/s", "%.0f" % rps, "", "req/s", "wrk -t2 -c16 -d5s")
-        row("  latency p50 / p90 / p99", "%s/%s/%s" % (pct["50"], pct["90"], pct["99"]), "", "", "")
-    row("host <-> guest request RTT p50", "%.0f" % n["rtt"][0], "", "us", "p99 %.0f us, keep-alive" % n["rtt"][1])
-    xfer, mc = n["xfer"]
-    row("guest -> guest TCP throughput", xfer, "", "KiB/s", "8 MiB, checksummed both ends")
-    row("  ratio to memcpy in the guest", "%.1fx" % (mc / max(1, xfer)), "", "",
-        "memcpy = %d KiB/s (goal: within 2x)" % mc)
-    row("guest <-> guest raw frame RTT", n["g2g_rtt"], "", "us", "nettool ping, 200 frames")
-    lin = n["linux"]
+        rps = [failed_or(n["http"], lambda h: "%.0f" % h[key][0]) for n in (n1, n4)]
+        pct = [failed_or(n["http"], lambda h: "%s/%s/%s" % tuple(h[key][1][p] for p in ("50", "90", "99")))
+               for n in (n1, n4)]
+        net_row(label + " requests/s", rps[0], rps[1], "req/s", "wrk -t2 -c16 -d5s")
+        net_row("  latency p50 / p90 / p99", pct[0], pct[1], "", "")
+    p50 = [failed_or(n["http"], lambda h: "%.0f" % h["rtt"][0]) for n in (n1, n4)]
+    p99 = [failed_or(n["http"], lambda h: "%.0f" % h["rtt"][1]) for n in (n1, n4)]
+    net_row("host <-> guest request RTT p50", p50[0], p50[1], "us",
+            "p99 %s / %s us, keep-alive" % (p99[0], p99[1]))
+
+
+def print_g2g(n1, n4):
+    xfer = [failed_or(n["xfer"], lambda x: x[0]) for n in (n1, n4)]
+    ratio = [failed_or(n["xfer"], lambda x: "%.1fx" % (x[1] / max(1, x[0]))) for n in (n1, n4)]
+    mc = [failed_or(n["xfer"], lambda x: x[1]) for n in (n1, n4)]
+    net_row("guest -> guest TCP throughput", xfer[0], xfer[1], "KiB/s", "8 MiB, checksummed both ends")
+    net_row("  ratio to memcpy in the guest", ratio[0], ratio[1], "",
+            "memcpy = %s / %s KiB/s (goal: within 2x)" % (mc[0], mc[1]))
+    net_row("guest <-> guest raw frame RTT", n1["g2g_rtt"], n4["g2g_rtt"], "us",
+            "nettool ping, 200 frames, unpinned")
+
+
+def print_linux(lin, paravane_close):
     if isinstance(lin, str):
-        row("Linux VM baseline", lin, "", "", "")
-    else:
-        row("Linux VM (busybox httpd) req/s", "%.0f" % lin[0], "", "req/s",
-            "new connection each; Paravane/Linux = %.2fx" % (n["close"][0] / max(1.0, lin[0])))
-        row("  latency p50 / p90 / p99", "%s/%s/%s" % (lin[1]["50"], lin[1]["90"], lin[1]["99"]), "", "", "")
+        net_row("Linux VM baseline", lin, "-", "", "")
+        return
+    vs = failed_or(paravane_close, lambda h: "%.2fx" % (h["close"][0] / max(1.0, lin[0])))
+    net_row("Linux VM (busybox httpd) req/s", "%.0f" % lin[0], "-", "req/s",
+            "new connection each, 1 CPU; Paravane/Linux = %s" % vs)
+    net_row("  latency p50 / p90 / p99", "%s/%s/%s" % (lin[1]["50"], lin[1]["90"], lin[1]["99"]), "-", "", "")
+
+
+def print_net(n1, n4, lin):
+    print("Networking (QEMU TCG, wall clock; wrk from Debian on 127.0.0.1 through a host forward)")
+    net_row("figure", "1 CPU", "%d CPUs" % MANY_CPUS, "unit", "notes")
+    net_row("-" * 34, "-" * 14, "-" * 14, "-" * 8, "")
+    print_http(n1, n4)
+    print_g2g(n1, n4)
+    print_linux(lin, n1["http"])
+    print()
+
+
+def cell(m, key, show=str):
+    """One figure of a measure() result, or its failure string."""
+    return failed_or(m, lambda v: show(v[key]))
+
+
+def cells(key, show, *ms):
+    return [cell(m, key, show) for m in ms]
+
+
+def ratio_cells(num, den, *ms):
+    return [failed_or(m, lambda v: "%.1fx" % (v[num] / max(1, v[den]))) for m in ms]
+
+
+def print_guest_header():
+    print("Paravane benchmarks, measured now.  TCG columns: guest TSC cycles (noisy),")
+    print("on 1 and %d CPUs; icount column: -icount shift=%d,sleep=off on 1 CPU, cycle" % (MANY_CPUS, ICOUNT_SHIFT))
+    print("figures converted to guest instructions (deterministic); times there are virtual time.")
+    guest_row("figure", "TCG 1 CPU", "TCG %d CPUs" % MANY_CPUS, "icount", "unit", "goal / baseline")
+    guest_row("-" * 34, "-" * 10, "-" * 10, "-" * 10, "-" * 8, "")
+
+
+def one_decimal(v):
+    return "%.1f" % v
+
+
+def print_guest_timing(ms):
+    guest_row("loader start -> hypervisor banner", *cells("loader_to_banner_ms", one_decimal, *ms), "ms",
+              "TSC, loader+hv stamps")
+    guest_row("ExitBootServices -> ready", *cells("ebs_to_ready_ms", one_decimal, *ms), "ms")
+    guest_row("null hypercall round trip", *cells("hypercall", str, *ms), "cyc/ins", "goal < 200 cycles")
+    guest_row("  ratio to a plain function call", *ratio_cells("hypercall", "call", *ms), "",
+              "call = %s / %s cyc, %s ins" % tuple(cells("call", str, *ms)))
+    guest_row("domain create -> main", *cells("create_to_main", str, *ms), "cyc/ins")
+    guest_row("domain create -> main", *cells("create_to_main_ns", lambda v: "%.1f" % (v / 1000), *ms), "us",
+              "goal < 100 us")
+    guest_row("context switch (yield, 2 domains)", *cells("yield_pair", str, *ms), "cyc/ins",
+              "%d CPUs: both pinned to CPU 0" % MANY_CPUS)
+    guest_row("  ratio to a yield with no switch", *ratio_cells("yield_pair", "yield_alone", *ms), "",
+              "alone = %s / %s cyc, %s ins" % tuple(cells("yield_alone", str, *ms)))
+
+
+def print_guest_memory(ms):
+    guest_row("memory per hello domain (total)", *cells("hello_kib", str, *ms), "KiB", "goal < 256 KiB")
+    guest_row("  of which hypervisor overhead", *cells("hello_overhead_kib", str, *ms), "KiB",
+              "page tables, struct, frame list")
+    guest_row("  backed at creation (+ overhead)", *cells("hello_private_kib", str, *ms), "KiB",
+              "text shared, heap/stack on first touch")
+    guest_row("hello domains per GiB", *cells("hello_kib", lambda v: 1024 * 1024 // v, *ms), "",
+              "by manifest memory (reserved)")
+
+
+def print_guest_table(tcg, many, ic):
+    print()
+    print_guest_header()
+    print_guest_timing((tcg, many, ic))
+    print_guest_memory((tcg, many, ic))
     print()
 
 
 def main():
     hello_kib = hello_min_memory()
     tcg = measure(None, hello_kib)
+    many = measure_many_cpus(hello_kib)
     ic = to_instructions(measure(ICOUNT_SHIFT, hello_kib))
-    print()
-    print("Paravane benchmarks, measured now.  TCG column: guest TSC cycles (noisy);")
-    print("icount column: -icount shift=%d,sleep=off, cycle figures converted to guest" % ICOUNT_SHIFT)
-    print("instructions (deterministic); times there are virtual time.")
-    row("figure", "TCG", "icount", "unit", "goal / baseline")
-    row("-" * 34, "-" * 14, "-" * 14, "-" * 8, "")
-    row("loader start -> hypervisor banner", "%.1f" % tcg["loader_to_banner_ms"],
-        "%.1f" % ic["loader_to_banner_ms"], "ms", "TSC, loader+hv stamps")
-    row("ExitBootServices -> ready", "%.1f" % tcg["ebs_to_ready_ms"], "%.1f" % ic["ebs_to_ready_ms"], "ms")
-    row("null hypercall round trip", tcg["hypercall"], ic["hypercall"], "cyc/ins", "goal < 200 cycles")
-    row("  ratio to a plain function call", "%.1fx" % (tcg["hypercall"] / max(1, tcg["call"])),
-        "%.1fx" % (ic["hypercall"] / max(1, ic["call"])), "", "call = %d cyc / %d ins" % (tcg["call"], ic["call"]))
-    row("domain create -> main", tcg["create_to_main"], ic["create_to_main"], "cyc/ins")
-    row("domain create -> main", "%.1f" % (tcg["create_to_main_ns"] / 1000),
-        "%.1f" % (ic["create_to_main_ns"] / 1000), "us", "goal < 100 us")
-    row("context switch (yield, 2 domains)", tcg["yield_pair"], ic["yield_pair"], "cyc/ins")
-    row("  ratio to a yield with no switch", "%.1fx" % (tcg["yield_pair"] / max(1, tcg["yield_alone"])),
-        "%.1fx" % (ic["yield_pair"] / max(1, ic["yield_alone"])), "",
-        "alone = %d cyc / %d ins" % (tcg["yield_alone"], ic["yield_alone"]))
-    row("memory per hello domain (total)", tcg["hello_kib"], ic["hello_kib"], "KiB", "goal < 256 KiB")
-    row("  of which hypervisor overhead", tcg["hello_overhead_kib"], ic["hello_overhead_kib"], "KiB",
-        "page tables, struct, frame list")
-    row("  backed at creation (+ overhead)", tcg["hello_private_kib"], ic["hello_private_kib"], "KiB",
-        "text shared, heap/stack on first touch")
-    row("hello domains per GiB", 1024 * 1024 // tcg["hello_kib"], 1024 * 1024 // ic["hello_kib"], "",
-        "by manifest memory (reserved)")
-    print()
-    print_net(measure_net())
+    print_guest_table(tcg, many, ic)
+    net1, net_many = measure_net(1), measure_net(MANY_CPUS)
+    print_net(net1, net_many, measure_linux_vm())
+    smp_bench.print_smp(smp_bench.measure_smp(BUILD), smp_row)
 
 
 if __name__ == "__main__":
@@ -300,6 +408,8 @@ if __name__ == "__main__":
     with qemu.stop_signals():
         try:
             main()
+        except RunFailed as e:
+            sys.exit(str(e))
         except qemu.Stopped as s:
             print("bench: stopped by %s" % s, file=sys.stderr)
             sys.exit(s.exit_code)

@@ -192,3 +192,19 @@ def test_stress_64_guests_on_4_cpus(boot, smp):
     m = b.event("memory-check")
     assert m["free_kib_at_start"] == m["free_kib_now"], m
     assert b.status == 2                          # the crashers crashed
+
+
+def test_sleeping_domains_cost_no_timer_interrupts(boot, smp):
+    """Tickless: 200 guests each sleep 3 s once.  A CPU takes a timer
+    interrupt for a deadline or a slice end, never on a period, so each
+    CPU's count stays near the deadlines it owns (a 100 Hz tick would be
+    300 per CPU).  The boot CPU adds its device and console polls."""
+    m = HV % "" + section("s", "sched sleeper 3 3000000", "instances = 200", memory="256K")
+    b = boot(m, [guest("sched")], timeout=120)
+    assert len(exited(b)) == 200, b.log[-2000:]
+    irqs = {int(e["cpu"]): int(e["timer_irqs"]) for e in b.events("cpu-sched")}
+    print("timer interrupts per CPU:", irqs)
+    for cpu, n in irqs.items():
+        allowed = 200 + (100 if cpu == 0 else 0)   # one per deadline at most, + polls (20/s on CPU 0)
+        assert n <= allowed, irqs
+    assert b.status == 0

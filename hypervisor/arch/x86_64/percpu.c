@@ -60,6 +60,7 @@ void percpu_init_boot_cpu(uint32_t apic_id)
 		c->ist[i] = (struct cpu_stack){ (uint64_t)early_ist[i], (uint64_t)early_ist[i] + HV_IST_SIZE };
 	set_tss_stacks(c);
 	cpu_count = 1;
+	c->online = true;           /* IPIs, shootdowns and stops must reach it too */
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }

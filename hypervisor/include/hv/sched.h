@@ -36,21 +36,14 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
 void sched_wake(struct domain *d, int64_t rax);
 /* Ask the CPU running d (or about to) to end it at its next exit. */
 void sched_kill(struct domain *d);
+void sched_report(void);                   /* @event cpu-sched per CPU */
 
-/* Around a hypercall handler: a wake-up it causes preempts the caller only
- * when the call is over, so one call that sends a burst of frames costs one
- * switch, not one per frame. */
+/* Around a hypercall handler: a wake-up it causes on this CPU does not
+ * preempt the caller, which keeps the CPU until it blocks, yields or its
+ * slice ends (one slice at most), so a burst of frames costs one switch,
+ * not one per frame (guest-to-guest TCP: 30 -> 49 MB/s under TCG). */
 static inline void sched_hypercall_begin(void) { this_cpu()->in_hypercall = true; }
-static inline void sched_hypercall_end(void)
-{
-	struct cpu *c = this_cpu();
-
-	c->in_hypercall = false;
-	if (c->sched.resched_after_hypercall) {
-		c->sched.resched_after_hypercall = false;
-		c->sched.need_resched = true;
-	}
-}
+static inline void sched_hypercall_end(void) { this_cpu()->in_hypercall = false; }
 
 /* Called last on every path back to ring 3: runs this CPU's deferred
  * work, picks who runs and loads its registers into f (idles with
@@ -73,6 +66,7 @@ void sched_run_timers(void);                      /* boot CPU, normal path */
 uint64_t sched_timers_next(void);                 /* earliest, or UINT64_MAX */
 void sched_kick(struct cpu *c, struct domain *woken);  /* c's lock held */
 void sched_charge(struct cpu *c, uint64_t now);   /* c's lock held */
+uint32_t sched_load(const struct cpu *c);         /* waiting + running, a hint */
 struct cpu *sched_lock_domain(struct domain *d, uint64_t *flags);
 void sched_wake_locked(struct cpu *c, struct domain *d, int64_t rax, uint64_t now);
 extern uint64_t sched_base_slice_ns;

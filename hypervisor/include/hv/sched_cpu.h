@@ -16,12 +16,13 @@ struct cpu_sched {
 	struct fair_queue fq;        /* runnable domains waiting for this CPU */
 	struct deadline_heap dl;     /* blocked domains with a deadline */
 	bool need_resched;           /* pick again before returning to a guest */
-	bool resched_after_hypercall;/* a wake-up owed the CPU: once this call ends */
+	volatile bool look;          /* something changed: no fast return to the guest */
 	bool idle;                   /* halted in the idle loop */
 	uint64_t slice_end_tsc;      /* when current must yield to a waiter */
 	uint64_t charged_tsc;        /* current's time is charged up to here */
 	uint64_t timer_tsc;          /* what the one-shot timer is armed for (0: off) */
-	uint64_t wakeups, switches, steals, idle_tsc;   /* counters */
+	uint64_t wakeups, switches, steals, pushes;     /* counters */
+	uint64_t timer_irqs;
 };
 
 #endif
