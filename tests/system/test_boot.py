@@ -56,7 +56,8 @@ def test_timer_ticks_at_configured_rate(boot):
     # one-shot mode: a single interrupt, close to when it was armed for
     o = b.event("selftest-oneshot")
     assert o["interrupts"] == "1", o
-    assert abs(int(o["after_us"]) - int(o["armed_us"])) <= int(o["armed_us"]) * 0.10, o
+    # 20%: under TCG a busy host can delay a timer interrupt by a few ms
+    assert abs(int(o["after_us"]) - int(o["armed_us"])) <= int(o["armed_us"]) * 0.20, o
     assert b.status == 0
 
 
