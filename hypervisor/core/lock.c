@@ -98,12 +98,15 @@ static void check_acquire(struct lock_cpu *lc, struct spinlock *want)
 		lock_panic("too many locks held", lc->held[lc->depth - 1], want);
 }
 
+/* The owner is always kept (log blocks ask "held here?"); the held-lock
+ * list, the time and the trace only where the checker reads them. */
 static void note_acquired(struct lock_cpu *lc, struct spinlock *l)
 {
 	l->owner = (uint16_t)(this_cpu()->index + 1);
+	if (!CHECK)
+		return;
 	l->acquired_tsc = rdtsc();
-	if (CHECK)
-		capture_trace(l->trace);
+	capture_trace(l->trace);
 	if (lc->depth < LOCK_HELD_MAX)
 		lc->held[lc->depth++] = l;
 }
@@ -120,6 +123,10 @@ static void check_release(struct lock_cpu *lc, struct spinlock *l)
 
 static void forget(struct lock_cpu *lc, struct spinlock *l)
 {
+	if (lc->depth && lc->held[lc->depth - 1] == l) {   /* the usual case: last taken */
+		lc->depth--;
+		return;
+	}
 	for (uint32_t i = lc->depth; i-- > 0;) {
 		if (lc->held[i] != l)
 			continue;
@@ -178,9 +185,10 @@ void spin_unlock(struct spinlock *l, uint64_t flags)
 {
 	struct lock_cpu *lc = &this_cpu()->locks;
 
-	if (CHECK)
+	if (CHECK) {
 		check_release(lc, l);
-	forget(lc, l);
+		forget(lc, l);
+	}
 	l->owner = 0;
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 	irq_restore(flags);

@@ -196,13 +196,24 @@ void fair_update_min(struct fair_queue *q, const struct fair_entity *running)
 		q->min_vruntime = first->vruntime;
 }
 
+/* The root leaves; the last entity fills it and only sinks (no sift up). */
+static void pop_root(struct fair_queue *q, struct fair_entity *e)
+{
+	e->heap_index = FAIR_NOT_QUEUED;
+	load_add(q, -1, -(int64_t)e->weight);
+	if (!q->count)
+		return;
+	heap_set(q, 0, q->slot[q->count]);
+	sift_down(q, 0);
+}
+
 struct fair_entity *fair_pick_next(struct fair_queue *q)
 {
 	struct fair_entity *e = fair_peek(q);
 
 	if (!e)
 		return NULL;
-	fair_dequeue(q, e);
+	pop_root(q, e);
 	fair_update_min(q, e);
 	return e;
 }

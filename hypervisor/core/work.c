@@ -85,6 +85,9 @@ bool work_run(struct cpu *c)
 	bool timers = c->index == 0 && sched_timers_next() <= rdtsc();
 	struct work *w;
 
+	if (!timers && !__atomic_load_n(&c->work, __ATOMIC_RELAXED))
+		return false;          /* the usual case, before any other cost */
+
 	if (timers) {
 		sti();
 		sched_run_timers();

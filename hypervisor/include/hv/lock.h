@@ -59,7 +59,7 @@ uint64_t spin_lock(struct spinlock *l);
 void spin_unlock(struct spinlock *l, uint64_t flags);
 bool spin_try_lock(struct spinlock *l, uint64_t *flags);
 bool spin_held_here(const struct spinlock *l);   /* by this CPU */
-uint32_t locks_held_here(void);
+uint32_t locks_held_here(void);                  /* checked builds only */
 
 /* Panic and power-off paths: take the log lock if it can be had soon,
  * otherwise print anyway (a dead CPU may hold it). */
