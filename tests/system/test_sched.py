@@ -102,7 +102,7 @@ def test_sleeper_wakes_promptly_while_every_cpu_is_busy(boot, smp):
     # -smp 1: the policy's bound plus timer slack.  -smp 4: five busy vCPU
     # threads share two host cores, whose own scheduler adds its latency.
     assert s["avg_late_us"] <= (1500 if smp == 1 else 15000), s
-    assert s["max_late_us"] <= (20000 if smp == 1 else 150000), s
+    assert s["max_late_us"] <= (30000 if smp == 1 else 150000), s
     assert b.status == 0
 
 
