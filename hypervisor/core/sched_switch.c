@@ -138,29 +138,38 @@ static void lock_pair(struct cpu *a, struct cpu *b, uint64_t *fa, uint64_t *fb)
 	}
 }
 
+/* Both queues locked: move the first waiter of `from` that may run on
+ * `to`, keeping its lag (hv/sched_fair.h).  The moved domain, or NULL. */
+static struct domain *migrate_one(struct cpu *from, struct cpu *to)
+{
+	struct domain *d = stealable(from, to);
+	int64_t lag;
+
+	if (!d)
+		return NULL;
+	lag = fair_migrate_out(&from->sched.fq, &d->fair);
+	__atomic_store_n(&d->cpu, to->index, __ATOMIC_RELEASE);
+	fair_migrate_in(&to->sched.fq, &d->fair, lag);
+	fair_requeue(&to->sched.fq, &d->fair);
+	return d;
+}
+
 /* self's lock held on entry and exit (dropped meanwhile).  Moves one
- * domain from the busiest CPU to self's queue, keeping its lag. */
+ * domain from the busiest CPU to self's queue. */
 static bool steal(struct cpu *self, uint64_t *flags)
 {
 	struct cpu *victim = busiest_other(self);
 	uint64_t fv;
-	struct domain *d;
+	bool moved;
 
 	if (!victim)
 		return false;
 	spin_unlock(&self->sched.lock, *flags);
 	lock_pair(self, victim, flags, &fv);
-	d = stealable(victim, self);
-	if (d) {
-		int64_t lag = fair_migrate_out(&victim->sched.fq, &d->fair);
-
-		__atomic_store_n(&d->cpu, self->index, __ATOMIC_RELEASE);
-		fair_migrate_in(&self->sched.fq, &d->fair, lag);
-		fair_requeue(&self->sched.fq, &d->fair);
-		self->sched.steals++;
-	}
+	moved = migrate_one(victim, self) != NULL;
+	self->sched.steals += moved;
 	spin_unlock(&victim->sched.lock, fv);
-	return d != NULL;
+	return moved;
 }
 
 /* The least loaded other CPU, or NULL. */
@@ -185,19 +194,12 @@ static void push_one(struct cpu *c, uint64_t *flags)
 {
 	struct cpu *target = least_loaded_other(c);
 	uint64_t ft;
-	struct domain *d;
 
 	if (!target || sched_load(target) + 2 > sched_load(c))
 		return;
 	spin_unlock(&c->sched.lock, *flags);
 	lock_pair(c, target, flags, &ft);
-	d = stealable(c, target);
-	if (d) {
-		int64_t lag = fair_migrate_out(&c->sched.fq, &d->fair);
-
-		__atomic_store_n(&d->cpu, target->index, __ATOMIC_RELEASE);
-		fair_migrate_in(&target->sched.fq, &d->fair, lag);
-		fair_requeue(&target->sched.fq, &d->fair);
+	if (migrate_one(c, target)) {
 		c->sched.pushes++;
 		target->sched.look = true;
 		ipi_resched(target);
