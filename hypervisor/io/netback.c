@@ -16,6 +16,10 @@
 #define IDX_REQ_PROD  0
 #define IDX_REQ_EVENT 4
 #define IDX_RSP_PROD  64
+/* Learning from the uplink never takes the slots every manifest guest MAC needs. */
+_Static_assert(VSWITCH_TABLE_SIZE - VSWITCH_LEARN_MAX >= MANIFEST_MAX_GUESTS * MANIFEST_MAX_NETS,
+	       "the MAC table keeps room for every guest MAC");
+
 #define SLOT(ring, i) ((ring) + sizeof(struct pv_ring_indices) + \
 		       (uint64_t)pv_ring_slot(i, PV_NET_RING_SIZE) * sizeof(struct pv_net_desc))
 

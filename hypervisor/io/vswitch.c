@@ -1,7 +1,9 @@
 /* Virtual switch (see hv/vswitch.h).  The MAC table is open addressing with
  * linear probing and tombstones; lookups are O(1) on average and the table
- * never grows: when it is full, new MACs are simply not learned and their
- * frames flood, which is still correct. */
+ * never grows.  Learned MACs may hold at most VSWITCH_LEARN_MAX slots: the
+ * rest is the guests' (an uplink flooding source MACs cannot keep a guest
+ * port out); beyond that, new MACs are simply not learned and their frames
+ * flood, which is still correct. */
 #include <hv/errno.h>
 #include <hv/lib.h>
 #include <hv/vswitch.h>
@@ -143,8 +145,8 @@ static void learn(struct vswitch_port *in, const uint8_t *src, uint64_t now)
 	if (e && e->state == STATIC)
 		return;                     /* a guest's MAC is not for the uplink to claim */
 	if (!e) {
-		if (!slot)
-			return;             /* table full: flood instead */
+		if (!slot || learned >= VSWITCH_LEARN_MAX)
+			return;             /* no room to learn: flood instead */
 		e = slot;
 		memcpy(e->mac, src, 6);
 		e->state = LEARNED;

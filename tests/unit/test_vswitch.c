@@ -182,9 +182,43 @@ static void test_table_full_still_forwards(void)
 		ext[5] = (uint8_t)i;
 		vswitch_input(&port[0], f, frame(f, a, ext), 0);
 	}
-	CHECK(vswitch_learned() <= VSWITCH_TABLE_SIZE - (NPORTS - 1));
+	CHECK(vswitch_learned() <= VSWITCH_LEARN_MAX);
 	CHECK_EQ_INT(got[1], VSWITCH_TABLE_SIZE + 100);     /* guest got every frame */
 	CHECK(vswitch_lookup(a, 0) == &port[1]);
+}
+
+/* Item 7 of issue 8: MACs learned from the uplink must never take the
+ * room guest ports need.  Flood the table with source MACs from the
+ * uplink, then add as many guest ports as the manifest allows. */
+#define MANY_PORTS 256   /* MANIFEST_MAX_GUESTS * MANIFEST_MAX_NETS */
+static struct vswitch_port many[MANY_PORTS];
+
+static void test_uplink_flood_cannot_starve_guest_ports(void)
+{
+	uint8_t a[6], m[6], f[60], ext[6] = { 0x52, 0, 0, 0, 0, 0 };
+	int i, added = 0;
+
+	setup();
+	mac_of(1, a);
+	for (i = 0; i < 4 * VSWITCH_TABLE_SIZE; i++) {
+		ext[3] = (uint8_t)(i >> 16);
+		ext[4] = (uint8_t)(i >> 8);
+		ext[5] = (uint8_t)i;
+		vswitch_input(&port[0], f, frame(f, a, ext), 0);
+	}
+	CHECK_EQ_INT(vswitch_learned(), VSWITCH_LEARN_MAX);
+	for (i = 0; i < MANY_PORTS; i++) {
+		uint8_t v[6] = { 0x06, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+
+		added += vswitch_port_add(&many[i], "many", v, deliver, (void *)2L) == 0;
+	}
+	CHECK_EQ_INT(added, MANY_PORTS);
+	memcpy(m, (uint8_t[6]){ 0x06, 0, 0, 0, 0, MANY_PORTS - 1 }, 6);
+	CHECK(vswitch_lookup(m, 0) == &many[MANY_PORTS - 1]);
+	memset(got, 0, sizeof(got));
+	vswitch_input(&port[0], f, frame(f, m, ext), 0);    /* known unicast from the uplink */
+	CHECK(got[2] == 1 && got[1] == 0 && got[3] == 0);
+	CHECK(vswitch_learned() <= VSWITCH_LEARN_MAX);
 }
 
 int main(void)
@@ -197,5 +231,6 @@ int main(void)
 	RUN(test_uplink_cannot_claim_guest_mac);
 	RUN(test_port_removal_and_refusal);
 	RUN(test_table_full_still_forwards);
+	RUN(test_uplink_flood_cannot_starve_guest_ports);
 	return harness_report();
 }

@@ -6,7 +6,8 @@
  *   other source MAC is dropped and counted (anti-spoofing).  Guest MACs are
  *   static table entries and never age.
  * - MACs seen on the uplink are learned with a time stamp and forgotten
- *   after the aging time; a learned entry never overrides a guest's MAC.
+ *   after the aging time; a learned entry never overrides a guest's MAC,
+ *   and learned entries never fill more than VSWITCH_LEARN_MAX slots.
  * - Broadcast, multicast and unknown unicast are flooded to every port but
  *   the one they came in on; known unicast goes to its port only.
  * - Storm control: what a port may flood is limited by a token bucket
@@ -23,6 +24,9 @@
 #include <stdint.h>
 
 #define VSWITCH_TABLE_SIZE 1024   /* MAC table slots (power of two) */
+/* Learned (uplink) MACs take at most this many slots; the rest are kept
+ * for guest ports, so learning can never starve them. */
+#define VSWITCH_LEARN_MAX  (VSWITCH_TABLE_SIZE / 2)
 #define VSWITCH_NAME_MAX   40
 #define VSWITCH_FLOOD_RATE  2000  /* flooded frames per second per port */
 #define VSWITCH_FLOOD_BURST 256
