@@ -42,9 +42,8 @@ static int64_t hc_block(struct domain *d, struct trap_frame *f)
 	if (deadline_ns != PV_DEADLINE_NONE) {
 		if (deadline_ns <= time_ns())
 			return 0;
-		/* deadlines past ~584 years of uptime saturate rather than wrap */
-		deadline_tsc = deadline_ns > (UINT64_MAX >> 2) ? UINT64_MAX - 1 :
-			       tsc_boot + ns_to_tsc(deadline_ns);
+		/* saturates: a deadline the TSC never reaches is no deadline */
+		deadline_tsc = tsc_at_ns(deadline_ns);
 	}
 	/* 1 at once when an event came meanwhile; otherwise the result is
 	 * replaced by sched_wake's (1 event, 0 deadline) when the domain wakes. */

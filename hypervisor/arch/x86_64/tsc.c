@@ -4,6 +4,7 @@
 #include <hv/cpu.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/saturate.h>
 #include <hv/time.h>
 #include <hv/x86.h>
 
@@ -74,12 +75,17 @@ void tsc_calibrate(void)
 
 uint64_t tsc_to_ns(uint64_t cycles)
 {
-	return (uint64_t)(((unsigned __int128)cycles * ns_mult) >> 32);
+	return sat_mul_shift(cycles, ns_mult, 32);
 }
 
 uint64_t ns_to_tsc(uint64_t ns)
 {
-	return (uint64_t)(((unsigned __int128)ns * tsc_mult) >> 24);
+	return sat_mul_shift(ns, tsc_mult, 24);
+}
+
+uint64_t tsc_at_ns(uint64_t ns)
+{
+	return sat_add(tsc_boot, ns_to_tsc(ns));
 }
 
 uint64_t time_ns(void)

@@ -11,8 +11,11 @@ extern const char *tsc_source;   /* how tsc_hz was found */
 extern uint64_t tsc_boot;        /* TSC at hypervisor entry */
 
 void tsc_calibrate(void);
+/* Both saturate: a result past 2^64 - 1 is UINT64_MAX, never a wrap. */
 uint64_t tsc_to_ns(uint64_t cycles);
 uint64_t ns_to_tsc(uint64_t ns);
+/* The TSC value at system time ns; UINT64_MAX (never) beyond its range. */
+uint64_t tsc_at_ns(uint64_t ns);
 uint64_t time_ns(void);          /* since hypervisor entry */
 void tsc_delay_us(uint64_t us);
 
