@@ -37,7 +37,9 @@ $(DEPS_STAMP): sdk/tools/ensure-deps.sh
 KCONFIG_FILES := $(shell find . -name Kconfig -not -path './build/*')
 GEN := $(O)/include/generated
 
-$(O)/.config: | $(DEPS_STAMP)
+# A changed defconfig (a new option in configs/test_defconfig, say)
+# regenerates the configuration built from it.
+$(O)/.config: $(wildcard $(DEFCONFIG)) | $(DEPS_STAMP)
 	$(Q)mkdir -p $(O)
 	$(Q)$(PY) -m defconfig --kconfig Kconfig $(DEFCONFIG) >/dev/null
 

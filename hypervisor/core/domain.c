@@ -404,6 +404,20 @@ uint32_t domain_kill_matching(const char *prefix)
 	return killed;
 }
 
+bool domain_visit_first(const char *prefix, void (*fn)(struct domain *))
+{
+	uint64_t f = spin_lock(&domains_lock);
+	size_t n = strlen(prefix);
+	struct domain *d = all_domains;
+
+	while (d && strncmp(d->name, prefix, n))
+		d = d->all_next;
+	if (d)
+		fn(d);
+	spin_unlock(&domains_lock, f);
+	return d != NULL;
+}
+
 void domain_raise_event(struct domain *d, uint32_t port)
 {
 	uint64_t bit = 1ULL << (port % PV_EVENT_PORTS);

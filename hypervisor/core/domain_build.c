@@ -9,6 +9,7 @@
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/mitigations.h>
 #include <hv/mm.h>
 #include <hv/time.h>
 #include <hv/rtc.h>
@@ -268,6 +269,10 @@ static int plan_layout(struct domain *d, const struct manifest_guest *g, char *e
 	return 0;
 }
 
+/* The guest's view copies the top-level slots once: every guest address
+ * must lie under slot 0, which the mapping loop has created by then. */
+_Static_assert(PV_GUEST_BASE + MANIFEST_MEMORY_MAX <= (1ull << 39), "guests fit PML4 slot 0");
+
 int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
 	uint64_t list_pages, list_pa;
@@ -303,6 +308,11 @@ int domain_build(struct domain *d, const struct manifest_guest *g, char *err, si
 		d->lazy_reserved = 0;
 		return -ENOMEM;
 	}
+	if (mitigations.pti && !(d->user_pml4 = kspace_new_user_view(d->pml4))) {
+		snprintf(err, n, "out of hypervisor memory");
+		return -ENOMEM;
+	}
+	d->overhead_frames += d->user_pml4 != 0;
 	copy_image(d);
 	fill_shared_info(d);
 	fill_start_info(d, g, d->heap_gva);
@@ -322,6 +332,9 @@ void domain_free_memory(struct domain *d)
 				  pages_for(d->mem.pages * sizeof(uint64_t)));
 	}
 	d->mem.frame = NULL;
+	if (d->user_pml4)
+		frame_free(d->user_pml4);
+	d->user_pml4 = 0;
 	if (d->pml4) {
 		pt_free_user(d->pml4);
 		frame_free(d->pml4);

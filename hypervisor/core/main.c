@@ -9,6 +9,7 @@
 #include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/mitigations.h>
 #include <hv/mm.h>
 #include <hv/percpu.h>
 #include <hv/power.h>
@@ -89,6 +90,7 @@ void hv_main(uint64_t bi_phys)
 	boot.info = bi;
 	bring_up_platform(bi);
 	load_manifest(bi);
+	mitigations_init((int)boot.manifest->hv.isolation);
 	smp_start(boot.manifest->hv.cpus);
 	banner_print();
 	selftest_run(boot.manifest->hv.selftest);

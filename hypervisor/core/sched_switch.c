@@ -7,6 +7,7 @@
 #include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/mitigations.h>
 #include <hv/mm.h>
 #include <hv/sched.h>
 #include <hv/time.h>
@@ -75,6 +76,19 @@ static void resume_same(struct cpu *c, struct domain *d, struct trap_frame *f, u
 	*f = d->regs;
 }
 
+/* The hypervisor runs on the domain's full view; the exit to ring 3 loads
+ * its own view (the same one without isolation).  Predictors and the
+ * return stack are cleared only between different domains. */
+static void load_tables(struct cpu *c, struct domain *d)
+{
+	c->entry->kernel_cr3 = d->pml4;
+	c->entry->user_cr3 = d->user_pml4 ? d->user_pml4 : d->pml4;
+	write_cr3(d->pml4);
+	if (c->sched.last_domain_id != d->id)
+		mitigations_domain_switch();
+	c->sched.last_domain_id = d->id;
+}
+
 static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
 {
 	d->state = DOM_RUNNING;
@@ -88,7 +102,7 @@ static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uin
 	if (!d->switches++)
 		log_event("domain-started id=%u name=%s cpu=%u", d->id, d->name, c->index);
 	fpu_restore(d->fpu);
-	write_cr3(d->pml4);
+	load_tables(c, d);
 	*f = d->regs;
 	f->rflags = (f->rflags & USER_RFLAGS_KEEP) | RFLAGS_IF | 0x2;
 	f->cs = GDT_UCODE;

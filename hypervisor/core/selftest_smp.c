@@ -53,4 +53,6 @@ void selftest_after_start(enum manifest_selftest which)
 		sched_timer_add(when, ipistorm, 0);
 	else if (which == MANIFEST_SELFTEST_KILL)
 		sched_timer_add(when, kill_victims, 0);
+	else if (which == MANIFEST_SELFTEST_PTDUMP)
+		sched_timer_add(when, selftest_ptdump, 0);
 }

@@ -10,16 +10,18 @@
 #include <hv/lock.h>
 #include <hv/log.h>
 #include <hv/mm.h>
+#include <hv/trap.h>
 #include <hv/x86.h>
 
 extern char __image_start[], __text_end[], __rodata_end[], __data_end[], __image_end[];
 extern char boot_stack[];   /* its first page is the boot stack's guard */
+extern char __entry_text_start[], __entry_text_end[];
 
 uint64_t physmap_offset;
-static uint64_t kernel_pml4, hv_phys_base, hv_virt_base, physmap_limit;
+static uint64_t kernel_pml4, user_template, hv_phys_base, hv_virt_base, physmap_limit;
 static uint64_t mmio_next = MMIO_BASE;
 static struct kspace_stats kstats;
-/* Guards kernel_pml4's lower levels and mmio_next. */
+/* Guards kernel_pml4's and user_template's lower levels and mmio_next. */
 static struct spinlock kspace_lock = SPINLOCK_INIT("kspace", LOCK_RANK_KSPACE);
 
 uint64_t virt_to_phys(const void *va)
@@ -37,9 +39,17 @@ static void must(int r, const char *what)
 		panic("kspace: out of memory mapping %s", what);
 }
 
+/* Global TLB entries survive a CR3 write: with page-table isolation built
+ * in, none of the hypervisor's mappings may be global, or they would stay
+ * usable while a guest's tables are loaded. */
+static uint64_t global(void)
+{
+	return IS_ENABLED(CONFIG_ISOLATION) ? 0 : PTE_G;
+}
+
 static void map_physmap(uint64_t ram_top)
 {
-	uint64_t flags = PTE_W | PTE_G | pt_nx();
+	uint64_t flags = PTE_W | global() | pt_nx();
 
 	for (uint64_t pa = 0; pa < ram_top; pa += LARGE_PAGE)
 		must(pt_map_large(kernel_pml4, PHYSMAP_BASE + pa, pa, flags), "the direct map");
@@ -48,12 +58,12 @@ static void map_physmap(uint64_t ram_top)
 static uint64_t image_flags(uint64_t va)
 {
 	if (!IS_ENABLED(CONFIG_HARDEN_WX))
-		return PTE_W | PTE_G;
+		return PTE_W | global();
 	if (va < (uint64_t)__text_end)
-		return PTE_G;                          /* text: read + execute */
+		return global();                       /* text: read + execute */
 	if (va < (uint64_t)__rodata_end || va >= (uint64_t)__data_end)
-		return PTE_G | pt_nx();                /* rodata, symbols: read only */
-	return PTE_W | PTE_G | pt_nx();                /* data, bss */
+		return global() | pt_nx();             /* rodata, symbols: read only */
+	return PTE_W | global() | pt_nx();             /* data, bss */
 }
 
 static void map_image(void)
@@ -69,9 +79,24 @@ static void map_image(void)
 
 /* Create the PDPT under a PML4 slot now, so that every domain's copy of
  * the upper half sees later mappings there. */
-static void reserve_slot(uint64_t va)
+static void reserve_slot(uint64_t pml4, uint64_t va)
 {
-	must(pt_reserve(kernel_pml4, va), "a top-level slot");
+	must(pt_reserve(pml4, va), "a top-level slot");
+}
+
+/* The guest template starts with the entry code and the IDT (read-only);
+ * each CPU adds its entry page and stacks (arch/x86_64/percpu.c). */
+static void build_user_template(void)
+{
+	uint64_t text = (uint64_t)__entry_text_start;
+
+	user_template = frame_alloc();
+	if (!user_template)
+		panic("kspace: no memory for page tables");
+	reserve_slot(user_template, KERNEL_VBASE);
+	reserve_slot(user_template, STACKS_BASE);
+	kspace_share(text, ((uint64_t)__entry_text_end - text) / PAGE_SIZE, 0);
+	kspace_share((uint64_t)idt_page(), 1, pt_nx());
 }
 
 void kspace_init(const struct boot_info *bi)
@@ -88,7 +113,8 @@ void kspace_init(const struct boot_info *bi)
 	map_physmap(ram_top);
 	physmap_limit = ram_top;
 	map_image();
-	reserve_slot(MMIO_BASE + MMIO_SIZE - PAGE_SIZE);   /* and the stacks after it */
+	reserve_slot(kernel_pml4, MMIO_BASE + MMIO_SIZE - PAGE_SIZE);   /* and the stacks after it */
+	build_user_template();
 	write_cr3(kernel_pml4);
 	physmap_offset = PHYSMAP_BASE;
 	frame_stats(&after);
@@ -115,6 +141,37 @@ uint64_t kspace_new_pml4(void)
 	return pa;
 }
 
+void kspace_share(uint64_t va, uint64_t pages, uint64_t flags)
+{
+	uint64_t f = spin_lock(&kspace_lock);
+
+	for (uint64_t i = 0; i < pages; i++) {
+		uint64_t v = va + i * PAGE_SIZE, pa = pt_lookup(kernel_pml4, v);
+
+		if (!pa)
+			panic("kspace: sharing unmapped 0x%lx", v);
+		must(pt_map(user_template, v, pa, flags), "the guest template");
+	}
+	spin_unlock(&kspace_lock, f);
+}
+
+uint64_t kspace_new_user_view(uint64_t pml4)
+{
+	uint64_t pa = frame_alloc();
+	uint64_t *view = phys_to_virt(pa), *from = phys_to_virt(pml4);
+
+	if (!pa)
+		return 0;
+	memcpy(view, from, 256 * sizeof(uint64_t));
+	memcpy(view + 256, (uint64_t *)phys_to_virt(user_template) + 256, 256 * sizeof(uint64_t));
+	return pa;
+}
+
+uint64_t kspace_user_template(void)
+{
+	return user_template;
+}
+
 void *mmio_map(uint64_t pa, uint64_t size)
 {
 	uint64_t base = PAGE_ALIGN_DOWN(pa), end = PAGE_ALIGN_UP(pa + size);
@@ -123,7 +180,7 @@ void *mmio_map(uint64_t pa, uint64_t size)
 	if (end - base > MMIO_BASE + MMIO_SIZE - mmio_next)
 		panic("mmio_map: window full mapping 0x%lx", pa);
 	for (uint64_t p = base; p < end; p += PAGE_SIZE) {
-		must(pt_map(kernel_pml4, mmio_next, p, PTE_W | PTE_PCD | PTE_PWT | PTE_G | pt_nx()),
+		must(pt_map(kernel_pml4, mmio_next, p, PTE_W | PTE_PCD | PTE_PWT | global() | pt_nx()),
 		     "MMIO");
 		mmio_next += PAGE_SIZE;
 	}
@@ -135,7 +192,7 @@ void *mmio_map(uint64_t pa, uint64_t size)
  * not mapped, so no other CPU can hold a stale TLB entry for it. */
 int kspace_map_fresh(uint64_t va, uint64_t pages)
 {
-	uint64_t flags = PTE_W | PTE_G | pt_nx();
+	uint64_t flags = PTE_W | global() | pt_nx();
 	uint64_t f = spin_lock(&kspace_lock);
 	int r = 0;
 

@@ -56,6 +56,13 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_IPISTORM = 5,  /* once guests run: a second of IPIs to every CPU */
 	MANIFEST_SELFTEST_KILL = 6,      /* once guests run: kill every "victim*" domain */
 	MANIFEST_SELFTEST_DEADCPU = 7,   /* the last CPU gets no SIPI: it never answers */
+	MANIFEST_SELFTEST_PTDUMP = 8,    /* once guests run: list a guest's supervisor mappings */
+};
+
+enum manifest_isolation {         /* page-table isolation and speculation barriers */
+	MANIFEST_ISOLATION_AUTO = 0,  /* where the CPU needs them (default) */
+	MANIFEST_ISOLATION_ON = 1,
+	MANIFEST_ISOLATION_OFF = 2,
 };
 
 struct manifest_net {
@@ -97,6 +104,7 @@ struct manifest_hypervisor {
 	bool     poweroff_when_idle; /* power off once every guest has ended */
 	enum manifest_selftest selftest;
 	uint32_t cpus;               /* CPUs to start at most, 1..64; 0 = all */
+	enum manifest_isolation isolation;
 };
 
 struct manifest_error {

@@ -62,6 +62,7 @@ void mf_hv_defaults(struct manifest_hypervisor *hv)
 	hv->poweroff_when_idle = false;
 	hv->selftest = MANIFEST_SELFTEST_NONE;
 	hv->cpus = 0;
+	hv->isolation = MANIFEST_ISOLATION_AUTO;
 }
 
 static const struct word log_words[] = {
@@ -103,6 +104,7 @@ static const struct word selftest_words[] = {
 	{ "ipistorm", MANIFEST_SELFTEST_IPISTORM },
 	{ "kill", MANIFEST_SELFTEST_KILL },
 	{ "deadcpu", MANIFEST_SELFTEST_DEADCPU },
+	{ "ptdump", MANIFEST_SELFTEST_PTDUMP },
 	{ NULL, 0 },
 };
 
@@ -113,7 +115,22 @@ static void set_selftest(struct parser *p, struct str v)
 	if (lookup(selftest_words, v, &t))
 		p->hv->selftest = (enum manifest_selftest)t;
 	else
-		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack, lockorder, ipistorm, kill or deadcpu)");
+		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack, lockorder, ipistorm, kill, deadcpu or ptdump)");
+}
+
+static const struct word isolation_words[] = {
+	{ "auto", MANIFEST_ISOLATION_AUTO }, { "on", MANIFEST_ISOLATION_ON },
+	{ "off", MANIFEST_ISOLATION_OFF }, { NULL, 0 },
+};
+
+static void set_isolation(struct parser *p, struct str v)
+{
+	uint32_t t;
+
+	if (lookup(isolation_words, v, &t))
+		p->hv->isolation = (enum manifest_isolation)t;
+	else
+		mf_fail_q(p, "bad isolation ", v, " (use auto, on or off)");
 }
 
 static void set_cpu_count(struct parser *p, struct str v)
@@ -598,6 +615,7 @@ const struct keydef mf_hv_keys[] = {
 	{ "poweroff_when_idle", set_poweroff, false, false },
 	{ "selftest", set_selftest, false, false },
 	{ "cpus", set_cpu_count, false, false },
+	{ "isolation", set_isolation, false, false },
 	{ NULL, NULL, false, false },
 };
 

@@ -15,7 +15,15 @@ _Static_assert(sizeof(struct idt_gate) == 16, "idt gate layout");
 
 #define ISR_STUB_SIZE 16
 extern char isr_table[];
-static struct idt_gate idt[256] __attribute__((aligned(16)));
+/* Exactly one page: the CPU reads it while a guest's tables are loaded, so
+ * page-table isolation maps it (read-only) into them (mm/kspace.c). */
+static struct idt_gate idt[256] __attribute__((aligned(4096)));
+_Static_assert(sizeof(idt) == 4096, "the IDT is one page");
+
+const void *idt_page(void)
+{
+	return idt;
+}
 
 static void idt_set(int vec, uint8_t ist)
 {

@@ -4,13 +4,24 @@
  * whatever the frame then holds, which is how the scheduler switches
  * domains: it rewrites the frame.
  *
- * GS: in ring 0 GS base is this CPU's struct cpu (hv/percpu.h); in ring 3
- * it is the guest's.  An entry from ring 3 swaps them first thing, an exit
- * to ring 3 swaps them back last thing; the interrupted CS says which.
- * NMI, #DF and #MC (IST stacks) can interrupt the few instructions around
- * a swapgs, where CS and GS disagree, so their "paranoid" entry reads the
- * GS base MSR instead: ours is an upper-half address, a guest's never is
- * (guests cannot write MSRs, and CR4.FSGSBASE stays off). */
+ * GS: in ring 0 GS base is this CPU's struct cpu_entry (hv/percpu.h); in
+ * ring 3 it is the guest's.  An entry from ring 3 swaps them first thing,
+ * an exit to ring 3 swaps them back last thing; the interrupted CS says
+ * which.  NMI, #DF and #MC (IST stacks) can interrupt the few instructions
+ * around a swapgs, where CS and GS disagree, so their "paranoid" entry
+ * reads the GS base MSR instead: ours is an upper-half address, a guest's
+ * never is (guests cannot write MSRs, and CR4.FSGSBASE stays off).
+ *
+ * Page-table isolation (MITIGATE_PTI, docs/security.md): a guest's tables
+ * map only this section (.entry.text), the IDT, and each CPU's entry page,
+ * entry stack and IST stacks.  An entry from ring 3 lands on the entry
+ * stack, switches to the hypervisor's tables (cpu_entry.kernel_cr3) and
+ * moves its frame to the trap stack; an exit copies the frame back to the
+ * entry stack, loads the guest's tables (cpu_entry.user_cr3), and leaves
+ * from there.  Without PTI, TSS.RSP0 is the trap stack and nothing moves.
+ *
+ * The lfence after each conditional swapgs keeps a mispredicted branch
+ * from running on with the wrong GS (the "swapgs" Spectre variant). */
 #include "trap_frame.S.h"
 #include <hv/percpu_offsets.h>
 #define MSR_GS_BASE 0xC0000101
@@ -32,7 +43,7 @@
 	.endif
 .endm
 
-	.section .text
+	.section .entry.text, "ax"
 	.p2align 4
 	.globl isr_table
 isr_table:
@@ -55,22 +66,58 @@ isr_table:
 	.globl trap_entry
 trap_entry:
 	testb $3, 24(%rsp)       /* CS above vector, error, rip */
-	jz 1f
+	jz from_ring0
 	swapgs
-1:	cld
+	lfence
+	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
+	jz from_ring0_stack
+	/* On the entry stack with the guest's tables: switch, then rebuild
+	 * the frame so far (ss..vector, rax) on the trap stack. */
+	pushq %rax
+	movq %gs:CPU_KERNEL_CR3, %rax
+	movq %rax, %cr3
+	movq %rsp, %rax
+	movq %gs:CPU_TRAP_TOP, %rsp
+	.irp off, 56, 48, 40, 32, 24, 16, 8, 0
+	pushq \off(%rax)
+	.endr
+	jmp frame_rest
+from_ring0:
+	lfence
+from_ring0_stack:
+	pushq %rax
+frame_rest:
+	cld
 	CLEAR_AC
-	PUSH_GPRS
+	PUSH_GPRS_AFTER_RAX
 	movq %rsp, %rdi
 	xorl %ebp, %ebp          /* backtraces stop at the trap boundary */
 	call trap_dispatch
 	.globl trap_return
 trap_return:
+	testb $3, 18*8(%rsp)     /* returning to ring 3? (CS) */
+	jz to_ring0
+	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
+	jz to_ring3
+	/* The frame moves to the entry stack, which the guest's tables map. */
+	movq %gs:CPU_ENTRY_TOP, %rdi
+	subq $TRAP_FRAME_SIZE, %rdi
+	movq %rsp, %rsi
+	movl $TRAP_FRAME_SIZE / 8, %ecx
+	rep movsq
+	leaq -TRAP_FRAME_SIZE(%rdi), %rsp
+	movq %gs:CPU_USER_CR3, %rax
+	movq %rax, %cr3
+to_ring3:
 	POP_GPRS
 	addq $16, %rsp           /* vector, error */
-	testb $3, 8(%rsp)        /* returning to ring 3? */
-	jz 2f
+	CLEAR_CPU_BUFFERS
 	swapgs
-2:	iretq
+	iretq
+to_ring0:
+	POP_GPRS
+	addq $16, %rsp
+	iretq
 
 /* A CPU's first way into ring 3 (boot CPU and APs alike): build an empty
  * frame at the top of this CPU's trap stack, where every later entry from
@@ -86,6 +133,10 @@ sched_start:
 	call sched_first_frame
 	jmp trap_return
 
+/* NMI, #DF, #MC: from either ring, maybe between a swapgs and the ring
+ * change or between a CR3 write and the ring change.  rbx remembers
+ * whether we swapped GS, r12 the tables to go back to (both callee-saved,
+ * so trap_dispatch_paranoid keeps them). */
 	.p2align 4
 paranoid_entry:
 	cld
@@ -93,18 +144,28 @@ paranoid_entry:
 	PUSH_GPRS
 	movl $MSR_GS_BASE, %ecx
 	rdmsr
-	xorl %ebx, %ebx          /* rbx (callee-saved): 1 if we swapped */
+	xorl %ebx, %ebx          /* rbx: 1 if we swapped */
 	testl %edx, %edx
 	js 1f                    /* upper-half base: already ours */
 	swapgs
 	movl $1, %ebx
-1:	movq %rsp, %rdi
+1:	lfence
+	movq %cr3, %r12
+	cmpq %gs:CPU_USER_CR3, %r12
+	jne 2f                   /* not on a guest's view */
+	movq %gs:CPU_KERNEL_CR3, %rax
+	movq %rax, %cr3
+2:	movq %rsp, %rdi
 	xorl %ebp, %ebp
 	call trap_dispatch_paranoid
-	testl %ebx, %ebx
-	jz 2f
+	movq %cr3, %rax
+	cmpq %rax, %r12
+	je 3f
+	movq %r12, %cr3
+3:	testl %ebx, %ebx
+	jz 4f
 	swapgs
-2:	POP_GPRS
+4:	POP_GPRS
 	addq $16, %rsp
 	iretq
 

@@ -74,6 +74,23 @@ int pt_reserve(uint64_t pml4_pa, uint64_t va)
 	return walk_create(pml4_pa, va, 2, false) ? 0 : -ENOMEM;
 }
 
+uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va)
+{
+	uint64_t *t = table(pml4_pa);
+
+	for (int l = 3; l >= 0; l--) {
+		uint64_t e = t[INDEX(va, l)];
+
+		if (!(e & PTE_P))
+			return 0;
+		if (l == 0 || (e & PTE_PS))
+			return (e & PTE_ADDR & ~((1UL << LEVEL_SHIFT(l)) - 1)) |
+			       (va & ((1UL << LEVEL_SHIFT(l)) - 1) & ~(PAGE_SIZE - 1));
+		t = table(e);
+	}
+	return 0;
+}
+
 static void free_level(uint64_t pa, int level)
 {
 	uint64_t *t = table(pa);

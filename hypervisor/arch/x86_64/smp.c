@@ -21,6 +21,7 @@
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
+#include <hv/mitigations.h>
 #include <hv/mm.h>
 #include <hv/percpu.h>
 #include <hv/sched.h>
@@ -113,7 +114,7 @@ static bool start_one(uint64_t phys, uint32_t index, uint32_t apic_id)
 		log_err("smp: no memory for CPU %u (APIC id %u)", index, apic_id);
 		return false;
 	}
-	put64(page, AP_STACK, c->trap_stack_top);
+	put64(page, AP_STACK, c->trap_stack.hi);
 	put64(page, AP_CPU, (uint64_t)c);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	lapic_send_init(apic_id);
@@ -158,6 +159,7 @@ void smp_start(uint32_t manifest_cpus)
 __attribute__((noreturn)) void ap_entry64(struct cpu *c)
 {
 	percpu_load(c);
+	mitigations_apply_cpu(c);
 	idt_load();
 	cpu_harden_ap();
 	syscall_init();

@@ -6,7 +6,11 @@
  * sysretq (rcx/r11 are the guest's to lose), otherwise through iretq so that
  * an interrupted domain gets every register back.  Interrupts stay off
  * throughout (SFMASK clears IF), so only NMI/#MC can land between the
- * swapgs and sysretq; their paranoid entry copes. */
+ * swapgs and sysretq; their paranoid entry copes.
+ *
+ * Under page-table isolation (isr.S explains it) the switch to the
+ * hypervisor's tables comes first, with RSP as the only free register,
+ * and the switch back last, after RSP holds the guest's value again. */
 #include "trap_frame.S.h"
 #include <hv/percpu_offsets.h>
 #define VEC_SYSCALL 0x100
@@ -14,13 +18,17 @@
 #define GDT_UDATA 0x1b
 #define USER_RIP_LIMIT 0x00007ffffffff000
 
-	.section .text
+	.section .entry.text, "ax"
 	.p2align 4
 	.globl syscall_entry
 syscall_entry:
 	swapgs
 	movq %rsp, %gs:CPU_USER_RSP
-	movq %gs:CPU_TRAP_TOP, %rsp
+	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
+	jz 1f
+	movq %gs:CPU_KERNEL_CR3, %rsp
+	movq %rsp, %cr3
+1:	movq %gs:CPU_TRAP_TOP, %rsp
 	pushq $GDT_UDATA
 	pushq %gs:CPU_USER_RSP
 	pushq %r11                   /* rflags */
@@ -43,7 +51,14 @@ syscall_entry:
 	addq $16, %rsp               /* vector, error */
 	movq 0(%rsp), %rcx           /* rip */
 	movq 16(%rsp), %r11          /* rflags */
-	movq 24(%rsp), %rsp          /* user rsp: no kernel access after this */
+	movq 24(%rsp), %rsp          /* user rsp: the trap stack is done with */
+	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
+	jz 2f
+	movq %rsp, %gs:CPU_USER_RSP
+	movq %gs:CPU_USER_CR3, %rsp
+	movq %rsp, %cr3
+	movq %gs:CPU_USER_RSP, %rsp
+2:	CLEAR_CPU_BUFFERS
 	swapgs
 	sysretq
 

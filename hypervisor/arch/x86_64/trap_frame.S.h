@@ -1,8 +1,15 @@
+#include <hv/percpu_offsets.h>
+
 /* Saving and restoring the general registers of a struct trap_frame
  * (hv/trap.h): the order here IS that struct's layout, r15 at the lowest
  * address.  Shared by isr.S and syscall_entry.S. */
 .macro PUSH_GPRS
 	pushq %rax
+	PUSH_GPRS_AFTER_RAX
+.endm
+
+/* The rest, when rax is already in place. */
+.macro PUSH_GPRS_AFTER_RAX
 	pushq %rbx
 	pushq %rcx
 	pushq %rdx
@@ -35,4 +42,14 @@
 	popq %rcx
 	popq %rbx
 	popq %rax
+.endm
+
+/* MDS: overwrite the CPU's buffers (VERW with a memory operand, on CPUs
+ * whose microcode makes it do that) as the last thing before ring 3.  GS
+ * must still be ours.  Flags are clobbered: iretq/sysretq reload them. */
+.macro CLEAR_CPU_BUFFERS
+	testb $MITIGATE_VERW, %gs:CPU_MITIGATE
+	jz 9f
+	verw %gs:CPU_VERW_SEL
+9:
 .endm

@@ -43,7 +43,8 @@ struct domain {
 	bool privileged;
 
 	/* memory */
-	uint64_t pml4;            /* physical */
+	uint64_t pml4;            /* physical: the hypervisor's view (ring 0, hypercalls) */
+	uint64_t user_pml4;       /* the guest's own view under isolation, else 0 */
 	struct guest_mem mem;
 	uint64_t guard_gva;       /* the unmapped page below the stack */
 	uint64_t rings_gva;       /* device ring pages, after the image */
@@ -100,6 +101,9 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 void domain_raise_event(struct domain *d, uint32_t port);
 /* End every domain whose name starts with prefix, wherever it runs. */
 uint32_t domain_kill_matching(const char *prefix);
+/* fn(d) for the first domain whose name starts with prefix, under the
+ * domain table's lock (d cannot go away meanwhile); false: none. */
+bool domain_visit_first(const char *prefix, void (*fn)(struct domain *));
 uint32_t domain_count(void);
 uint64_t domain_cpu_ns(const struct domain *d);   /* d current here */
 

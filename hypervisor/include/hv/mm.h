@@ -73,6 +73,8 @@ int pt_map_large(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags); /*
 int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user);
 /* Create the table under va's PML4 slot (for slots shared by reference). */
 int pt_reserve(uint64_t pml4_pa, uint64_t va);
+/* The frame mapped at va (page-aligned), or 0 when nothing is. */
+uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va);
 /* Free every table below the lower-half PML4 slots (not the mapped frames). */
 void pt_free_user(uint64_t pml4_pa);
 uint64_t pt_nx(void);  /* PTE_NX when NX is enabled, else 0 */
@@ -83,6 +85,14 @@ uint64_t kspace_pml4(void);
 uint64_t kspace_physmap_limit(void);   /* the direct map covers [0, this) */
 /* A new top-level table whose upper half is the hypervisor's. */
 uint64_t kspace_new_pml4(void);
+/* Page-table isolation (docs/security.md): map the frames behind the
+ * hypervisor's pages [va, va + pages) at the same address in the guest
+ * template, the only upper half a guest's own view of memory gets. */
+void kspace_share(uint64_t va, uint64_t pages, uint64_t flags);
+/* A guest's view: lower half as in pml4 (slot 0 must already exist, and
+ * the guest never gets another), upper half the template.  0: no memory. */
+uint64_t kspace_new_user_view(uint64_t pml4);
+uint64_t kspace_user_template(void);
 /* Map pages fresh zeroed frames at va (RW, NX, global); 0 or -ENOMEM. */
 int kspace_map_fresh(uint64_t va, uint64_t pages);
 /* Map device memory uncached and NX; returns its virtual address. */

@@ -43,12 +43,26 @@ _Static_assert(sizeof(struct tss) == 104, "tss layout");
 /* One stack: [lo, hi), with an unmapped guard page just below lo. */
 struct cpu_stack { uint64_t lo, hi; };
 
-struct cpu {
-	/* Read by assembly through %gs: offsets asserted below. */
-	struct cpu *self;
+/* What entry and exit touch while a guest's page tables may be loaded
+ * (page-table isolation, docs/security.md): one page per CPU, mapped at
+ * the same address in the hypervisor's tables and in every guest's.  GS
+ * base points here in ring 0; the first word leads on to struct cpu. */
+struct cpu_entry {
+	struct cpu *cpu;          /* this_cpu() */
 	uint64_t user_rsp;        /* syscall entry parks the guest RSP here */
-	uint64_t trap_stack_top;  /* entries from ring 3 start here (TSS.RSP0) */
+	uint64_t trap_top;        /* frames are built here in ring 0 */
+	uint64_t kernel_cr3;      /* tables an entry from the guest switches to */
+	uint64_t user_cr3;        /* tables an exit to the guest loads */
+	uint64_t entry_top;       /* top of the entry stack (TSS.RSP0 under isolation) */
+	uint8_t mitigate;         /* MITIGATE_* below: what entry and exit do */
+	uint16_t verw_sel;        /* VERW's operand: any valid selector */
+	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+	struct tss tss __attribute__((aligned(16)));
+} __attribute__((aligned(4096)));
+_Static_assert(sizeof(struct cpu_entry) == 4096, "one page");
 
+struct cpu {
+	struct cpu_entry *entry;  /* GS base in ring 0 */
 	uint32_t index;           /* 0 = the boot CPU; dense */
 	uint32_t apic_id;
 	volatile bool online;     /* set by the CPU itself once it idles */
@@ -56,9 +70,7 @@ struct cpu {
 	struct domain *running;   /* running here (or being switched), or NULL; `current` */
 	bool in_hypercall;        /* wake-ups do not preempt the caller */
 
-	struct cpu_stack trap_stack, ist[IST_COUNT];
-	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
-	struct tss tss __attribute__((aligned(16)));
+	struct cpu_stack trap_stack, entry_stack, ist[IST_COUNT];
 
 	struct cpu_sched sched;   /* run queue etc.: core/sched*.c */
 	struct lock_cpu locks;    /* held locks, for the order checker */
@@ -67,9 +79,12 @@ struct cpu {
 	volatile bool call_pending;  /* owes the posted cross-CPU call (ipi.c) */
 };
 
-_Static_assert(__builtin_offsetof(struct cpu, self) == CPU_SELF, "asm offset");
-_Static_assert(__builtin_offsetof(struct cpu, user_rsp) == CPU_USER_RSP, "asm offset");
-_Static_assert(__builtin_offsetof(struct cpu, trap_stack_top) == CPU_TRAP_TOP, "asm offset");
+#define ENTRY_OFF(f) __builtin_offsetof(struct cpu_entry, f)
+_Static_assert(ENTRY_OFF(cpu) == CPU_SELF && ENTRY_OFF(user_rsp) == CPU_USER_RSP &&
+	       ENTRY_OFF(trap_top) == CPU_TRAP_TOP && ENTRY_OFF(kernel_cr3) == CPU_KERNEL_CR3 &&
+	       ENTRY_OFF(user_cr3) == CPU_USER_CR3 && ENTRY_OFF(entry_top) == CPU_ENTRY_TOP &&
+	       ENTRY_OFF(mitigate) == CPU_MITIGATE && ENTRY_OFF(verw_sel) == CPU_VERW_SEL,
+	       "asm offsets (hv/percpu_offsets.h)");
 
 static inline struct cpu *this_cpu(void)
 {
@@ -92,6 +107,8 @@ void percpu_init_boot_cpu(uint32_t apic_id);   /* GS for the BSP, static storage
 struct cpu *percpu_alloc(uint32_t index, uint32_t apic_id);
 int percpu_map_stacks(struct cpu *c);          /* guarded stacks; 0 or -ENOMEM */
 void percpu_load(struct cpu *c);               /* GDT, TSS, GS base on this CPU */
+/* MITIGATE_* bits for c's entry and exit paths (TSS.RSP0 follows PTI). */
+void percpu_set_mitigations(struct cpu *c, uint8_t mitigate);
 /* The stack of this CPU holding addr (for bounded backtraces), and whether
  * addr lies in a guard page (stack overflow). */
 int percpu_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi);

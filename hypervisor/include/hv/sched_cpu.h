@@ -13,6 +13,7 @@
 
 struct cpu_sched {
 	struct spinlock lock;
+	uint32_t last_domain_id;     /* the last domain this CPU ran (ids are never reused) */
 	struct fair_queue fq;        /* runnable domains waiting for this CPU */
 	struct deadline_heap dl;     /* blocked domains with a deadline */
 	bool need_resched;           /* pick again before returning to a guest */

@@ -27,6 +27,7 @@ _Static_assert(__builtin_offsetof(struct trap_frame, vector) == 15 * 8, "trap_fr
 
 void idt_init(void);   /* build the IDT (boot CPU) */
 void idt_load(void);   /* load it on this CPU */
+const void *idt_page(void);
 
 void trap_dispatch(struct trap_frame *f);
 /* Handlers registered by other subsystems. */
