@@ -186,3 +186,22 @@ def test_abi_note_is_checked(boot, tmp_path):
     assert "domain v2 not created: built for ABI version 2; this hypervisor needs ABI version 1" in b
     assert "domain nonote not created: no Paravane ABI note" in b
     assert 'good| argv[1] = "good"' in b
+
+
+def test_domains_start_with_clean_fpu_state(boot):
+    """docs/abi.md: a new domain starts with x87 and MXCSR at their reset
+    values and every x87, XMM and YMM register (every enabled XSAVE
+    component) zero, on every CPU and after every restart.  fpucheck records
+    the state at its entry point, before the libos runs, then dirties all
+    of it and exits or crashes, so each restart follows a dirty run."""
+    m = HV + section("fx", "fpucheck", "fpucheck exit", on_exit="restart", restart_limit=3,
+                     instances=3)
+    m += section("fc", "fpucheck", "fpucheck crash", on_crash="restart", restart_limit=3)
+    b = boot(m, files("fpucheck"))
+    runs = [l for l in b.log.splitlines() if "| fpucheck: " in l]
+    assert len(runs) == 3 + 3 + 1 + 3, runs         # first runs + restarts of both sections
+    assert not [l for l in runs if "DIRTY" in l], runs
+    # QEMU's -cpu max has AVX, which the hypervisor enables: YMM is checked
+    assert all("fcw=0x37f mxcsr=0x1f80" in l and "checked=x87,sse,avx" in l for l in runs), runs
+    assert len(b.events("domain-restarted")) == 6
+    assert_memory_returned(b)
