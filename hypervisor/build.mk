@@ -16,7 +16,7 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/entry.o arch/x86_64/isr.o arch/x86
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.
-hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o \
+hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
 	drivers/pci.o drivers/virtio_pci.o drivers/virtio_net.o
 
 # The manifest parser, one object per source (MANIFEST_SRCS in

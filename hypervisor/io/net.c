@@ -79,9 +79,10 @@ void net_init(void)
 void net_report_port(const struct vswitch_port *p)
 {
 	log_event("net-port name=%s rx_frames=%lu rx_bytes=%lu tx_frames=%lu tx_bytes=%lu "
-		  "drop_spoof=%lu drop_tx=%lu drop_invalid=%lu drop_storm=%lu", p->name, p->c.rx_frames,
-		  p->c.rx_bytes, p->c.tx_frames, p->c.tx_bytes, p->c.drop_spoof,
-		  p->c.drop_tx, p->c.drop_invalid, p->c.drop_storm);
+		  "drop_spoof=%lu drop_ip_spoof=%lu drop_tx=%lu drop_invalid=%lu drop_storm=%lu",
+		  p->name, p->c.rx_frames, p->c.rx_bytes, p->c.tx_frames, p->c.tx_bytes,
+		  p->c.drop_spoof, p->c.drop_ip_spoof, p->c.drop_tx, p->c.drop_invalid,
+		  p->c.drop_storm);
 }
 
 void net_report(void)

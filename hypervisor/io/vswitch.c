@@ -184,24 +184,55 @@ static bool flood_allowed(struct vswitch_port *in, uint64_t now)
 	return true;
 }
 
-enum vswitch_verdict vswitch_input(struct vswitch_port *in, const void *frame, size_t len,
-				   uint64_t now)
+/* A DHCP server's answer from the uplink binds (or ends) a guest's lease. */
+static void snoop(const void *frame, size_t len, uint64_t now)
 {
-	const uint8_t *dst = frame, *src = (const uint8_t *)frame + 6;
-	struct vswitch_port *out;
+	struct dhcp_reply r;
+	struct mac_entry *e;
 
+	if (!dhcp_snoop(frame, len, &r))
+		return;
+	e = find(r.chaddr, NULL);
+	if (e && e->state == STATIC)
+		ipguard_lease(&e->port->guard, &r, now);
+}
+
+/* May the frame enter at all?  Counts what it drops. */
+static enum vswitch_verdict admit(struct vswitch_port *in, const uint8_t *frame, size_t len,
+				  uint64_t now)
+{
 	if (len < PV_NET_MIN || len > PV_NET_MAX) {
 		in->c.drop_invalid++;
 		return VSWITCH_INVALID;
 	}
-	if (!in->is_uplink && memcmp(src, in->mac, 6)) {
+	if (in->is_uplink)
+		return VSWITCH_FORWARDED;
+	if (memcmp(frame + 6, in->mac, 6)) {
 		in->c.drop_spoof++;
 		return VSWITCH_SPOOFED;
 	}
+	if (!ipguard_allows(&in->guard, in->mac, frame, len, now)) {
+		in->c.drop_ip_spoof++;
+		return VSWITCH_SPOOFED;
+	}
+	return VSWITCH_FORWARDED;
+}
+
+enum vswitch_verdict vswitch_input(struct vswitch_port *in, const void *frame, size_t len,
+				   uint64_t now)
+{
+	const uint8_t *dst = frame, *src = (const uint8_t *)frame + 6;
+	enum vswitch_verdict v = admit(in, frame, len, now);
+	struct vswitch_port *out;
+
+	if (v != VSWITCH_FORWARDED)
+		return v;
 	in->c.rx_frames++;
 	in->c.rx_bytes += len;
-	if (in->is_uplink)
+	if (in->is_uplink) {
 		learn(in, src, now);
+		snoop(frame, len, now);
+	}
 	out = (dst[0] & 1) ? NULL : vswitch_lookup(dst, now);
 	if (out) {
 		if (out != in)

@@ -65,12 +65,18 @@ enum manifest_isolation {         /* page-table isolation and speculation barrie
 	MANIFEST_ISOLATION_OFF = 2,
 };
 
+enum manifest_guard {             /* what the switch checks in a guest's frames */
+	MANIFEST_GUARD_IP = 0,        /* source MAC, and ARP/IPv4 senders (default) */
+	MANIFEST_GUARD_MAC = 1,       /* source MAC only */
+};
+
 struct manifest_net {
 	uint8_t  mac[6];
 	bool     dhcp;          /* true: no static address given */
 	uint8_t  prefix_len;    /* 0..32 */
 	uint32_t ipv4;          /* host byte order, 0 with dhcp */
 	uint32_t gateway;       /* host byte order, 0 if none */
+	uint8_t  guard;         /* enum manifest_guard */
 };
 
 struct manifest_block {

@@ -273,12 +273,13 @@ static void set_instances(struct parser *p, struct str v)
 		p->g->instances = (uint32_t)n;
 }
 
-/* ---- net = mac=..., ip=A.B.C.D/N, gw=A.B.C.D | dhcp ------------------- */
+/* ---- net = mac=..., ip=A.B.C.D/N, gw=A.B.C.D | dhcp [, guard=ip|mac] -- */
 
 #define NET_MAC		1u
 #define NET_IP		2u
 #define NET_GW		4u
 #define NET_DHCP	8u
+#define NET_GUARD	16u
 
 /* Take the next comma-separated item of *list, trimmed; list->p == NULL
  * once the last item has been taken. */
@@ -379,6 +380,19 @@ static bool net_gw(struct parser *p, struct str v, struct manifest_net *net)
 	return true;
 }
 
+static bool net_guard(struct parser *p, struct str v, struct manifest_net *net)
+{
+	if (mf_str_ieq(v, "ip"))
+		net->guard = MANIFEST_GUARD_IP;
+	else if (mf_str_ieq(v, "mac"))
+		net->guard = MANIFEST_GUARD_MAC;
+	else {
+		mf_fail_q(p, "bad guard ", v, " (use guard=ip or guard=mac)");
+		return false;
+	}
+	return true;
+}
+
 /* One "name=value" or "dhcp" item of a net line. */
 static bool net_item(struct parser *p, struct str it,
 		     struct manifest_net *net, uint32_t *have)
@@ -396,8 +410,10 @@ static bool net_item(struct parser *p, struct str it,
 		bit = NET_IP;
 	else if (eq < it.n && mf_str_ieq(name, "gw"))
 		bit = NET_GW;
+	else if (eq < it.n && mf_str_ieq(name, "guard"))
+		bit = NET_GUARD;
 	else {
-		mf_fail_q(p, "unknown net option ", it, " (use mac=, ip=, gw=, dhcp)");
+		mf_fail_q(p, "unknown net option ", it, " (use mac=, ip=, gw=, dhcp, guard=)");
 		return false;
 	}
 	if (*have & bit) {
@@ -411,6 +427,8 @@ static bool net_item(struct parser *p, struct str it,
 		return net_ip(p, val, net);
 	if (bit == NET_GW)
 		return net_gw(p, val, net);
+	if (bit == NET_GUARD)
+		return net_guard(p, val, net);
 	net->dhcp = true;
 	return true;
 }
@@ -478,7 +496,7 @@ static bool mac_unique(struct parser *p, const uint8_t *mac)
 static void set_net(struct parser *p, struct str v)
 {
 	struct manifest_guest *g = p->g;
-	struct manifest_net net = { { 0 }, false, 0, 0, 0 };
+	struct manifest_net net = { .guard = MANIFEST_GUARD_IP };
 	struct str list = v, item;
 	uint32_t have = 0;
 

@@ -58,6 +58,7 @@ static void check_net(const struct manifest_net *n)
 	REQUIRE(!(n->mac[0] & 1));
 	REQUIRE(n->prefix_len <= 32);
 	REQUIRE(n->dhcp ? n->ipv4 == 0 && n->gateway == 0 : n->ipv4 != 0);
+	REQUIRE(n->guard == MANIFEST_GUARD_IP || n->guard == MANIFEST_GUARD_MAC);
 }
 
 static void check_guest(const struct manifest_guest *g)

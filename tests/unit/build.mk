@@ -10,8 +10,9 @@ test_guest_mem_SRCS := hypervisor/mm/guest_mem.c
 test_sched_queue_SRCS := hypervisor/core/sched_queue.c
 test_sched_fair_SRCS := hypervisor/core/sched_fair.c
 test_elf_image_SRCS := hypervisor/core/elf_image.c
-test_vswitch_SRCS := hypervisor/io/vswitch.c tests/unit/host_shims.c
-test_netback_SRCS := hypervisor/io/netback.c hypervisor/io/vswitch.c hypervisor/mm/guest_mem.c tests/unit/host_shims.c
+NET_SWITCH_SRCS := hypervisor/io/vswitch.c hypervisor/io/ipguard.c hypervisor/io/dhcp_snoop.c
+test_vswitch_SRCS := $(NET_SWITCH_SRCS) tests/unit/host_shims.c
+test_netback_SRCS := hypervisor/io/netback.c $(NET_SWITCH_SRCS) hypervisor/mm/guest_mem.c tests/unit/host_shims.c
 test_ring_SRCS :=
 
 # ---- rule generator: nothing to edit below ---------------------------------

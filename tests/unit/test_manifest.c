@@ -995,6 +995,10 @@ static void test_net(void)
 		{ "mac=02:00:00:00:00:01, dhcp, mtu=9000", "unknown net option \"mtu=9000\"" },
 		{ "mac=02:00:00:00:00:01,, dhcp", "empty item" },
 		{ "mac=02:00:00:00:00:0b, dhcp", "MAC already used by another guest" },
+		{ "mac=02:00:00:00:00:01, dhcp, guard=ipv6", "bad guard \"ipv6\" (use guard=ip or guard=mac)" },
+		{ "mac=02:00:00:00:00:01, dhcp, guard=", "bad guard \"\"" },
+		{ "mac=02:00:00:00:00:01, dhcp, guard", "unknown net option \"guard\"" },
+		{ "mac=02:00:00:00:00:01, dhcp, guard=ip, guard=mac", "repeated net option \"guard\"" },
 	};
 	const struct manifest_guest *a;
 	int i;
@@ -1023,6 +1027,25 @@ static void test_net(void)
 	/* /0 is a legal prefix: every gateway is inside. */
 	parse_net("mac=02:00:00:00:00:01, ip=10.0.0.2/0, gw=192.168.0.1");
 	CHECK_CLEAN();
+}
+
+/* guard= picks what the switch checks; the IP guard is the default. */
+static void test_net_guard(void)
+{
+	char buf[128];
+
+	parse_net("mac=02:00:00:00:00:01, ip=10.0.0.2/24");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(guest("a")->net[0].guard, MANIFEST_GUARD_IP);
+	parse_net("mac=02:00:00:00:00:01, GUARD = Mac, ip=10.0.0.2/24");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(guest("a")->net[0].guard, MANIFEST_GUARD_MAC);
+	parse_net("guard=ip, mac=02:00:00:00:00:01, dhcp");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(guest("a")->net[0].guard, MANIFEST_GUARD_IP);
+	parse_net("mac=02:00:00:00:00:01, dhcp, guard=off");
+	manifest_format_error(&m, 0, buf, sizeof(buf));
+	CHECK_STR(buf, "t.conf:8: net: bad guard \"off\" (use guard=ip or guard=mac)");
 }
 
 static void test_net_limits(void)
@@ -1220,6 +1243,7 @@ int main(void)
 	RUN(test_duplicate_sections);
 	RUN(test_too_many_guests);
 	RUN(test_net);
+	RUN(test_net_guard);
 	RUN(test_net_limits);
 	RUN(test_block);
 	RUN(test_paths);

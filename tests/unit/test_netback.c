@@ -41,9 +41,8 @@ static void *g(uint64_t gva) { return backing + (gva - BASE); }
 static struct pv_net_ring *tx(void) { return g(BASE); }
 static struct pv_net_ring *rx(void) { return g(BASE + PV_NET_RING_PAGES * 4096); }
 
-static void setup(void)
+static void setup_cfg(const struct manifest_net *cfg)
 {
-	struct manifest_net cfg = { .mac = { 0x02, 0, 0, 0, 0, 0x11 } };
 	char err[96];
 
 	if (!backing)
@@ -56,9 +55,16 @@ static void setup(void)
 	dom.mem = (struct guest_mem){ .base = BASE, .pages = PAGES, .frame = frames };
 	strcpy(dom.name, "t");
 	vswitch_init(1000);
-	CHECK_EQ_INT(netback_attach(&nb, &dom, 0, &cfg, BASE, err, sizeof(err)), 0);
+	CHECK_EQ_INT(netback_attach(&nb, &dom, 0, cfg, BASE, err, sizeof(err)), 0);
 	vswitch_port_add(&sink, "sink", SINK_MAC, sink_deliver, NULL);
 	sunk = events = 0;
+}
+
+static void setup(void)
+{
+	struct manifest_net cfg = { .mac = { 0x02, 0, 0, 0, 0, 0x11 } };
+
+	setup_cfg(&cfg);
 }
 
 /* Queue a TX request: a frame to the sink, from src, at buffer gva. */
@@ -71,6 +77,8 @@ static void tx_req(uint64_t addr, uint32_t len, const uint8_t *src)
 	if (buf && len >= 14 && len <= 2048) {
 		memcpy(buf, SINK_MAC, 6);
 		memcpy(buf + 6, src, 6);
+		buf[12] = 0x88;                  /* an experimental ethertype: no IP */
+		buf[13] = 0xb5;
 	}
 	r->slot[p % PV_NET_RING_SIZE] = (struct pv_net_desc){ addr, len, (uint16_t)p, 99 };
 	r->idx.req_prod = p + 1;
@@ -102,6 +110,45 @@ static void test_tx_spoof_is_dropped_not_fatal(void)
 	CHECK_EQ_INT(tx()->slot[0].status, PV_NET_ERR_SPOOF);
 	CHECK(!nb.disconnected);
 	CHECK_EQ_U64(nb.sw.c.drop_spoof, 1);
+}
+
+/* Queue an IPv4 frame from src_ip (our MAC) and process it: its status. */
+static int16_t tx_ipv4(uint32_t src_ip)
+{
+	uint64_t addr = BASE + 8 * 4096;
+	uint8_t *ip = (uint8_t *)g(addr) + 14;
+	uint32_t slot = tx()->idx.req_prod % PV_NET_RING_SIZE;
+
+	tx_req(addr, 60, MAC);
+	ip[-2] = 0x08;
+	ip[-1] = 0x00;
+	ip[0] = 0x45;
+	for (int i = 0; i < 4; i++)
+		ip[12 + i] = (uint8_t)(src_ip >> (24 - 8 * i));
+	netback_kick(&nb);
+	return tx()->slot[slot].status;
+}
+
+/* The manifest's address reaches the switch's IP guard (docs/net.md). */
+static void test_tx_ip_guard_from_manifest(void)
+{
+	struct manifest_net cfg = { .mac = { 0x02, 0, 0, 0, 0, 0x11 }, .ipv4 = 0x0a000011u,
+				    .prefix_len = 24 };
+
+	setup_cfg(&cfg);
+	CHECK_EQ_INT(tx_ipv4(0x0a000063u), PV_NET_ERR_SPOOF);       /* 10.0.0.99: not ours */
+	CHECK_EQ_INT(sunk, 0);
+	CHECK_EQ_U64(nb.sw.c.drop_ip_spoof, 1);
+	CHECK(!nb.disconnected);
+	CHECK_EQ_INT(tx_ipv4(0x0a000011u), PV_NET_OK);              /* 10.0.0.17: ours */
+	CHECK_EQ_INT(sunk, 1);
+	cfg = (struct manifest_net){ .mac = { 0x02, 0, 0, 0, 0, 0x11 }, .dhcp = true };
+	setup_cfg(&cfg);
+	CHECK_EQ_INT(tx_ipv4(0x0a000011u), PV_NET_ERR_SPOOF);       /* no lease yet */
+	cfg.guard = MANIFEST_GUARD_MAC;
+	setup_cfg(&cfg);
+	CHECK_EQ_INT(tx_ipv4(0x0a000063u), PV_NET_OK);              /* guard=mac: L2 only */
+	CHECK_EQ_INT(sunk, 1);
 }
 
 static void expect_disconnect(uint64_t addr, uint32_t len)
@@ -191,6 +238,7 @@ int main(void)
 {
 	RUN(test_tx_ok_and_responses);
 	RUN(test_tx_spoof_is_dropped_not_fatal);
+	RUN(test_tx_ip_guard_from_manifest);
 	RUN(test_tx_bad_descriptors_disconnect);
 	RUN(test_tx_index_corruption);
 	RUN(test_tx_wraparound);

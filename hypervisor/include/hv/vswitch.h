@@ -5,6 +5,10 @@
  * - A guest port has one MAC, from the manifest: a frame it sends with any
  *   other source MAC is dropped and counted (anti-spoofing).  Guest MACs are
  *   static table entries and never age.
+ * - Above L2, a guest port's IP guard (hv/ipguard.h, set by its owner after
+ *   vswitch_port_add; off until then) drops and counts ARP and IPv4 frames
+ *   with a sender address that is not the port's.  DHCP ACKs and NAKs
+ *   coming in from the uplink bind leases to the port of their client MAC.
  * - MACs seen on the uplink are learned with a time stamp and forgotten
  *   after the aging time; a learned entry never overrides a guest's MAC,
  *   and learned entries never fill more than VSWITCH_LEARN_MAX slots.
@@ -22,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <hv/ipguard.h>
 
 #define VSWITCH_TABLE_SIZE 1024   /* MAC table slots (power of two) */
 /* Learned (uplink) MACs take at most this many slots; the rest are kept
@@ -39,6 +44,7 @@ struct vswitch_counters {
 	uint64_t rx_frames, rx_bytes;   /* received from the port's owner */
 	uint64_t tx_frames, tx_bytes;   /* delivered to the port's owner */
 	uint64_t drop_spoof;            /* sent with a source MAC not its own */
+	uint64_t drop_ip_spoof;         /* ARP/IP sender not its own (IP guard) */
 	uint64_t drop_tx;               /* owner refused delivery (no buffer, full) */
 	uint64_t drop_invalid;          /* runt or oversized frames */
 	uint64_t drop_storm;            /* floods over the port's rate (storm control) */
@@ -51,6 +57,7 @@ struct vswitch_port {
 	vswitch_deliver_fn deliver;
 	void *ctx;
 	struct vswitch_counters c;
+	struct ipguard guard;           /* which ARP/IPv4 senders it may use */
 	uint64_t flood_tokens, flood_refill;   /* storm control bucket; refill time */
 	struct vswitch_port *next;      /* all ports, for flooding */
 };

@@ -10,6 +10,10 @@
  *                              rewrites both rings (indices and descriptors)
  *                              with random values; other CPUs keep delivering
  *                              into its RX ring meanwhile
+ *   nettool arpspoof VICTIM_IP ARP with forged senders, then honest ARP (forge.c)
+ *   nettool ipspoof VICTIM_IP  IPv4/IPv6 with forged sources, then honest IPv4
+ *   nettool listen SECONDS IP  count the ARP and IP frames heard, and those
+ *                              whose sender is not IP
  */
 #include <errno.h>
 #include <stdint.h>
@@ -22,15 +26,16 @@
 #include <public/errno.h>
 #include <public/io/net.h>
 #include "netfront.h"
+#include "nettool.h"
 
 #define ETH_TEST 0x88b5   /* IEEE local experimental ethertype */
 
-static struct netfront *nf;
-static const uint8_t *my_mac;
+struct netfront *nf;
+const uint8_t *my_mac;
 static uint8_t frame[PV_NET_MAX_FRAME];
 static unsigned long answered, echoed;
 
-static uint64_t now_ms(void) { return pv_monotonic_ns() / 1000000; }
+uint64_t now_ms(void) { return pv_monotonic_ns() / 1000000; }
 
 static size_t build(const uint8_t *dst, const uint8_t *src, uint32_t seq, size_t len)
 {
@@ -44,16 +49,21 @@ static size_t build(const uint8_t *dst, const uint8_t *src, uint32_t seq, size_t
 }
 
 /* Send, polling for free TX buffers a bounded number of times. */
-static int send_frame(size_t len)
+int send_buf(const void *buf, size_t len)
 {
 	for (int tries = 0; tries < 1000; tries++) {
-		int r = netfront_send(nf, frame, len);
+		int r = netfront_send(nf, buf, len);
 
 		if (r != -EAGAIN)
 			return r;
 		pv_yield();
 	}
 	return -EAGAIN;
+}
+
+static int send_frame(size_t len)
+{
+	return send_buf(frame, len);
 }
 
 static void on_frame(void *arg, const void *data, size_t len)
@@ -281,6 +291,12 @@ int main(int argc, char **argv)
 		return ping(argv[2], atol(argv[3]));
 	if (!strcmp(mode, "scribble"))
 		return scribble(argc > 2 ? atol(argv[2]) : 3);
+	if (!strcmp(mode, "arpspoof") && argc > 2)
+		return arpspoof(argv[2]);
+	if (!strcmp(mode, "ipspoof") && argc > 2)
+		return ipspoof(argv[2]);
+	if (!strcmp(mode, "listen") && argc > 3)
+		return listen_l3(atol(argv[2]), argv[3]);
 	printf("nettool: bad mode %s\n", mode);
 	return 2;
 }
