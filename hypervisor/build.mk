@@ -4,7 +4,7 @@
 HV_DIR := $(O)/hypervisor
 HV_ELF := $(HV_DIR)/paravane.elf
 
-hv-y := arch/x86_64/mitigations.o arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/percpu.o arch/x86_64/smp.o arch/x86_64/ipi.o arch/x86_64/ap_boot.o arch/x86_64/idt.o \
+hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/percpu.o arch/x86_64/smp.o arch/x86_64/ipi.o arch/x86_64/ap_boot.o arch/x86_64/idt.o \
 	arch/x86_64/trap.o arch/x86_64/cpu.o arch/x86_64/paging.o arch/x86_64/tsc.o \
 	arch/x86_64/apic.o arch/x86_64/syscall.o arch/x86_64/syscall_entry.o arch/x86_64/fpu.o \
 	mm/frame.o mm/heap.o mm/memmap.o mm/kspace.o mm/guest_mem.o \

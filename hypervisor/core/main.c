@@ -6,6 +6,7 @@
 #include <hv/boot.h>
 #include <hv/cpu.h>
 #include <hv/layout.h>
+#include <hv/hwevent.h>
 #include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/log.h>
@@ -45,6 +46,7 @@ static const struct boot_info *bring_up_cpu_and_memory(uint64_t bi_phys)
 	idt_init();
 	cpu_detect();
 	boot.features = cpu_harden();
+	hwevent_init_cpu();
 	memmap_add_free(bi, false);
 	kspace_init(bi);
 	if (percpu_map_stacks(this_cpu()))

@@ -1,4 +1,5 @@
 /* Polls and deferred work (see hv/work.h). */
+#include <hv/hwevent.h>
 #include <hv/ipi.h>
 #include <hv/lib.h>
 #include <hv/lock.h>
@@ -85,6 +86,8 @@ bool work_run(struct cpu *c)
 	bool timers = c->index == 0 && sched_timers_next() <= rdtsc();
 	struct work *w;
 
+	if (__atomic_load_n(&c->hw.any, __ATOMIC_RELAXED))
+		hwevent_report(c);
 	if (!timers && !__atomic_load_n(&c->work, __ATOMIC_RELAXED))
 		return false;          /* the usual case, before any other cost */
 

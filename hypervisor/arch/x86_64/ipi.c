@@ -1,5 +1,6 @@
 /* Inter-processor interrupts (see hv/ipi.h). */
 #include <hv/ipi.h>
+#include <hv/hwevent.h>
 #include <hv/lib.h>
 #include <hv/lock.h>
 #include <hv/log.h>
@@ -137,5 +138,5 @@ void ipi_init(void)
 {
 	trap_set_irq(VEC_RESCHED, on_resched);
 	trap_set_irq(VEC_CALL, on_call);
-	trap_set_nmi(on_nmi);
+	hwevent_add_nmi_handler(on_nmi);
 }

@@ -18,6 +18,7 @@
 #include <hv/boot.h>
 #include <hv/cpu.h>
 #include <hv/domain.h>
+#include <hv/hwevent.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
@@ -162,6 +163,7 @@ __attribute__((noreturn)) void ap_entry64(struct cpu *c)
 	mitigations_apply_cpu(c);
 	idt_load();
 	cpu_harden_ap();
+	hwevent_init_cpu();
 	syscall_init();
 	lapic_init_ap();
 	c->apic_id = lapic_id();

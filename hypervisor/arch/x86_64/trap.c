@@ -1,4 +1,5 @@
 /* Trap dispatch and the exception report. */
+#include <hv/hwevent.h>
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/percpu.h>
@@ -9,7 +10,6 @@
 
 static irq_handler_t irq_handlers[256];
 static irq_handler_t user_fault_handler;
-static nmi_handler_t nmi_handler;
 
 static const char *const vector_names[32] = {
 	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
@@ -29,7 +29,6 @@ const char *trap_vector_name(uint64_t vector)
 
 void trap_set_irq(uint8_t vector, irq_handler_t h) { irq_handlers[vector] = h; }
 void trap_set_user_fault(irq_handler_t h) { user_fault_handler = h; }
-void trap_set_nmi(nmi_handler_t h) { nmi_handler = h; }
 
 static const char *sym(uint64_t addr, char *buf, size_t n)
 {
@@ -98,20 +97,17 @@ static void report_stack_overflow(void)
 		log_rawf("hv|   stack overflow: CPU %u's %s stack ran into its guard page", cpu_index, stack);
 }
 
-static void nmi(struct trap_frame *f)
-{
-	if (nmi_handler && nmi_handler(f))
-		return;
-	log_warn("NMI on CPU %u at rip 0x%lx (ignored)", this_cpu()->index, f->rip);
-}
-
 /* NMI, #DF and #MC (isr.S paranoid entry): never reschedule from here, the
  * interrupted context may be halfway through an entry or exit. */
 void trap_dispatch_paranoid(struct trap_frame *f);
 void trap_dispatch_paranoid(struct trap_frame *f)
 {
 	if (f->vector == 2) {
-		nmi(f);
+		hwevent_nmi(f);
+		return;
+	}
+	if (f->vector == 18) {
+		hwevent_mce(f);
 		return;
 	}
 	panic_begin();

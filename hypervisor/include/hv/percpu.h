@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <hv/config.h>
+#include <hv/hwevent.h>
 #include <hv/lock.h>
 #include <hv/percpu_offsets.h>
 #include <hv/sched_cpu.h>
@@ -77,6 +78,7 @@ struct cpu {
 	struct spinlock work_lock;/* guards work */
 	struct work *work;        /* deferred work for this CPU (core/work.c) */
 	volatile bool call_pending;  /* owes the posted cross-CPU call (ipi.c) */
+	struct hw_pending hw;     /* NMI / machine check to report (hwevent.c) */
 };
 
 #define ENTRY_OFF(f) __builtin_offsetof(struct cpu_entry, f)

@@ -35,9 +35,6 @@ typedef void (*irq_handler_t)(struct trap_frame *f);
 void trap_set_irq(uint8_t vector, irq_handler_t h);
 /* A fault in ring 3: the domain layer decides (set by core/domain.c). */
 void trap_set_user_fault(irq_handler_t h);
-/* NMI: true when the handler consumed it (cross-CPU stop, say). */
-typedef bool (*nmi_handler_t)(struct trap_frame *f);
-void trap_set_nmi(nmi_handler_t h);
 
 /* Exception report: vector, error, RIP, CR2, registers, backtrace.
  * Uses nothing that can fault (no heap, bounded stack walk). */
