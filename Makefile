@@ -79,7 +79,7 @@ GCC_INC  := $(shell $(CC) -print-file-name=include)
 # Freestanding, ring 0, upper half, never touches FPU/SSE state.
 HV_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -nostdinc -isystem $(GCC_INC) \
 	-fno-pie -fno-pic -mcmodel=kernel -mno-red-zone -mgeneral-regs-only \
-	-fno-stack-protector -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-fstack-protector-strong -mstack-protector-guard=global -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
 	-fno-strict-aliasing -ffunction-sections -fdata-sections \
 	-include $(GEN)/autoconf.h -Ihypervisor/include -Isdk/manifest -MMD -MP
 

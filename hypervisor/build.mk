@@ -12,7 +12,7 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch
 	core/selftest.o core/selftest_smp.o core/selftest_ptdump.o core/lock.o core/domain.o core/domain_build.o core/sched.o core/sched_switch.o core/sched_timer.o core/sched_fair.o core/work.o core/sched_queue.o core/hypercall.o \
 	core/console.o core/guest_fault.o core/elf_image.o \
 	drivers/uart16550.o drivers/acpi.o drivers/rtc.o \
-	lib/string.o lib/format.o
+	lib/string.o lib/format.o lib/stack_protector.o
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.

@@ -7,6 +7,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
+#include <hv/nospec.h>
 #include <hv/sched.h>
 #include <hv/time.h>
 #include <hv/x86.h>
@@ -119,13 +120,11 @@ void hypercall_dispatch(struct trap_frame *f)
 {
 	struct domain *d = current;
 	uint64_t nr = f->rax;
+	hypercall_fn fn = nr < PV_HC_MAX ? hypercalls[index_nospec(nr, PV_HC_MAX)] : NULL;
 
 	d->hypercalls++;
 	sched_hypercall_begin();
-	if (nr < PV_HC_MAX && hypercalls[nr])
-		f->rax = (uint64_t)hypercalls[nr](d, f);
-	else
-		f->rax = (uint64_t)-ENOSYS;
+	f->rax = fn ? (uint64_t)fn(d, f) : (uint64_t)-ENOSYS;
 	sched_hypercall_end();
 	sched_return_to_guest(f);
 }

@@ -78,12 +78,14 @@ static void load_manifest(const struct boot_info *bi)
 	log_set_level((int)boot.manifest->hv.log_level);
 }
 
-void hv_main(uint64_t bi_phys);
+/* No canary here: the guard changes under this frame. */
+void hv_main(uint64_t bi_phys) __attribute__((no_stack_protector));
 void hv_main(uint64_t bi_phys)
 {
 	const struct boot_info *bi;
 
 	tsc_boot = rdtsc();
+	stack_protector_init();
 	percpu_init_boot_cpu(0);   /* GS first: locks and logging use it */
 	uart_init(CONFIG_SERIAL_PORT, CONFIG_SERIAL_BAUD);
 	log_info("Paravane %s hypervisor starting", PARAVANE_VERSION);

@@ -55,6 +55,20 @@ static void map_physmap(uint64_t ram_top)
 		must(pt_map_large(kernel_pml4, PHYSMAP_BASE + pa, pa, flags), "the direct map");
 }
 
+/* The direct map must not be a writable alias of the hypervisor's text or
+ * read-only data: those pages are read-only and NX there too. */
+static void protect_image_alias(void)
+{
+	uint64_t n = ((uint64_t)__rodata_end - (uint64_t)__image_start) / PAGE_SIZE;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t pa = hv_phys_base + i * PAGE_SIZE, va = PHYSMAP_BASE + pa;
+
+		must(pt_split_large(kernel_pml4, va), "the image's alias");
+		must(pt_map(kernel_pml4, va, pa, global() | pt_nx()), "the image's alias");
+	}
+}
+
 static uint64_t image_flags(uint64_t va)
 {
 	if (!IS_ENABLED(CONFIG_HARDEN_WX))
@@ -113,6 +127,8 @@ void kspace_init(const struct boot_info *bi)
 	map_physmap(ram_top);
 	physmap_limit = ram_top;
 	map_image();
+	if (IS_ENABLED(CONFIG_HARDEN_WX))
+		protect_image_alias();
 	reserve_slot(kernel_pml4, MMIO_BASE + MMIO_SIZE - PAGE_SIZE);   /* and the stacks after it */
 	build_user_template();
 	write_cr3(kernel_pml4);

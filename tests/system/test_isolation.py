@@ -26,7 +26,8 @@ cmdline = "spin 2"
 # region, page offsets of what entry code needs (guards in between).
 STACKS_BASE = 0xFFFFC00000000000 + (1 << 30)
 SLOT = 128 << 10
-SHARED_IN_SLOT = [(0x1000, 1), (0x3000, 1), (0xa000, 2), (0xd000, 2), (0x10000, 2)]
+SHARED_IN_SLOT = [(0x1000, 1), (0x3000, 1), (0xa000, 2), (0xd000, 2), (0x10000, 2),
+                  (0x13000, 2), (0x16000, 2)]
 TRAP_STACK_IN_SLOT = (0x5000, 4)
 USER_TOP = 1 << 47
 

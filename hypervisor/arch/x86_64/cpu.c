@@ -101,13 +101,34 @@ static void cpu_enable_xsave(void)
 	append("xsave");
 }
 
+/* Whatever the firmware left in the debug registers and SYSENTER MSRs is
+ * replaced: no breakpoints, and SYSENTER (which we never use) with a null
+ * code selector, so a guest's sysenter faults (#GP) instead of jumping
+ * somewhere the firmware chose.  Each CPU, at start. */
+static void known_debug_and_sysenter(void)
+{
+	__asm__ volatile("movq %0, %%dr7" :: "r"(0x400UL));
+	__asm__ volatile("movq %0, %%dr6" :: "r"(0xffff0ff0UL));
+	wrmsr(MSR_SYSENTER_CS, 0);
+	wrmsr(MSR_SYSENTER_ESP, 0);
+	wrmsr(MSR_SYSENTER_EIP, 0);
+}
+
+/* CR0, CR4 and EFER are built from known values, not edited from what
+ * the firmware left (a stray CR4.FSGSBASE would let a guest set a GS base
+ * that looks like the hypervisor's, a stray PCIDE or VMXE worse).  Only
+ * the paging mode itself (LME, LA57, and NXE, which the loader's page
+ * tables may rely on) carries over. */
 const char *cpu_harden(void)
 {
-	uint64_t cr4 = read_cr4();
+	uint64_t cr4 = CR4_PAE | (read_cr4() & CR4_LA57);
 
 	if (!cpu.syscall || !cpu.fxsr || !cpu.sse2)
 		panic("cpu: syscall, fxsr and sse2 are required");
-	write_cr0((read_cr0() | CR0_WP | CR0_MP) & ~(CR0_EM | CR0_TS));
+	write_cr0(CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG);
+	/* NXE stays if it was on: the loader's tables may use NX bits */
+	wrmsr(MSR_EFER, (rdmsr(MSR_EFER) & (EFER_LME | EFER_NXE)) | EFER_SCE);
+	known_debug_and_sysenter();
 	cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
 	if (cpu.pge) {
 		cr4 |= CR4_PGE;
@@ -142,6 +163,7 @@ const char *cpu_harden(void)
  * (CR0, CR4 and EFER came with the start-up code), plus XCR0. */
 void cpu_harden_ap(void)
 {
+	known_debug_and_sysenter();
 	if (cpu.xsave)
 		__asm__ volatile("xsetbv" :: "c"(0), "a"((uint32_t)cpu.xcr0), "d"((uint32_t)(cpu.xcr0 >> 32)));
 }

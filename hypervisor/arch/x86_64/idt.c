@@ -47,6 +47,8 @@ void idt_init(void)
 	idt_set(2, IST_NMI);
 	idt_set(8, IST_DF);
 	idt_set(18, IST_MC);
+	idt_set(1, IST_DB);     /* a #DB or #BP can never land on a stack in use */
+	idt_set(3, IST_BP);
 	idt_load();
 }
 

@@ -69,14 +69,15 @@ trap_entry:
 	jz from_ring0
 	swapgs
 	lfence
-	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
-	jz from_ring0_stack
-	/* On the entry stack with the guest's tables: switch, then rebuild
-	 * the frame so far (ss..vector, rax) on the trap stack. */
 	pushq %rax
-	movq %gs:CPU_KERNEL_CR3, %rax
+	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
+	jz 1f
+	movq %gs:CPU_KERNEL_CR3, %rax   /* the guest's tables were loaded */
 	movq %rax, %cr3
-	movq %rsp, %rax
+	/* On the entry stack (PTI) or an IST stack (#DB, #BP): rebuild the
+	 * frame so far (ss..vector, rax) on the trap stack.  Already there,
+	 * each push rewrites the word it read. */
+1:	movq %rsp, %rax
 	movq %gs:CPU_TRAP_TOP, %rsp
 	.irp off, 56, 48, 40, 32, 24, 16, 8, 0
 	pushq \off(%rax)
@@ -84,7 +85,6 @@ trap_entry:
 	jmp frame_rest
 from_ring0:
 	lfence
-from_ring0_stack:
 	pushq %rax
 frame_rest:
 	cld

@@ -74,6 +74,25 @@ int pt_reserve(uint64_t pml4_pa, uint64_t va)
 	return walk_create(pml4_pa, va, 2, false) ? 0 : -ENOMEM;
 }
 
+int pt_split_large(uint64_t pml4_pa, uint64_t va)
+{
+	uint64_t *e = walk_create(pml4_pa, va & ~(LARGE_PAGE - 1), 2, false), *pt, pa;
+
+	if (!e || !(*e & PTE_P) || (*e & PTE_PS))
+		return -ENOMEM;
+	e = &table(*e)[INDEX(va, 1)];
+	if (!(*e & PTE_PS))
+		return 0;
+	pa = frame_alloc();
+	if (!pa)
+		return -ENOMEM;
+	pt = table(pa);
+	for (uint64_t i = 0; i < 512; i++)
+		pt[i] = ((*e & PTE_ADDR) + i * PAGE_SIZE) | (*e & ~PTE_ADDR & ~PTE_PS);
+	*e = pa | PTE_P | PTE_W;
+	return 0;
+}
+
 uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va)
 {
 	uint64_t *t = table(pml4_pa);

@@ -6,7 +6,7 @@
  * fault then lands on #DF's own IST stack, which reports it.
  *
  *   slot: [guard][entry page][guard][entry stack 4K][guard][trap stack 16K]
- *         [guard][#DF 8K][guard][NMI 8K][guard][#MC 8K]
+ *         [guard][#DF 8K][guard][NMI 8K][guard][#MC 8K][guard][#DB 8K][guard][#BP 8K]
  *
  * The entry page (struct cpu_entry: GDT, TSS, what entry code reads via
  * GS), the entry stack and the IST stacks are also mapped into every
@@ -168,10 +168,13 @@ int percpu_map_stacks(struct cpu *c)
 	struct { struct cpu_stack *s; uint64_t size; } part[] = {
 		{ &page, PAGE_SIZE }, { &c->entry_stack, PAGE_SIZE }, { &c->trap_stack, HV_STACK_SIZE },
 		{ &c->ist[0], HV_IST_SIZE }, { &c->ist[1], HV_IST_SIZE }, { &c->ist[2], HV_IST_SIZE },
+		{ &c->ist[3], HV_IST_SIZE }, { &c->ist[4], HV_IST_SIZE },
 	};
 	int r = 0;
 
-	_Static_assert(IST_COUNT == 3, "one part per IST stack");
+	_Static_assert(IST_COUNT == 5, "one part per IST stack");
+	_Static_assert(2 * PAGE_SIZE + HV_STACK_SIZE + IST_COUNT * HV_IST_SIZE + 9 * PAGE_SIZE <= STACK_SLOT_SIZE,
+		       "a CPU's stacks fit its slot");
 	for (size_t i = 0; i < ARRAY_SIZE(part) && !r; va += part[i].size + PAGE_SIZE, i++)
 		r = map_stack(va, part[i].size, part[i].s);
 	if (r)
@@ -229,7 +232,7 @@ int percpu_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi)
 {
 	struct cpu *c = this_cpu();
 	struct cpu_stack s[IST_COUNT + 3] = {
-		c->trap_stack, c->ist[0], c->ist[1], c->ist[2], c->entry_stack,
+		c->trap_stack, c->ist[0], c->ist[1], c->ist[2], c->ist[3], c->ist[4], c->entry_stack,
 		{ (uint64_t)boot_stack + PAGE_SIZE, (uint64_t)boot_stack_top },
 	};
 
@@ -243,12 +246,12 @@ int percpu_stack_bounds(uint64_t addr, uint64_t *lo, uint64_t *hi)
 	return 0;
 }
 
-static const char *const stack_names[] = { "trap", "#DF", "NMI", "#MC", "entry" };
+static const char *const stack_names[] = { "trap", "#DF", "NMI", "#MC", "#DB", "#BP", "entry" };
 
 static const char *guard_of(const struct cpu *c, uint64_t addr)
 {
 	const struct cpu_stack *s[] = { &c->trap_stack, &c->ist[0], &c->ist[1], &c->ist[2],
-					&c->entry_stack };
+					&c->ist[3], &c->ist[4], &c->entry_stack };
 
 	for (size_t k = 0; k < ARRAY_SIZE(s); k++)
 		if (s[k]->lo && in(addr, s[k]->lo - PAGE_SIZE, s[k]->lo))

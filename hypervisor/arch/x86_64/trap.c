@@ -5,6 +5,7 @@
 #include <hv/percpu.h>
 #include <hv/sched.h>
 #include <hv/symbols.h>
+#include <hv/time.h>
 #include <hv/trap.h>
 #include <hv/x86.h>
 
@@ -117,6 +118,20 @@ void trap_dispatch_paranoid(struct trap_frame *f)
 	panic("%s on CPU %u at rip 0x%lx", trap_vector_name(f->vector), this_cpu()->index, f->rip);
 }
 
+/* A vector nobody registered (a stray MSI, a misrouted line): acknowledged,
+ * or the LAPIC would hold every lower-priority interrupt back for good.
+ * The spurious vector is never acknowledged (the LAPIC says so). */
+static void unexpected_interrupt(uint64_t vector)
+{
+	static uint32_t seen;
+
+	if (vector == VEC_SPURIOUS)
+		return;
+	lapic_eoi();
+	if (__atomic_fetch_add(&seen, 1, __ATOMIC_RELAXED) < 8)
+		log_warn("unexpected interrupt vector %lu on CPU %u (acknowledged)", vector, this_cpu()->index);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	bool from_guest = (f->cs & 3) == 3;
@@ -124,6 +139,8 @@ void trap_dispatch(struct trap_frame *f)
 	if (f->vector >= 32) {
 		if (irq_handlers[f->vector])
 			irq_handlers[f->vector](f);
+		else
+			unexpected_interrupt(f->vector);
 	} else if (from_guest && user_fault_handler) {
 		user_fault_handler(f);
 	} else {

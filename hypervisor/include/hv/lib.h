@@ -30,4 +30,8 @@ int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* lib/stack_protector.c: pick the canary; first thing at boot, from a
+ * function that is not itself protected. */
+void stack_protector_init(void) __attribute__((no_stack_protector));
+
 #endif

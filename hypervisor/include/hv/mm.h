@@ -73,6 +73,9 @@ int pt_map_large(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags); /*
 int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user);
 /* Create the table under va's PML4 slot (for slots shared by reference). */
 int pt_reserve(uint64_t pml4_pa, uint64_t va);
+/* Turn the 2 MiB page mapping va into 512 4 KiB pages, same flags (no-op
+ * when it is already split).  0 or -ENOMEM. */
+int pt_split_large(uint64_t pml4_pa, uint64_t va);
 /* The frame mapped at va (page-aligned), or 0 when nothing is. */
 uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va);
 /* Free every table below the lower-half PML4 slots (not the mapped frames). */

@@ -39,7 +39,9 @@ _Static_assert(sizeof(struct tss) == 104, "tss layout");
 #define IST_DF  1
 #define IST_NMI 2
 #define IST_MC  3
-#define IST_COUNT 3
+#define IST_DB  4
+#define IST_BP  5
+#define IST_COUNT 5
 
 /* One stack: [lo, hi), with an unmapped guard page just below lo. */
 struct cpu_stack { uint64_t lo, hi; };

@@ -78,10 +78,20 @@ static inline void clac(void) { __asm__ volatile("clac" ::: "memory"); }
 #define EFER_LME  (1UL << 8)
 #define EFER_NXE  (1UL << 11)
 
+#define CR0_PE    (1UL << 0)
 #define CR0_MP    (1UL << 1)
 #define CR0_EM    (1UL << 2)
 #define CR0_TS    (1UL << 3)
+#define CR0_ET    (1UL << 4)
+#define CR0_NE    (1UL << 5)
 #define CR0_WP    (1UL << 16)
+#define CR0_PG    (1UL << 31)
+#define CR4_PAE   (1UL << 5)
+#define CR4_LA57  (1UL << 12)
+#define EFER_LMA  (1UL << 10)
+#define MSR_SYSENTER_CS  0x174
+#define MSR_SYSENTER_ESP 0x175
+#define MSR_SYSENTER_EIP 0x176
 #define CR4_PGE   (1UL << 7)
 #define CR4_OSFXSR (1UL << 9)
 #define CR4_OSXMMEXCPT (1UL << 10)
