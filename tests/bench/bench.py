@@ -102,9 +102,16 @@ def pair_manifest(hello_kib, smp):
     return PAIR.format(hello_mem="%dK" % hello_kib, pin="cpus = 0" if smp > 1 else "")
 
 
-def measure(icount, hello_kib, smp=1):
-    solo_log = boot(SOLO, icount, smp)
-    pair_log = boot(pair_manifest(hello_kib, smp), icount, smp)
+def with_isolation(manifest, isolation):
+    """[hypervisor] isolation = ... (None: the build's default, auto)."""
+    if isolation is None:
+        return manifest
+    return manifest.replace("[hypervisor]\n", "[hypervisor]\nisolation = %s\n" % isolation, 1)
+
+
+def measure(icount, hello_kib, smp=1, isolation=None):
+    solo_log = boot(with_isolation(SOLO, isolation), icount, smp)
+    pair_log = boot(with_isolation(pair_manifest(hello_kib, smp), isolation), icount, smp)
     s, p = values(solo_log, "solo"), values(pair_log, "p")
     hello = [e for e in pvrun.events(pair_log, "domain-created") if e["name"] == "hello"][0]
     boot_ev = pvrun.events(solo_log, "boot")[0]
@@ -132,17 +139,26 @@ def to_instructions(m):
     return m
 
 
-def measure_many_cpus(hello_kib):
-    """measure() on MANY_CPUS, or why it failed (printed, not fatal)."""
+def guarded(fn, *args, **kw):
+    """fn(...), or "failed" when its boot failed (printed, not fatal)."""
     try:
-        return measure(None, hello_kib, MANY_CPUS)
+        return fn(*args, **kw)
     except RunFailed as e:
         print(e, file=sys.stderr)
         return "failed"
 
 
+def measure_many_cpus(hello_kib):
+    """measure() on MANY_CPUS, or why it failed."""
+    return guarded(measure, None, hello_kib, MANY_CPUS)
+
+
 def guest_row(name, tcg, many, ic, unit, goal=""):
     print("| %-34s | %10s | %10s | %10s | %-8s | %s" % (name, tcg, many, ic, unit, goal))
+
+
+def iso_row(name, *cols):
+    print("| %-34s | %10s | %10s | %10s | %10s | %s" % ((name,) + cols))
 
 
 def net_row(name, one, many, unit, notes=""):
@@ -391,12 +407,30 @@ def print_guest_table(tcg, many, ic):
     print()
 
 
+def print_isolation(off, on):
+    """The cost of page-table isolation and the barriers (docs/security.md):
+    the same boots with [hypervisor] isolation = off and = on."""
+    print("Cost of isolation ([hypervisor] isolation = off / on; under TCG there is no PCID, so")
+    print("every entry and exit is a full CR3 write and TLB flush):")
+    iso_row("figure", "TCG off", "TCG on", "icount off", "icount on", "unit")
+    iso_row("-" * 34, "-" * 10, "-" * 10, "-" * 10, "-" * 10, "-" * 8)
+    for key, name in (("hypercall", "null hypercall round trip"), ("yield_pair", "context switch (yield, 2 domains)"),
+                      ("create_to_main", "domain create -> main")):
+        iso_row(name, *[cell(m, key) for m in (off[0], on[0], off[1], on[1])], "cyc/ins")
+    print()
+
+
 def main():
     hello_kib = hello_min_memory()
     tcg = measure(None, hello_kib)
     many = measure_many_cpus(hello_kib)
     ic = to_instructions(measure(ICOUNT_SHIFT, hello_kib))
     print_guest_table(tcg, many, ic)
+    print_isolation(
+        (guarded(measure, None, hello_kib, isolation="off"),
+         guarded(lambda: to_instructions(measure(ICOUNT_SHIFT, hello_kib, isolation="off")))),
+        (guarded(measure, None, hello_kib, isolation="on"),
+         guarded(lambda: to_instructions(measure(ICOUNT_SHIFT, hello_kib, isolation="on")))))
     net1, net_many = measure_net(1), measure_net(MANY_CPUS)
     print_net(net1, net_many, measure_linux_vm())
     smp_bench.print_smp(smp_bench.measure_smp(BUILD), smp_row)
