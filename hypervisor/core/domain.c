@@ -324,18 +324,28 @@ static uint32_t count_restart(const struct manifest_guest *g, uint32_t gi)
 	return n;
 }
 
+/* Exponential back-off from the manifest's restart_delay (else the build's
+ * default), capped at 1 s or the delay itself when that is longer. */
+static uint64_t restart_delay_us(const struct manifest_guest *g, uint32_t n)
+{
+	uint64_t base = g->restart_delay_us == MANIFEST_RESTART_DELAY_BUILD ?
+			CONFIG_RESTART_BACKOFF_MS * 1000ULL : g->restart_delay_us;
+
+	return MIN(base << MIN(n - 1, 20u), MAX(base, 1000000ULL));
+}
+
 static void schedule_restart(const struct manifest_guest *g, uint32_t gi, uint32_t instance)
 {
 	uint32_t n = count_restart(g, gi);
-	uint64_t ms;
+	uint64_t us;
 
 	if (!n) {
 		log_warn("domain %s: restart limit (%u) reached, not restarting", g->name, g->restart_limit);
 		log_event("domain-restart-limit name=%s restarts=%u", g->name, g->restart_limit);
 		return;
 	}
-	ms = MIN((uint64_t)CONFIG_RESTART_BACKOFF_MS << MIN(n - 1, 20u), 1000UL);
-	if (sched_timer_add(rdtsc() + ns_to_tsc(ms * 1000000), restart_timer, RESTART_ARG(gi, instance)))
+	us = restart_delay_us(g, n);
+	if (sched_timer_add(rdtsc() + ns_to_tsc(us * 1000), restart_timer, RESTART_ARG(gi, instance)))
 		log_err("domain %s: no timer slot for its restart", g->name);
 }
 

@@ -215,6 +215,7 @@ static void open_guest(struct parser *p, struct str name)
 	g->on_exit = MANIFEST_ACTION_DESTROY;
 	g->on_crash = MANIFEST_ACTION_DESTROY;
 	g->restart_limit = 3;
+	g->restart_delay_us = MANIFEST_RESTART_DELAY_BUILD;
 	g->weight = MANIFEST_WEIGHT_DEFAULT;
 	g->instances = 1;
 	g->valid = true;

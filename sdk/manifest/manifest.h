@@ -36,6 +36,8 @@
 #define MANIFEST_SLICE_MIN_US     100u
 #define MANIFEST_SLICE_MAX_US     1000000u
 #define MANIFEST_RESTART_MAX      1000u
+#define MANIFEST_RESTART_DELAY_MAX_US 10000000u  /* 10s */
+#define MANIFEST_RESTART_DELAY_BUILD  UINT32_MAX /* not set: the hypervisor's default */
 #define MANIFEST_INSTANCES_MAX    10000u /* copies of one guest section */
 #define MANIFEST_INSTANCE_NAME_MAX 24u   /* name length when instances > 1: room for "-10000" */
 #define MANIFEST_WEIGHT_DEFAULT   256u
@@ -92,6 +94,7 @@ struct manifest_guest {
 	enum manifest_action on_exit;        /* default destroy */
 	enum manifest_action on_crash;       /* default destroy */
 	uint32_t restart_limit;              /* restarts allowed; default 3 */
+	uint32_t restart_delay_us;           /* before the first restart, doubling; or _BUILD */
 	uint64_t cpu_mask;                   /* bit N: may use CPU N; 0 = any */
 	uint32_t weight;
 	uint32_t instances;                  /* copies to run, named NAME-1..NAME-N when > 1; default 1 */                     /* CPU share, 1..65535; default 256 */

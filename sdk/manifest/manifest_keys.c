@@ -248,6 +248,19 @@ static void set_restart_limit(struct parser *p, struct str v)
 		p->g->restart_limit = (uint32_t)n;
 }
 
+static void set_restart_delay(struct parser *p, struct str v)
+{
+	uint64_t us;
+	bool big;
+
+	if (!mf_parse_quantity(v, time_units, &us, &big))
+		mf_fail_q(p, "bad duration ", v, " (use a number with us, ms or s)");
+	else if (big || us > MANIFEST_RESTART_DELAY_MAX_US)
+		mf_fail_q(p, "duration ", v, " out of range (0..10s)");
+	else
+		p->g->restart_delay_us = (uint32_t)us;
+}
+
 static void set_privileged(struct parser *p, struct str v)
 {
 	parse_bool(p, v, &p->g->privileged);
@@ -644,6 +657,7 @@ const struct keydef mf_guest_keys[] = {
 	{ "on_exit", set_on_exit, false, false },
 	{ "on_crash", set_on_crash, false, false },
 	{ "restart_limit", set_restart_limit, false, false },
+	{ "restart_delay", set_restart_delay, false, false },
 	{ "privileged", set_privileged, false, false },
 	{ "cpus", set_cpu_affinity, false, false },
 	{ "weight", set_weight, false, false },

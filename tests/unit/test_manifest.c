@@ -389,6 +389,19 @@ static void test_words(void)
 	CHECK_ONE_ERROR(4, "restart_limit", "bad count \"1001\" (use 0..1000)");
 	parse("[guest a]\nimage=a\nmemory=1M\nrestart_limit = -1\n");
 	CHECK_ONE_ERROR(4, "restart_limit", "bad count");
+	parse("[guest a]\nimage=a\nmemory=1M\n");
+	CHECK_EQ_U64(m.guest[0].restart_delay_us, MANIFEST_RESTART_DELAY_BUILD);
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_delay = 0\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.guest[0].restart_delay_us, 0);
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_delay = 10s\n");
+	CHECK_EQ_INT(m.guest[0].restart_delay_us, 10000000);
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_delay = 250us\n");
+	CHECK_EQ_INT(m.guest[0].restart_delay_us, 250);
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_delay = 10001ms\n");
+	CHECK_ONE_ERROR(4, "restart_delay", "out of range (0..10s)");
+	parse("[guest a]\nimage=a\nmemory=1M\nrestart_delay = soon\n");
+	CHECK_ONE_ERROR(4, "restart_delay", "bad duration \"soon\"");
 	parse("[guest a]\nimage=a\nmemory=1M\nprivileged = sure\n");
 	CHECK_ONE_ERROR(4, "privileged", "bad boolean \"sure\"");
 }
