@@ -36,8 +36,9 @@ static void banner_memory(void)
 	log_info("memory: total %lu MiB, managed %lu MiB, free %lu MiB, reclaimed %lu KiB from loader/boot services",
 		 MIB(memmap_total_ram(boot.info)), MIB(fs.total * PAGE_SIZE),
 		 MIB(fs.free * PAGE_SIZE), KIB(fs.reclaimed * PAGE_SIZE));
-	log_info("memory: hypervisor image %lu KiB, page tables %lu KiB, heap %lu KiB",
-		 KIB(ks.image_bytes), KIB(ks.table_frames * PAGE_SIZE), KIB(heap_bytes_in_use()));
+	log_info("memory: hypervisor image %lu KiB, page tables %lu KiB, frame allocator %lu KiB, heap %lu KiB",
+		 KIB(ks.image_bytes), KIB(ks.table_frames * PAGE_SIZE), KIB(fs.meta * PAGE_SIZE),
+		 KIB(heap_bytes_in_use()));
 	log_event("memory total_kib=%lu managed_kib=%lu free_kib=%lu reclaimed_kib=%lu image_kib=%lu",
 		  KIB(memmap_total_ram(boot.info)), KIB(fs.total * PAGE_SIZE), KIB(fs.free * PAGE_SIZE),
 		  KIB(fs.reclaimed * PAGE_SIZE), KIB(ks.image_bytes));

@@ -273,6 +273,36 @@ static int plan_layout(struct domain *d, const struct manifest_guest *g, char *e
  * must lie under slot 0, which the mapping loop has created by then. */
 _Static_assert(PV_GUEST_BASE + MANIFEST_MEMORY_MAX <= (1ull << 39), "guests fit PML4 slot 0");
 
+/* Every page mapped (or prepared, demand-zero) and the guest's own view
+ * made; the demand-zero pages are only counted, not yet reserved. */
+static int map_all(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	for (uint64_t i = 0; i < d->mem.pages; i++) {
+		if (map_page(d, i)) {
+			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
+				 g->memory >> 10, (i * PAGE_SIZE) >> 10);
+			return -ENOMEM;
+		}
+	}
+	if (mitigations.pti && !(d->user_pml4 = kspace_new_user_view(d->pml4))) {
+		snprintf(err, n, "out of hypervisor memory");
+		return -ENOMEM;
+	}
+	d->overhead_frames += d->user_pml4 != 0;
+	return 0;
+}
+
+/* Last, after every other frame is taken: whether a domain fits is this
+ * one check, and its message says by how much it does not. */
+static int reserve_lazy(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	if (!frame_reserve(d->lazy_reserved))
+		return 0;
+	snprintf(err, n, "out of memory: %lu KiB requested; its demand-zero pages need %lu KiB, %lu KiB are free",
+		 g->memory >> 10, d->lazy_reserved * (PAGE_SIZE / 1024), free_frames_kib());
+	return -ENOMEM;
+}
+
 int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
 	uint64_t list_pages, list_pa;
@@ -294,25 +324,11 @@ int domain_build(struct domain *d, const struct manifest_guest *g, char *err, si
 	/* The stack is demand-zero too, all but the page the entry runs on. */
 	d->start_stack_page = PV_GUEST_BASE + g->memory - (INFO_PAGES + 1) * PAGE_SIZE;
 	d->mem.populate = populate;
-	for (uint64_t i = 0; i < d->mem.pages; i++) {
-		if (map_page(d, i)) {
-			d->lazy_reserved = 0;     /* counted, not yet reserved */
-			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
-				 g->memory >> 10, (i * PAGE_SIZE) >> 10);
-			return -ENOMEM;
-		}
+	r = map_all(d, g, err, n);
+	if (r || (r = reserve_lazy(d, g, err, n))) {
+		d->lazy_reserved = 0;     /* counted, never reserved */
+		return r;
 	}
-	if (frame_reserve(d->lazy_reserved)) {
-		snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB free",
-			 g->memory >> 10, free_frames_kib());
-		d->lazy_reserved = 0;
-		return -ENOMEM;
-	}
-	if (mitigations.pti && !(d->user_pml4 = kspace_new_user_view(d->pml4))) {
-		snprintf(err, n, "out of hypervisor memory");
-		return -ENOMEM;
-	}
-	d->overhead_frames += d->user_pml4 != 0;
 	copy_image(d);
 	fill_shared_info(d);
 	fill_start_info(d, g, d->heap_gva);

@@ -16,17 +16,20 @@ extern uint64_t physmap_offset;   /* 0 while on the loader's identity map */
 static inline void *phys_to_virt(uint64_t pa) { return (void *)(pa + physmap_offset); }
 uint64_t virt_to_phys(const void *va);  /* direct-map or image address only */
 
-/* ---- frame allocator (mm/frame.c) ---------------------------------------- */
+/* ---- frame allocator (mm/frame.c, a buddy allocator: mm/buddy.c) --------- */
 struct frame_stats {
 	uint64_t total;        /* frames ever handed to the allocator */
 	uint64_t free;         /* frames free now */
 	uint64_t reclaimed;    /* frames that came from loader/boot-services memory */
 	uint64_t reserved;     /* free frames promised to domains (demand-zero) */
+	uint64_t meta;         /* frames holding the allocator's own metadata */
 };
 
 void frame_add_range(uint64_t base, uint64_t pages);
 uint64_t frame_alloc(void);              /* one zeroed frame; 0 when out of memory */
 uint64_t frame_alloc_contig(uint64_t n); /* n contiguous zeroed frames; 0 on failure */
+/* Frames allocated by any of the calls here, whole or in part; freeing one
+ * that is not allocated panics. */
 void frame_free(uint64_t pa);
 void frame_free_contig(uint64_t pa, uint64_t n);
 void frame_stats(struct frame_stats *s);
