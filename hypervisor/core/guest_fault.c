@@ -39,6 +39,8 @@ static const char *reason_for(const struct domain *d, const struct trap_frame *f
 {
 	switch (f->vector) {
 	case 0: return "divide-error";
+	case 1: return "debug";          /* icebp, or a single step (TF) */
+	case 3: return "breakpoint";
 	case 6: return "invalid-opcode";
 	case 13: return "general-protection";
 	case 12: return "stack-fault";

@@ -14,7 +14,11 @@
 #include <hv/work.h>
 #include <hv/x86.h>
 
-#define USER_RFLAGS_KEEP 0x0cd5UL   /* CF PF AF ZF SF DF OF */
+/* The flags ring 3 can set itself (popf): CF PF AF ZF SF TF DF OF NT AC
+ * ID.  They are the guest's, and sysret returns them anyway, so a switch
+ * must too (it used to drop TF, NT, AC and ID).  Never IOPL, VM, VIF/VIP
+ * or RF; IF is forced on. */
+#define USER_RFLAGS_KEEP 0x244dd5UL
 #define RFLAGS_IF        0x200UL
 
 #define entity_domain(e) ((struct domain *)((char *)(e) - __builtin_offsetof(struct domain, fair)))
