@@ -80,6 +80,7 @@ EFI_STATUS exit_and_jump(EFI_HANDLE image, struct boot_info *bi,
 			bi->mmap_size = size;
 			bi->mmap_desc_size = dsize;
 			bi->mmap_desc_version = dver;
+			test_hooks_before_jump();
 			jump(cr3, bi, entry);
 		}
 		if (st != EFI_INVALID_PARAMETER)

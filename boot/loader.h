@@ -75,6 +75,11 @@ void reserve_ap_trampoline(struct boot_info *bi);
 /* paging.c */
 EFI_STATUS build_page_tables(struct boot_info *bi, UINT64 *cr3);
 
+/* testhook.c (CONFIG_TEST_HOOKS): what `selftest = cpustate` asks of the
+ * loader, noted while the manifest is at hand, done just before the jump. */
+void test_hooks_note(const struct manifest *m);
+void test_hooks_before_jump(void);
+
 /* handover.c: never returns on success. */
 EFI_STATUS exit_and_jump(EFI_HANDLE image, struct boot_info *bi,
 			 UINT64 cr3, UINT64 entry);

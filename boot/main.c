@@ -147,6 +147,7 @@ static EFI_STATUS prepare(struct loader *l, EFI_HANDLE image, UINT64 tsc0)
 	if (EFI_ERROR(st))
 		return st;
 	load_guests(l->m, l->manifest_dir, l->bi, l->mods);
+	test_hooks_note(l->m);
 	FreePool(l->m);
 	find_acpi(l->bi);
 	find_framebuffer(l->bi);

@@ -3,6 +3,7 @@
 #include <hv/lib.h>
 #include <hv/lock.h>
 #include <hv/log.h>
+#include <hv/mm.h>
 #include <hv/power.h>
 #include <hv/selftest.h>
 #include <hv/time.h>
@@ -103,6 +104,43 @@ __attribute__((noinline)) static void selftest_lockorder(void)
 	power_off(POWER_STATUS_SELFTEST_FAILED);
 }
 
+/* The direct map must not be a writable alias of the hypervisor's text
+ * (mm/kspace.c, protect_image_alias): this store faults and panics.  It
+ * writes back the byte it read, so where the alias is writable nothing
+ * changes and the test fails cleanly. */
+__attribute__((noinline)) static void selftest_textalias(void)
+{
+	volatile uint8_t *alias = phys_to_virt(virt_to_phys((const void *)selftest_textalias));
+
+	log_info("selftest: writing the hypervisor's text through the direct map at %p on purpose",
+		 (void *)alias);
+	*alias = *alias;
+	log_err("selftest: the hypervisor's text is writable through the direct map");
+	power_off(POWER_STATUS_SELFTEST_FAILED);
+}
+
+/* Runs a byte past `buf` into the canary just above it (the index is
+ * volatile, so the compiler cannot see the overrun); the check before
+ * the return must panic with "stack protector". */
+static volatile size_t smash_len = 16 + 8;
+
+__attribute__((noinline)) static void smash_frame(void)
+{
+	char buf[16];
+
+	for (size_t i = 0; i < smash_len; i++)
+		buf[i] = 'A';
+	__asm__ volatile("" :: "r"(buf) : "memory");
+}
+
+static void selftest_smash(void)
+{
+	log_info("selftest: overwriting a stack canary on purpose");
+	smash_frame();
+	log_err("selftest: a smashed stack frame returned");
+	power_off(POWER_STATUS_SELFTEST_FAILED);
+}
+
 void selftest_run(enum manifest_selftest which)
 {
 	if (!IS_ENABLED(CONFIG_TEST_HOOKS) || which == MANIFEST_SELFTEST_NONE)
@@ -115,4 +153,8 @@ void selftest_run(enum manifest_selftest which)
 		selftest_stack();
 	else if (which == MANIFEST_SELFTEST_LOCKORDER)
 		selftest_lockorder();
+	else if (which == MANIFEST_SELFTEST_TEXTALIAS)
+		selftest_textalias();
+	else if (which == MANIFEST_SELFTEST_SMASH)
+		selftest_smash();
 }

@@ -59,6 +59,10 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_KILL = 6,      /* once guests run: kill every "victim*" domain */
 	MANIFEST_SELFTEST_DEADCPU = 7,   /* the last CPU gets no SIPI: it never answers */
 	MANIFEST_SELFTEST_PTDUMP = 8,    /* once guests run: list a guest's supervisor mappings */
+	MANIFEST_SELFTEST_TEXTALIAS = 9, /* write the hypervisor's text through the direct map */
+	MANIFEST_SELFTEST_SMASH = 10,    /* overwrite a stack canary */
+	MANIFEST_SELFTEST_STRAYIRQ = 11, /* once guests run: a self-IPI on a vector nobody handles */
+	MANIFEST_SELFTEST_CPUSTATE = 12, /* loader leaves junk in DR7/CR4/SYSENTER; every CPU reports */
 };
 
 enum manifest_isolation {         /* page-table isolation and speculation barriers */

@@ -105,6 +105,10 @@ static const struct word selftest_words[] = {
 	{ "kill", MANIFEST_SELFTEST_KILL },
 	{ "deadcpu", MANIFEST_SELFTEST_DEADCPU },
 	{ "ptdump", MANIFEST_SELFTEST_PTDUMP },
+	{ "textalias", MANIFEST_SELFTEST_TEXTALIAS },
+	{ "smash", MANIFEST_SELFTEST_SMASH },
+	{ "strayirq", MANIFEST_SELFTEST_STRAYIRQ },
+	{ "cpustate", MANIFEST_SELFTEST_CPUSTATE },
 	{ NULL, 0 },
 };
 
@@ -115,7 +119,7 @@ static void set_selftest(struct parser *p, struct str v)
 	if (lookup(selftest_words, v, &t))
 		p->hv->selftest = (enum manifest_selftest)t;
 	else
-		mf_fail_q(p, "bad selftest ", v, " (use none, fault, timer, stack, lockorder, ipistorm, kill, deadcpu or ptdump)");
+		mf_fail_q(p, "bad selftest ", v, " (use none, or see docs/manifest.md)");
 }
 
 static const struct word isolation_words[] = {

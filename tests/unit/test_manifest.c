@@ -371,6 +371,14 @@ static void test_words(void)
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_FAULT);
 	parse_hv("selftest", "timer");
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_TIMER);
+	parse_hv("selftest", "textalias");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_TEXTALIAS);
+	parse_hv("selftest", "smash");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_SMASH);
+	parse_hv("selftest", "strayirq");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_STRAYIRQ);
+	parse_hv("selftest", "cpustate");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_CPUSTATE);
 	parse_hv("selftest", "panic");
 	CHECK_ONE_ERROR(2, "selftest", "bad selftest \"panic\"");
 
@@ -1199,7 +1207,7 @@ static void test_format(void)
 
 	/* Long bad values are shortened in messages, never overflowed. */
 	parse("[hypervisor]\nselftest = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n");
-	CHECK_ERROR(2, "selftest", "aaaa...\" (use none, fault, timer");
+	CHECK_ERROR(2, "selftest", "aaaa...\" (use none, or see docs/manifest.md)");
 }
 
 static void test_action_name(void)
