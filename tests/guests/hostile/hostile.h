@@ -23,7 +23,6 @@
 
 /* A raw hypercall with all six argument registers; rcx, r11 clobbered. */
 long hc6(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
-static inline long hc(long nr, long a0, long a1) { return hc6(nr, a0, a1, 0, 0, 0, 0); }
 
 /* Record a wrong answer (printed), for the exit status. */
 void wrong(const char *what, long got, long want);
