@@ -15,6 +15,7 @@ test_vswitch_SRCS := $(NET_SWITCH_SRCS) tests/unit/host_shims.c
 test_netback_SRCS := hypervisor/io/netback.c $(NET_SWITCH_SRCS) hypervisor/mm/guest_mem.c tests/unit/host_shims.c
 test_ring_SRCS :=
 test_buddy_SRCS := hypervisor/mm/buddy.c
+test_sha256_SRCS := hypervisor/lib/sha256.c
 
 # ---- rule generator: nothing to edit below ---------------------------------
 UNIT_O := $(O)/tests/unit
