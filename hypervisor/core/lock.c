@@ -72,7 +72,7 @@ static __attribute__((noreturn)) void lock_panic(const char *what, const struct 
 	panic_begin();
 	log_rawf("hv| ==== lock checker: %s on CPU %u ====", what, this_cpu()->index);
 	if (held) {
-		log_rawf("hv|   held: %s (rank %u, CPU %u)", held->name, held->rank, held->owner - 1);
+		log_rawf("hv|   held: %s (rank %u, CPU %u)", held->name, held->rank, held->owner->index);
 		print_trace("held lock taken at", held->trace);
 	}
 	log_rawf("hv|   this: %s (rank %u)", want->name, want->rank);
@@ -102,7 +102,7 @@ static void check_acquire(struct lock_cpu *lc, struct spinlock *want)
  * list, the time and the trace only where the checker reads them. */
 static void note_acquired(struct lock_cpu *lc, struct spinlock *l)
 {
-	l->owner = (uint16_t)(this_cpu()->index + 1);
+	l->owner = this_cpu();
 	if (!CHECK)
 		return;
 	l->acquired_tsc = rdtsc();
@@ -115,7 +115,7 @@ static void check_release(struct lock_cpu *lc, struct spinlock *l)
 {
 	uint64_t held_us = tsc_hz ? tsc_to_ns(rdtsc() - l->acquired_tsc) / 1000 : 0;
 
-	if (!lc->depth || l->owner != this_cpu()->index + 1)
+	if (!lc->depth || l->owner != this_cpu())
 		lock_panic("release of a lock this CPU does not hold", NULL, l);
 	if (held_us > CONFIG_LOCK_HOLD_MAX_US && !panicking)
 		lock_panic("lock held too long", l, l);
@@ -145,9 +145,10 @@ static bool try_take(struct spinlock *l)
 
 /* Spin; in checked builds a spin past CONFIG_LOCK_SPIN_MAX_MS is a
  * deadlock report naming the holder and where it took the lock. */
-static void spin_wait(struct spinlock *l)
+void spin_lock_contended(struct spinlock *l)
 {
-	uint64_t start = rdtsc(), limit = CHECK && tsc_hz ? ns_to_tsc(CONFIG_LOCK_SPIN_MAX_MS * 1000000ULL) : 0;
+	uint64_t limit = CHECK && tsc_hz ? ns_to_tsc(CONFIG_LOCK_SPIN_MAX_MS * 1000000ULL) : 0;
+	uint64_t start = limit ? rdtsc() : 0;
 
 	while (!try_take(l)) {
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED)) {
@@ -158,14 +159,14 @@ static void spin_wait(struct spinlock *l)
 	}
 }
 
-uint64_t spin_lock(struct spinlock *l)
+uint64_t spin_lock_checked(struct spinlock *l)
 {
 	uint64_t f = irq_save();
 	struct lock_cpu *lc = &this_cpu()->locks;
 
 	if (CHECK && !panicking)
 		check_acquire(lc, l);
-	spin_wait(l);
+	spin_lock_contended(l);
 	note_acquired(lc, l);
 	return f;
 }
@@ -181,7 +182,7 @@ bool spin_try_lock(struct spinlock *l, uint64_t *flags)
 	return true;
 }
 
-void spin_unlock(struct spinlock *l, uint64_t flags)
+void spin_unlock_checked(struct spinlock *l, uint64_t flags)
 {
 	struct lock_cpu *lc = &this_cpu()->locks;
 
@@ -189,14 +190,14 @@ void spin_unlock(struct spinlock *l, uint64_t flags)
 		check_release(lc, l);
 		forget(lc, l);
 	}
-	l->owner = 0;
+	l->owner = NULL;
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
 	irq_restore(flags);
 }
 
 bool spin_held_here(const struct spinlock *l)
 {
-	return l->locked && l->owner == this_cpu()->index + 1;
+	return l->locked && l->owner == this_cpu();
 }
 
 uint32_t locks_held_here(void)

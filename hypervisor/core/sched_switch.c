@@ -48,22 +48,41 @@ static bool must_switch(struct cpu *c, uint64_t now)
 
 /* ---- out and in -------------------------------------------------------------- */
 
-static void switch_out(struct cpu *c, const struct trap_frame *f, uint64_t now)
+/* The slice for d as the queue stands, in TSC ticks.  It depends only on
+ * d's weight and the queue's, so it is converted again only when those
+ * changed (a yield between the same domains reuses it). */
+static uint64_t slice_tsc(struct cpu *c, const struct domain *d)
+{
+	struct cpu_sched *s = &c->sched;
+
+	if (s->slice_weight != d->fair.weight || s->slice_total != s->fq.total_weight) {
+		s->slice_weight = d->fair.weight;
+		s->slice_total = s->fq.total_weight;
+		s->slice_ticks = ns_to_tsc(fair_slice(&s->fq, &d->fair));
+	}
+	return s->slice_ticks;
+}
+
+/* A domain woken before it left the CPU (sched_wake_locked) returns the
+ * wake-up's result, not its block's. */
+static void take_wake_result(struct domain *d, struct trap_frame *f)
+{
+	if (d->wake_rax_pending) {
+		f->rax = d->wake_rax;
+		d->wake_rax_pending = false;
+	}
+}
+
+/* c's lock held, c->running charged (and requeued if still runnable):
+ * its registers leave the CPU. */
+static void switch_out(struct cpu *c, struct trap_frame *f, uint64_t now)
 {
 	struct domain *d = c->running;
 
-	sched_charge(c, now);
+	take_wake_result(d, f);
 	d->regs = *f;
-	if (d->wake_rax_pending) {          /* woken before it left the CPU */
-		d->regs.rax = d->wake_rax;
-		d->wake_rax_pending = false;
-	}
 	d->cpu_tsc += now - d->slice_start_tsc;
 	fpu_save(d->fpu);
-	if (d->state == DOM_RUNNING) {
-		d->state = DOM_RUNNABLE;
-		fair_requeue(&c->sched.fq, &d->fair);   /* cannot fail: it was dequeued to run */
-	}
 	c->running = NULL;
 }
 
@@ -75,9 +94,18 @@ static void resume_same(struct cpu *c, struct domain *d, struct trap_frame *f, u
 	d->slice_start_tsc = now;
 	c->running = d;
 	c->sched.charged_tsc = now;
-	c->sched.slice_end_tsc = now + ns_to_tsc(fair_slice(&c->sched.fq, &d->fair));
+	c->sched.slice_end_tsc = now + slice_tsc(c, d);
 	c->sched.need_resched = false;
 	*f = d->regs;
+}
+
+/* The running domain still runs first: it goes on with a fresh slice,
+ * its registers, FPU state and page tables never having left the CPU. */
+static void go_on(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+{
+	take_wake_result(d, f);
+	c->sched.slice_end_tsc = now + slice_tsc(c, d);
+	c->sched.need_resched = false;
 }
 
 /* The hypervisor runs on the domain's full view; the exit to ring 3 loads
@@ -100,7 +128,7 @@ static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uin
 	d->cpus_used |= 1ULL << c->index;
 	c->running = d;
 	c->sched.charged_tsc = now;
-	c->sched.slice_end_tsc = now + ns_to_tsc(fair_slice(&c->sched.fq, &d->fair));
+	c->sched.slice_end_tsc = now + slice_tsc(c, d);
 	c->sched.need_resched = false;
 	c->sched.switches++;
 	if (!d->switches++)
@@ -292,6 +320,93 @@ static void run_work_uncharged(struct cpu *c)
 	spin_unlock(&c->sched.lock, flags);
 }
 
+/* c's lock held; the running domain yielded, was preempted or used up its
+ * slice, and is still runnable.  Charged, it goes on if it still runs
+ * first; otherwise it is queued and whoever runs first is switched in.
+ * Returns who runs now. */
+static struct domain *requeue_current(struct cpu *c, struct trap_frame *f, uint64_t now,
+				      uint64_t *flags)
+{
+	struct domain *prev = c->running, *d;
+
+	if (cpu_count > 1 && c->sched.fq.count) {
+		push_one(c, flags);          /* may drop the lock meanwhile */
+		now = rdtsc();
+	}
+	sched_charge(c, now);
+	d = entity_domain(fair_requeue_pick(&c->sched.fq, &prev->fair));
+	if (d == prev) {
+		go_on(c, d, f, now);
+		return d;
+	}
+	prev->state = DOM_RUNNABLE;
+	switch_out(c, f, now);
+	/* From `now` on, time is the incoming domain's: the switch itself is
+	 * charged, so a domain that yields in a loop pays for it. */
+	switch_in(c, d, f, now);
+	return d;
+}
+
+/* c's lock held; the running domain blocked or died, or none ran: whoever
+ * is owed the CPU, stolen if need be, or the idle loop.  Returns who runs now. */
+static struct domain *replace_current(struct cpu *c, struct trap_frame *f, uint64_t now,
+				      uint64_t *flags)
+{
+	struct domain *prev = c->running, *d;
+
+	if (prev) {
+		sched_charge(c, now);
+		switch_out(c, f, now);
+	}
+	if (c->sched.fq.count > 1 && cpu_count > 1)
+		push_one(c, flags);
+	d = pick(c, flags);
+	if (!d) {
+		d = idle(c, flags);
+		now = rdtsc();           /* idle time is nobody's */
+	}
+	if (d == prev && read_cr3() == d->pml4)
+		resume_same(c, d, f, now);
+	else
+		switch_in(c, d, f, now);
+	return d;
+}
+
+/* c's lock held: f gets whoever should run now.  False when that one was
+ * asked to die (the caller ends it and looks again). */
+static bool run_next(struct cpu *c, struct trap_frame *f, uint64_t *flags)
+{
+	uint64_t now = rdtsc();
+	struct domain *d = c->running;
+
+	if (!must_switch(c, now))
+		take_wake_result(d, f);
+	else if (d && d->state == DOM_RUNNING)
+		d = requeue_current(c, f, now, flags);
+	else
+		d = replace_current(c, f, now, flags);
+	return !d->kill_requested;
+}
+
+/* Something changed since this CPU last looked (sched.look). */
+static __attribute__((noinline)) void reschedule(struct cpu *c, struct trap_frame *f)
+{
+	uint64_t flags;
+
+	c->sched.look = false;     /* whatever changes from here on sets it again */
+	if (work_pending(c))
+		run_work_uncharged(c);
+	for (;;) {
+		end_if_killed(c);
+		flags = spin_lock(&c->sched.lock);
+		if (run_next(c, f, &flags))
+			break;
+		spin_unlock(&c->sched.lock, flags);   /* picked a doomed one: end it, pick again */
+	}
+	sched_arm_timer(c, rdtsc());
+	spin_unlock(&c->sched.lock, flags);
+}
+
 /* The common case, decided without the lock: nothing changed since this
  * CPU last looked, so the same domain goes on and the timer is right.
  * Whoever changes what this CPU should do (a wake-up, a kill, queued work,
@@ -307,41 +422,9 @@ static bool nothing_to_do(struct cpu *c)
 void sched_return_to_guest(struct trap_frame *f)
 {
 	struct cpu *c = this_cpu();
-	uint64_t flags, now;
-	struct domain *d, *prev;
 
-	if (nothing_to_do(c))
-		return;
-	c->sched.look = false;     /* whatever changes from here on sets it again */
-	run_work_uncharged(c);
-	for (;;) {
-		end_if_killed(c);
-		flags = spin_lock(&c->sched.lock);
-		now = rdtsc();
-		if (!must_switch(c, now))
-			break;
-		prev = c->running;
-		if (prev)
-			switch_out(c, f, now);
-		if (c->sched.fq.count > 1 && cpu_count > 1)
-			push_one(c, &flags);
-		d = pick(c, &flags);
-		if (!d) {
-			d = idle(c, &flags);
-			now = rdtsc();           /* idle time is nobody's */
-		}
-		/* From `now` on, time is the incoming domain's: the switch itself
-		 * is charged, so a domain that yields in a loop pays for it. */
-		if (d == prev && read_cr3() == d->pml4)
-			resume_same(c, d, f, now);
-		else
-			switch_in(c, d, f, now);
-		if (!d->kill_requested)
-			break;
-		spin_unlock(&c->sched.lock, flags);   /* picked a doomed one: end it, pick again */
-	}
-	sched_arm_timer(c, rdtsc());
-	spin_unlock(&c->sched.lock, flags);
+	if (!nothing_to_do(c))
+		reschedule(c, f);
 }
 
 /* Called by sched_start (isr.S) with the empty frame it made. */

@@ -6,8 +6,8 @@
  * takes no interrupts at all, however many there are.
  *
  * Hypervisor timers (restart back-off) live in one small table under
- * timers_lock; they run on the boot CPU's normal path (sched_run_timers,
- * from work_run), never in interrupt context. */
+ * timers_lock; they run on the boot CPU's normal path (its timer interrupt
+ * finds them due and queues timers_work), never in interrupt context. */
 #include <hv/domain.h>
 #include <hv/ipi.h>
 #include <hv/lib.h>
@@ -95,15 +95,16 @@ static bool run_one_due(uint64_t now)
 	return true;
 }
 
-void sched_run_timers(void)
+/* timers_work: every due timer, queued by the boot CPU's timer interrupt. */
+static void run_due_timers(void *arg)
 {
 	uint64_t now = rdtsc();
 
-	if (sched_timers_next() > now)
-		return;
 	while (run_one_due(now))
 		;
 }
+
+static struct work timers_work = { .fn = run_due_timers };
 
 /* ---- arming ------------------------------------------------------------------------ */
 
@@ -114,8 +115,11 @@ static uint64_t next_event(struct cpu *c)
 
 	if (c->running && c->sched.fq.count)
 		next = MIN(next, c->sched.slice_end_tsc);
-	if (c->index == 0)
-		next = MIN(next, MIN(sched_timers_next(), poll_next_tsc()));
+	if (c->index == 0) {
+		uint64_t polls = poll_next_tsc();   /* once: MIN() evaluates twice */
+
+		next = MIN(next, MIN(sched_timers_next(), polls));
+	}
 	return next;
 }
 
@@ -146,7 +150,9 @@ static void expire_deadlines(struct cpu *c, uint64_t now)
 }
 
 /* Deadlines and slice ends are handled here; whoever runs next is picked
- * on the way back to ring 3 (or by the idle loop), which re-arms. */
+ * on the way back to ring 3 (or by the idle loop), which re-arms.  The boot
+ * CPU's timer is armed for the next poll and hypervisor timer too: due
+ * polls run here, due timers as work on the way out. */
 void sched_timer_irq(struct trap_frame *f)
 {
 	struct cpu *c = this_cpu();
@@ -162,6 +168,9 @@ void sched_timer_irq(struct trap_frame *f)
 	if (c->running && c->sched.fq.count && now >= c->sched.slice_end_tsc)
 		c->sched.need_resched = true;
 	spin_unlock(&c->sched.lock, flags);
-	if (c->index == 0)
-		poll_run_due(now);
+	if (c->index != 0)
+		return;
+	poll_run_due(now);
+	if (sched_timers_next() <= now)
+		work_queue(0, &timers_work);
 }

@@ -83,21 +83,14 @@ static struct work *take_all(struct cpu *c)
  * and the timer and IPIs must get through meanwhile. */
 bool work_run(struct cpu *c)
 {
-	bool timers = c->index == 0 && sched_timers_next() <= rdtsc();
 	struct work *w;
 
+	if (!work_pending(c))
+		return false;          /* the usual case, before any other cost */
 	if (__atomic_load_n(&c->hw.any, __ATOMIC_RELAXED))
 		hwevent_report(c);
-	if (!timers && !__atomic_load_n(&c->work, __ATOMIC_RELAXED))
-		return false;          /* the usual case, before any other cost */
-
-	if (timers) {
-		sti();
-		sched_run_timers();
-		cli();
-	}
 	if (!__atomic_load_n(&c->work, __ATOMIC_RELAXED))
-		return timers;
+		return false;
 	w = take_all(c);
 	sti();
 	while (w) {

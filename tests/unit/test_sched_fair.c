@@ -116,6 +116,114 @@ static void test_heap_random(void)
 			break;
 }
 
+/* Two queues fed the same random operations; at every yield A takes the
+ * two steps (fair_requeue, fair_pick_next) and B the one
+ * (fair_requeue_pick).  They must pick the same entity and agree on every
+ * observable: queued set, load, min_vruntime, seq, vruntimes. */
+struct twin { struct fair_queue q; struct fair_entity e[HEAP_N], *slot[HEAP_N], *run; };
+
+static bool twins_agree(const struct twin *a, const struct twin *b)
+{
+	if (a->q.count != b->q.count || a->q.total_weight != b->q.total_weight ||
+	    a->q.min_vruntime != b->q.min_vruntime || a->q.next_seq != b->q.next_seq ||
+	    (a->run ? a->run - a->e : -1) != (b->run ? b->run - b->e : -1))
+		return false;
+	for (int i = 0; i < HEAP_N; i++) {
+		const struct fair_entity *x = &a->e[i], *y = &b->e[i];
+
+		if (x->vruntime != y->vruntime || x->seq != y->seq || x->vremainder != y->vremainder ||
+		    (x->heap_index == FAIR_NOT_QUEUED) != (y->heap_index == FAIR_NOT_QUEUED))
+			return false;
+	}
+	return heap_ok(&a->q, a->e, HEAP_N) && heap_ok(&b->q, b->e, HEAP_N);
+}
+
+/* The yield (or slice end) of the running entity, charged ns first. */
+static void twin_yield(struct twin *t, uint64_t ns, bool one_step)
+{
+	if (!t->run) {
+		t->run = fair_pick_next(&t->q);
+		return;
+	}
+	fair_charge(&t->q, t->run, ns);
+	if (one_step) {
+		t->run = fair_requeue_pick(&t->q, t->run);
+		return;
+	}
+	fair_requeue(&t->q, t->run);
+	t->run = fair_pick_next(&t->q);
+}
+
+static void twin_op(struct twin *t, uint32_t op, uint32_t i, uint64_t arg, bool one_step)
+{
+	struct fair_entity *e = &t->e[i];
+
+	if (e == t->run && op < 3)      /* the running entity is never enqueued */
+		op = 3;
+	switch (op) {
+	case 0:
+		fair_enqueue_new(&t->q, e);
+		break;
+	case 1:
+		if (e->heap_index == FAIR_NOT_QUEUED)
+			e->vruntime = t->q.min_vruntime - 20 * MS + arg % (40 * MS);
+		fair_enqueue_wakeup(&t->q, e);
+		break;
+	case 2:
+		fair_dequeue(&t->q, e);
+		break;
+	case 3:                          /* the running entity blocks */
+		if (t->run)
+			fair_charge(&t->q, t->run, arg % (20 * MS));
+		t->run = NULL;
+		break;
+	default:
+		twin_yield(t, arg & 1 ? arg % (3 * MS) : 0, one_step);   /* 0: ties */
+	}
+}
+
+static void test_requeue_pick(void)
+{
+	static struct twin a, b;
+	struct fair_entity lone, *lone_slot[1];
+	struct fair_queue lq;
+	bool ok = true;
+
+	fair_queue_init(&a.q, a.slot, HEAP_N, BASE_SLICE);
+	a.q.min_vruntime = UINT64_MAX - 10 * MS;     /* across the wrap */
+	for (int i = 0; i < HEAP_N; i++)
+		fair_entity_init(&a.e[i], i % 7 ? FAIR_WEIGHT_DEFAULT : 1 + (uint32_t)prng_below(2048));
+	b = a;
+	b.q.slot = b.slot;
+	for (int op = 0; op < 100000 && ok; op++) {
+		uint32_t kind = (uint32_t)prng_below(10), i = (uint32_t)prng_below(HEAP_N / 4);
+		uint64_t arg = prng();
+
+		twin_op(&a, kind, i, arg, false);
+		twin_op(&b, kind, i, arg, true);
+		ok = twins_agree(&a, &b);
+	}
+	CHECK(ok);
+	/* Alone, and on ties: the running entity goes on only when strictly ahead. */
+	fair_queue_init(&lq, lone_slot, 1, BASE_SLICE);
+	fair_entity_init(&lone, FAIR_WEIGHT_DEFAULT);
+	CHECK(fair_requeue_pick(&lq, &lone) == &lone && lq.count == 0);
+	fair_entity_init(&a.e[0], FAIR_WEIGHT_DEFAULT);
+	fair_entity_init(&a.e[1], FAIR_WEIGHT_DEFAULT);
+	fair_queue_init(&a.q, a.slot, HEAP_N, BASE_SLICE);
+	fair_requeue(&a.q, &a.e[1]);
+	CHECK(fair_requeue_pick(&a.q, &a.e[0]) == &a.e[1]);    /* equal vruntime: the waiter */
+	CHECK(a.e[0].heap_index == 0 && a.e[1].heap_index == FAIR_NOT_QUEUED);
+	CHECK(fair_requeue_pick(&a.q, &a.e[1]) == &a.e[0]);
+	fair_dequeue(&a.q, &a.e[1]);
+	a.e[1].vruntime = 1;
+	fair_requeue(&a.q, &a.e[1]);
+	CHECK(fair_requeue_pick(&a.q, &a.e[0]) == &a.e[0]);    /* strictly ahead: goes on */
+	CHECK(a.e[0].heap_index == FAIR_NOT_QUEUED && a.q.count == 1);
+	CHECK(fair_requeue_pick(&a.q, &a.e[1]) == &a.e[1]);    /* already queued: a plain pick */
+	CHECK(a.q.count == 0);
+}
+
 static void test_heap_full_and_order(void)
 {
 	struct fair_entity ent[8], *slot[8], *e, *prev = NULL;
@@ -657,6 +765,7 @@ int main(void)
 {
 	RUN(test_heap_random);
 	RUN(test_heap_full_and_order);
+	RUN(test_requeue_pick);
 	RUN(test_weight_math);
 	RUN(test_slice_and_preempt);
 	RUN(test_wakeup_placement);

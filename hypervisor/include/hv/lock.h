@@ -32,10 +32,12 @@ enum lock_rank {
 #define LOCK_TRACE_DEPTH 6
 #define LOCK_HELD_MAX 8
 
+struct cpu;
+
 struct spinlock {
 	volatile uint32_t locked;
 	uint16_t rank;
-	uint16_t owner;           /* cpu index + 1 while held, for reports */
+	struct cpu *owner;        /* the holder while held, for reports and spin_held_here() */
 	const char *name;
 	uint64_t acquired_tsc;
 	uint64_t trace[LOCK_TRACE_DEPTH];   /* where it was taken (checked builds) */
@@ -54,9 +56,50 @@ struct lock_cpu {
 	uint32_t depth;
 };
 
-/* Interrupts off, then the lock; returns the caller's RFLAGS to restore. */
-uint64_t spin_lock(struct spinlock *l);
-void spin_unlock(struct spinlock *l, uint64_t flags);
+/* Out of line: checked builds' lock and unlock, and the spin of a
+ * contended lock (until it is taken). */
+uint64_t spin_lock_checked(struct spinlock *l);
+void spin_unlock_checked(struct spinlock *l, uint64_t flags);
+void spin_lock_contended(struct spinlock *l);
+
+/* This CPU (what this_cpu() in hv/percpu.h reads; that header includes
+ * this one, so it cannot be used here). */
+static inline struct cpu *lock_this_cpu(void)
+{
+	struct cpu *c;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+/* Interrupts off, then the lock; returns the caller's RFLAGS to restore.
+ * Without the checker the uncontended case is inline: every pass through
+ * the scheduler takes its run-queue lock. */
+static inline uint64_t spin_lock(struct spinlock *l)
+{
+	uint64_t flags;
+
+	if (IS_ENABLED(CONFIG_LOCK_CHECK))
+		return spin_lock_checked(l);
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) :: "memory");
+	if (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		spin_lock_contended(l);
+	l->owner = lock_this_cpu();
+	return flags;
+}
+
+static inline void spin_unlock(struct spinlock *l, uint64_t flags)
+{
+	if (IS_ENABLED(CONFIG_LOCK_CHECK)) {
+		spin_unlock_checked(l, flags);
+		return;
+	}
+	l->owner = 0;
+	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
+	if (flags & 0x200)                       /* RFLAGS.IF was set */
+		__asm__ volatile("sti" ::: "memory");
+}
+
 bool spin_try_lock(struct spinlock *l, uint64_t *flags);
 bool spin_held_here(const struct spinlock *l);   /* by this CPU */
 uint32_t locks_held_here(void);                  /* checked builds only */

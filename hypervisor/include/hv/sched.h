@@ -62,7 +62,6 @@ uint32_t sched_pending_timers(void);
 struct cpu_sched;
 void sched_timer_irq(struct trap_frame *f);       /* the LAPIC timer vector */
 void sched_arm_timer(struct cpu *c, uint64_t now); /* c's lock held */
-void sched_run_timers(void);                      /* boot CPU, normal path */
 uint64_t sched_timers_next(void);                 /* earliest, or UINT64_MAX */
 void sched_kick(struct cpu *c, struct domain *woken);  /* c's lock held */
 void sched_charge(struct cpu *c, uint64_t now);   /* c's lock held */

@@ -22,6 +22,9 @@ struct cpu_sched {
 	uint64_t slice_end_tsc;      /* when current must yield to a waiter */
 	uint64_t charged_tsc;        /* current's time is charged up to here */
 	uint64_t timer_tsc;          /* what the one-shot timer is armed for (0: off) */
+	uint32_t slice_weight;       /* slice_ticks is the slice of a domain of this weight */
+	uint64_t slice_total;        /* beside waiters of this total weight */
+	uint64_t slice_ticks;
 	uint64_t wakeups, switches, steals, pushes;     /* counters */
 	uint64_t timer_irqs;
 };

@@ -19,8 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-
-struct cpu;
+#include <hv/percpu.h>
 
 struct poll {
 	const char *name;
@@ -43,8 +42,16 @@ struct work {
 
 /* Queue w on cpu (no-op if already queued); kicks that CPU. */
 void work_queue(uint32_t cpu, struct work *w);
-/* Run this CPU's queued work and, on the boot CPU, due hypervisor timers;
- * true when anything ran. */
+/* Run this CPU's queued work (and print a pending NMI/machine-check
+ * report); true when any work ran. */
 bool work_run(struct cpu *c);
+
+/* Has work_run(c) anything to do?  Inline, because every pass through the
+ * scheduler asks and the answer is almost always no. */
+static inline bool work_pending(const struct cpu *c)
+{
+	return __atomic_load_n(&c->work, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&c->hw.any, __ATOMIC_RELAXED);
+}
 
 #endif
