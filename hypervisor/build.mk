@@ -6,13 +6,13 @@ HV_ELF := $(HV_DIR)/paravane.elf
 
 hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch/x86_64/isr.o arch/x86_64/percpu.o arch/x86_64/smp.o arch/x86_64/ipi.o arch/x86_64/ap_boot.o arch/x86_64/idt.o \
 	arch/x86_64/trap.o arch/x86_64/cpu.o arch/x86_64/paging.o arch/x86_64/tsc.o \
-	arch/x86_64/apic.o arch/x86_64/syscall.o arch/x86_64/syscall_entry.o arch/x86_64/fpu.o \
+	arch/x86_64/apic.o arch/x86_64/ioapic.o arch/x86_64/syscall.o arch/x86_64/syscall_entry.o arch/x86_64/fpu.o \
 	mm/buddy.o mm/frame.o mm/heap.o mm/memmap.o mm/kspace.o mm/guest_mem.o \
 	core/main.o core/banner.o core/log.o core/power.o core/clock.o core/symbols.o \
 	core/selftest.o core/selftest_smp.o core/selftest_ptdump.o core/lock.o core/domain.o core/domain_build.o core/sched.o core/sched_switch.o core/sched_timer.o core/sched_fair.o core/work.o core/sched_queue.o core/hypercall.o \
-	core/console.o core/guest_fault.o core/elf_image.o \
+	core/console.o core/serial_tx.o core/guest_fault.o core/elf_image.o \
 	drivers/uart16550.o drivers/acpi.o drivers/rtc.o \
-	lib/string.o lib/format.o lib/stack_protector.o
+	lib/string.o lib/format.o lib/stack_protector.o lib/sanitize.o
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.

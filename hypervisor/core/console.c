@@ -1,14 +1,17 @@
 /* Guest consoles: bytes from PV_HC_CONSOLE_WRITE are assembled into lines
- * and printed whole as "NAME| line", so lines never interleave.  Control
- * characters become '?', so a guest cannot move the cursor, rewrite a line
- * or forge a hypervisor ("hv|") or "@event" line.  A token bucket per
- * domain bounds its share of the serial port; what it drops is counted and
- * reported when it may print again. */
+ * and printed whole as "NAME| line" by log_guest_line, which sanitizes
+ * them (no guest byte can end a line, start an "hv|" or "@event" one, or
+ * reach the terminal raw).  A token bucket per domain bounds its share of
+ * the serial port; what it drops is counted and reported when it may print
+ * again.  A line never waits for the wire: when the transmit ring has no
+ * room it is dropped and counted, and said once, after the domain's next
+ * line that gets through (or when it ends). */
 #include <hv/domain.h>
 #include <hv/errno.h>
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/netback.h>
+#include <hv/serial_tx.h>
 #include <hv/time.h>
 #include <hv/uart.h>
 #include <hv/work.h>
@@ -16,15 +19,24 @@
 
 #define CHUNK 256
 
-static void emit(struct domain *d, const char *text, uint32_t len)
+static void report_full(struct domain *d)
 {
-	char out[PV_NAME_MAX + CONSOLE_LINE_MAX + 4];
-	int n = snprintf(out, sizeof(out), "%s| ", d->name);
+	if (!d->console.full_dropped)
+		return;
+	log_warn("console: dropped %lu bytes from %s (serial buffer full)", d->console.full_dropped,
+		 d->name);
+	d->console.full_dropped = 0;
+}
 
-	memcpy(out + n, text, len);
-	n += len;
-	out[n++] = '\n';
-	log_raw(out, (size_t)n);
+static bool emit(struct domain *d, const char *text, uint32_t len)
+{
+	if (!log_guest_line(d->name, text, len)) {
+		d->console.full_dropped += len + 1;
+		d->console.dropped_total += len + 1;
+		return false;
+	}
+	report_full(d);
+	return true;
 }
 
 static void report_dropped(struct domain *d)
@@ -35,8 +47,8 @@ static void report_dropped(struct domain *d)
 	if (!d->console.dropped)
 		return;
 	n = snprintf(msg, sizeof(msg), "[console: %lu bytes dropped]", d->console.dropped);
-	emit(d, msg, (uint32_t)n);
-	d->console.dropped = 0;
+	if (emit(d, msg, (uint32_t)n))
+		d->console.dropped = 0;
 }
 
 void console_flush(struct domain *d)
@@ -45,6 +57,7 @@ void console_flush(struct domain *d)
 		emit(d, d->console.line, d->console.len);
 	d->console.len = 0;
 	report_dropped(d);
+	report_full(d);
 }
 
 static void refill(struct domain_console *c)
@@ -58,6 +71,24 @@ static void refill(struct domain_console *c)
 	}
 }
 
+/* The budget is in bytes on the wire: an escaped byte costs its escape,
+ * so control characters buy no more of the line than text.  How many of
+ * buf's n bytes the tokens pay for. */
+static uint64_t spend(struct domain_console *c, const char *buf, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++) {
+		uint64_t cost = buf[i] == '\n' || buf[i] == '\r' ? 1 : sanitize_width(buf[i]);
+
+		if (cost > c->tokens)
+			break;
+		c->tokens -= cost;
+	}
+	return i;
+}
+
+/* Raw bytes are kept: log_guest_line sanitizes the whole line. */
 static void put(struct domain *d, char ch)
 {
 	struct domain_console *c = &d->console;
@@ -69,10 +100,6 @@ static void put(struct domain *d, char ch)
 	}
 	if (ch == '\r')
 		return;
-	if ((unsigned char)ch < 0x20 && ch != '\t')
-		ch = '?';
-	if ((unsigned char)ch >= 0x7f)
-		ch = '?';
 	c->line[c->len++] = ch;
 	if (c->len == CONSOLE_LINE_MAX) {   /* long line: print it in pieces */
 		emit(d, c->line, c->len);
@@ -81,13 +108,15 @@ static void put(struct domain *d, char ch)
 }
 
 /* Keys typed on the serial console, polled: 's' prints the switch's
- * per-port counters. */
+ * per-port counters.  The poll is also the transmit ring's safety net
+ * against a lost interrupt. */
 #define KEY_POLL_MS 100
 
 static void poll_keys(void)
 {
 	if (uart_getc() == 's' && IS_ENABLED(CONFIG_NET))
 		net_report();
+	serial_tx_poll();
 }
 
 static struct poll key_poll = { .name = "console-keys", .fn = poll_keys,
@@ -96,6 +125,7 @@ static struct poll key_poll = { .name = "console-keys", .fn = poll_keys,
 void console_init(void)
 {
 	poll_register(&key_poll);
+	serial_tx_start();
 }
 
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len)
@@ -111,12 +141,12 @@ int64_t console_write(struct domain *d, uint64_t gva, uint64_t len)
 	if (c->dropped && c->tokens > CONFIG_CONSOLE_BURST / 2)
 		report_dropped(d);
 	while (done < len) {
-		uint64_t n = MIN(len - done, (uint64_t)CHUNK), take = MIN(n, c->tokens);
+		uint64_t n = MIN(len - done, (uint64_t)CHUNK), take;
 
 		guest_copy_from(&d->mem, buf, gva + done, n);
+		take = spend(c, buf, n);
 		for (uint64_t i = 0; i < take; i++)
 			put(d, buf[i]);
-		c->tokens -= take;
 		c->dropped += n - take;
 		c->dropped_total += n - take;
 		done += n;

@@ -214,11 +214,15 @@ int elf_image_parse(const void *data, uint64_t size, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
+#define OFFSET_ROOM 20   /* "+0x" + 16 hex digits + NUL */
+
 int elf_image_symbolize(const void *data, uint64_t size, const struct elf_image *img,
 			uint64_t addr, char *buf, size_t n)
 {
 	const uint8_t *d = data;
 	struct sym best = { 0 }, s;
+	const char *name;
+	size_t k;
 
 	for (uint64_t off = 0; off + sizeof(s) <= img->symtab_size; off += sizeof(s)) {
 		memcpy(&s, d + img->symtab_off + off, sizeof(s));
@@ -229,10 +233,13 @@ int elf_image_symbolize(const void *data, uint64_t size, const struct elf_image 
 		if (s.value >= best.value)
 			best = s;
 	}
-	if (!best.value)
+	if (!best.value || !n)
 		return 0;
-	snprintf(buf, n, "%.*s+0x%lx", (int)strnlen((const char *)d + img->strtab_off + best.name,
-						     img->strtab_size - best.name),
-		 (const char *)d + img->strtab_off + best.name, addr - best.value);
+	name = (const char *)d + img->strtab_off + best.name;
+	/* The name is guest data: sanitized, and "+0x" and 16 digits keep
+	 * their room however long it is. */
+	k = sanitize(buf, n > OFFSET_ROOM ? n - OFFSET_ROOM : n, name,
+		     strnlen(name, img->strtab_size - best.name));
+	snprintf(buf + k, n - k, "+0x%lx", addr - best.value);
 	return 1;
 }

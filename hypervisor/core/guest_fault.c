@@ -9,6 +9,7 @@
 #include <hv/x86.h>
 
 #define MAX_FRAMES 16
+#define SYM_MAX 96   /* a sanitized guest symbol and its offset */
 
 static const char *sym(const struct domain *d, uint64_t addr, char *buf, size_t n)
 {
@@ -21,7 +22,7 @@ static const char *sym(const struct domain *d, uint64_t addr, char *buf, size_t 
 static void backtrace(const struct domain *d, const struct trap_frame *f)
 {
 	uint64_t rbp = f->rbp, fr[2];
-	char name[64];
+	char name[SYM_MAX];
 
 	log_rawf("hv|   backtrace:");
 	log_rawf("hv|     #0 0x%016lx <%s>", f->rip, sym(d, f->rip, name, sizeof(name)));
@@ -62,7 +63,7 @@ void guest_fault(struct trap_frame *f)
 	struct domain *d = current;
 	uint64_t cr2 = read_cr2();
 	const char *reason;
-	char name[64];
+	char name[SYM_MAX];
 	uint64_t block;
 
 	/* First touch of a demand-zero heap page: back it and retry. */

@@ -3,6 +3,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/power.h>
+#include <hv/serial_tx.h>
 #include <hv/time.h>
 #include <hv/x86.h>
 
@@ -23,7 +24,9 @@ const char *power_status_name(enum power_status s)
 void power_off(enum power_status status)
 {
 	cli();
+	serial_tx_report();
 	log_event("poweroff status=%d reason=%s", status, power_status_name(status));
+	serial_tx_flush();   /* the log is buffered: everything out before the end */
 	if (IS_ENABLED(CONFIG_TEST_HOOKS)) {
 #ifdef CONFIG_TEST_EXIT_PORT
 		outl(CONFIG_TEST_EXIT_PORT, (uint32_t)status + 1);
@@ -33,6 +36,7 @@ void power_off(enum power_status status)
 	/* The chipset may take a moment to act on the S5 write. */
 	tsc_delay_us(500000);   /* returns at once if the TSC is not calibrated yet */
 	log_err("power-off failed; halting");
+	serial_tx_flush();
 	for (;;)
 		hlt();
 }

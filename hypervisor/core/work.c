@@ -23,9 +23,15 @@ static void recompute_next(void)
 		polls_next = MIN(polls_next, p->next_tsc);
 }
 
+/* Period 0: a poll that sleeps until poll_wake(). */
+static uint64_t next_run(const struct poll *p, uint64_t now)
+{
+	return p->period_ns ? now + ns_to_tsc(p->period_ns) : UINT64_MAX;
+}
+
 void poll_register(struct poll *p)
 {
-	p->next_tsc = rdtsc() + ns_to_tsc(p->period_ns);
+	p->next_tsc = next_run(p, rdtsc());
 	p->next = polls;
 	polls = p;
 	recompute_next();
@@ -43,10 +49,21 @@ void poll_run_due(uint64_t now)
 	for (struct poll *p = polls; p; p = p->next) {
 		if (p->next_tsc > now)
 			continue;
-		p->next_tsc = now + ns_to_tsc(p->period_ns);
+		p->next_tsc = next_run(p, now);
 		p->fn();
 	}
 	recompute_next();
+}
+
+/* From the boot CPU (its interrupts, or the poll itself): the way back to
+ * ring 3 or the idle loop re-arms the timer for it. */
+void poll_wake(struct poll *p, uint64_t when_tsc)
+{
+	if (when_tsc >= p->next_tsc)
+		return;
+	p->next_tsc = when_tsc;
+	polls_next = MIN(polls_next, when_tsc);
+	this_cpu()->sched.look = true;
 }
 
 /* ---- deferred work --------------------------------------------------------------- */

@@ -54,19 +54,38 @@ static const struct sdt_header *table_at(uint64_t pa)
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
+/* Interrupt source override: ISA IRQ p[3] arrives on another GSI, or
+ * with other polarity/trigger than ISA's active-high edge. */
+static void madt_override(const uint8_t *p)
+{
+	uint16_t flags;
+
+	if (p[2] != 0 || p[3] >= ACPI_ISA_IRQS)   /* bus 0 is ISA */
+		return;
+	memcpy(&flags, p + 8, 2);
+	acpi.isa_gsi[p[3]] = rd32(p + 4);
+	acpi.isa_flags[p[3]] = flags;
+}
+
 static void parse_madt(const struct sdt_header *h)
 {
 	const uint8_t *p = (const uint8_t *)h, *end = p + h->length;
 
 	acpi.lapic_phys = rd32(p + 36);
+	for (uint32_t i = 0; i < ACPI_ISA_IRQS; i++)
+		acpi.isa_gsi[i] = i;
 	for (p += 44; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
 		if (p[0] == 0 && p[1] >= 8 && (rd32(p + 4) & 1)) {   /* enabled */
 			if (acpi.cpu_count < ACPI_MAX_CPUS)
 				acpi.apic_id[acpi.cpu_count] = p[3];
 			acpi.cpu_count++;
 		} else if (p[0] == 1 && p[1] >= 12) {
-			if (!acpi.ioapic_count++)
+			if (!acpi.ioapic_count++) {
 				acpi.ioapic_phys = rd32(p + 4);
+				acpi.ioapic_gsi_base = rd32(p + 8);
+			}
+		} else if (p[0] == 2 && p[1] >= 10) {
+			madt_override(p);
 		} else if (p[0] == 5 && p[1] >= 12) {
 			acpi.lapic_phys = rd64(p + 4);
 		}

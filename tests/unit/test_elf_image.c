@@ -94,6 +94,28 @@ static void test_good(void)
 	CHECK(!elf_image_symbolize(img, SIZE, &e, 0x400090, name, sizeof(name)));
 }
 
+/* A symbol name is guest data: it comes back sanitized (no newline or
+ * escape reaches the log), and the offset keeps its room however long. */
+static void test_hostile_symbol_name(void)
+{
+	static const char evil[] = "x\n@event y\x1b[2J\\";
+	Elf64_Shdr *strtab = (Elf64_Shdr *)(img + 0x2100) + 2;
+	struct elf_image e;
+	char name[64];
+
+	build();
+	strtab->sh_size = 0x200;
+	memcpy(img + 0x2306, evil, sizeof(evil));        /* helper's name */
+	CHECK_EQ_INT(parse(SIZE, &e), 0);
+	CHECK(elf_image_symbolize(img, SIZE, &e, 0x400044, name, sizeof(name)));
+	CHECK_STR(name, "x\\x0a@event y\\x1b[2J\\\\+0x4");
+	memset(img + 0x2306, '\n', 0x1f0);               /* long, unterminated to the table's end */
+	CHECK_EQ_INT(parse(SIZE, &e), 0);
+	CHECK(elf_image_symbolize(img, SIZE, &e, 0x400044, name, sizeof(name)));
+	CHECK_EQ_INT(strlen(name), 40 + 4);               /* ten whole escapes, then the offset */
+	CHECK(!strcmp(name + 40, "+0x4"));
+}
+
 static void test_header_errors(void)
 {
 	build();
@@ -180,6 +202,7 @@ static void test_random_garbage(void)
 int main(void)
 {
 	RUN(test_good);
+	RUN(test_hostile_symbol_name);
 	RUN(test_header_errors);
 	RUN(test_truncated);
 	RUN(test_segment_errors);

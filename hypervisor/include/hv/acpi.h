@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define ACPI_MAX_CPUS 64
+#define ACPI_ISA_IRQS 16
 
 struct acpi_info {
 	bool present;
@@ -18,6 +19,9 @@ struct acpi_info {
 	uint8_t apic_id[ACPI_MAX_CPUS];
 	uint32_t ioapic_count;
 	uint64_t ioapic_phys;      /* first I/O APIC */
+	uint32_t ioapic_gsi_base;  /* its first GSI */
+	uint32_t isa_gsi[ACPI_ISA_IRQS];    /* ISA IRQ -> GSI, after overrides */
+	uint16_t isa_flags[ACPI_ISA_IRQS];  /* MPS INTI flags: polarity 1:0, trigger 3:2 */
 	/* FADT */
 	uint32_t pm_timer_port;    /* 0 when absent */
 	bool pm_timer_32bit;

@@ -30,8 +30,9 @@ struct domain_console {
 	uint32_t len;
 	uint64_t tokens;          /* bytes it may still print (token bucket) */
 	uint64_t refill_tsc;      /* last refill */
-	uint64_t dropped;         /* bytes dropped and not yet reported */
-	uint64_t dropped_total;
+	uint64_t dropped;         /* bytes over budget, not yet reported */
+	uint64_t full_dropped;    /* bytes the full serial ring refused, not yet reported */
+	uint64_t dropped_total;   /* both, ever */
 };
 
 struct domain {
@@ -120,7 +121,7 @@ void guest_fault(struct trap_frame *f);
 /* Console (core/console.c). */
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len);
 void console_flush(struct domain *d);
-void console_init(void);     /* registers the key poll */
+void console_init(void);     /* key poll; buffered serial output from here on */
 
 /* FPU (arch/x86_64/fpu.c). */
 void fpu_init(void);

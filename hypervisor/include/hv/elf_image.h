@@ -35,7 +35,8 @@ struct elf_image {
 int elf_image_parse(const void *data, uint64_t size, uint64_t lo, uint64_t hi,
 		    struct elf_image *img, char *err, size_t errlen);
 
-/* "function+0xoff" for addr using the image's own symbol table; 0 if none. */
+/* "function+0xoff" for addr using the image's own symbol table, the name
+ * passed through sanitize() (it is guest data); 0 if none. */
 int elf_image_symbolize(const void *data, uint64_t size, const struct elf_image *img,
 			uint64_t addr, char *buf, size_t n);
 

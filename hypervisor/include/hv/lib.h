@@ -34,4 +34,11 @@ int snprintf(char *buf, size_t n, const char *fmt, ...)
  * function that is not itself protected. */
 void stack_protector_init(void) __attribute__((no_stack_protector));
 
+/* Guest bytes made safe for the log (lib/sanitize.c): printable ASCII
+ * stays, any other byte becomes "\xNN" and a backslash two of them.
+ * Writes at most cap - 1 bytes and a NUL, never half an escape; returns
+ * the length written. */
+size_t sanitize(char *dst, size_t cap, const char *src, size_t n);
+size_t sanitize_width(char c);   /* what sanitize() turns c into: 1, 2 or 4 bytes */
+
 #endif

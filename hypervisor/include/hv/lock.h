@@ -26,7 +26,8 @@ enum lock_rank {
 	LOCK_RANK_FRAMES = 70,    /* frame allocator */
 	LOCK_RANK_IPI = 80,       /* the cross-CPU call slot */
 	LOCK_RANK_WORK = 85,      /* a CPU's deferred-work queue */
-	LOCK_RANK_LOG = 90,       /* the serial console */
+	LOCK_RANK_LOG = 90,       /* the log's line order: whole lines, whole blocks */
+	LOCK_RANK_SERIAL = 95,    /* the serial transmit ring and the UART's transmitter */
 };
 
 #define LOCK_TRACE_DEPTH 6

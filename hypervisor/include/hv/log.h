@@ -1,9 +1,11 @@
 /* Hypervisor log: one complete line per call, "hv| " prefixed, filtered by
  * level.  Guest console lines go through the same serial port with the
- * guest's name as prefix (core/console.c). */
+ * guest's name as prefix (core/console.c, log_guest_line).  Lines are
+ * queued whole and sent by the UART's interrupt (core/serial_tx.c). */
 #ifndef HV_LOG_H
 #define HV_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
@@ -11,9 +13,11 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 void log_set_level(int level);
 int log_get_level(void);
 void log_printf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Raw bytes to the console, no prefix and no filtering (for lines built
- * elsewhere, e.g. guest output and exception reports). */
-void log_raw(const char *s, size_t n);
+/* One guest console line, printed as "NAME| text" with name and text
+ * sanitized (lib/sanitize.c); text of up to 160 bytes fits whole.  Guest
+ * lines never wait for the wire: false when the transmit ring had no room
+ * and the line was dropped. */
+bool log_guest_line(const char *name, const char *text, size_t len);
 /* One formatted line, no prefix and no filtering (exception reports);
  * uses only a stack buffer, so it is safe on the fault path. */
 void log_rawf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

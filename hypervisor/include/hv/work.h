@@ -30,6 +30,9 @@ struct poll {
 };
 
 void poll_register(struct poll *p);      /* at boot, before domains start */
+/* Run p no later than when_tsc; boot CPU only.  A poll registered with
+ * period_ns 0 runs only when woken like this (the serial drain's pacing). */
+void poll_wake(struct poll *p, uint64_t when_tsc);
 void poll_run_due(uint64_t now_tsc);     /* boot CPU, timer interrupt */
 uint64_t poll_next_tsc(void);            /* earliest due, or UINT64_MAX */
 

@@ -21,9 +21,10 @@ enum pv_hypercall {
 	/* version(void) -> PV_ABI_VERSION.  Also the null hypercall. */
 	PV_HC_VERSION = 1,
 	/* console_write(gva buf, u64 len) -> len.
-	 * Output is split into lines and shown as "NAME| line".  Over the
-	 * domain's rate budget bytes are dropped and counted, never blocked;
-	 * the count is reported on the console.  len <= PV_CONSOLE_WRITE_MAX. */
+	 * Output is split into lines and shown as "NAME| line", bytes outside
+	 * printable ASCII as "\xNN".  Over the domain's rate budget, or when
+	 * the serial queue is full, bytes are dropped and counted, never
+	 * waited for; the count is reported.  len <= PV_CONSOLE_WRITE_MAX. */
 	PV_HC_CONSOLE_WRITE = 2,
 	/* yield(void) -> 0.  Lets other runnable domains run first. */
 	PV_HC_YIELD = 3,
@@ -62,7 +63,7 @@ struct pv_domain_info {
 	uint64_t context_switches; /* times this domain was switched in */
 	uint64_t memory_bytes;     /* guest memory backed by frames */
 	uint64_t overhead_bytes;   /* hypervisor memory spent on this domain */
-	uint64_t console_dropped;  /* console bytes dropped by rate limiting */
+	uint64_t console_dropped;  /* console bytes dropped: rate limit, full serial queue */
 	uint64_t created_tsc;      /* TSC when the hypervisor began creating it */
 };
 #define PV_DOMAIN_INFO_MAGIC 0x49444f44u   /* "DODI" */
