@@ -28,7 +28,7 @@ static int64_t hc_console_write(struct domain *d, struct trap_frame *f)
 
 static int64_t hc_yield(struct domain *d, struct trap_frame *f)
 {
-	sched_yield(d);
+	sched_yield(this_cpu());
 	return 0;
 }
 
@@ -118,13 +118,14 @@ static const hypercall_fn hypercalls[PV_HC_MAX] = {
 
 void hypercall_dispatch(struct trap_frame *f)
 {
-	struct domain *d = current;
+	struct cpu *c = this_cpu();     /* ours throughout: a hypercall never moves */
+	struct domain *d = c->running;
 	uint64_t nr = f->rax;
 	hypercall_fn fn = nr < PV_HC_MAX ? hypercalls[index_nospec(nr, PV_HC_MAX)] : NULL;
 
 	d->hypercalls++;
-	sched_hypercall_begin();
+	sched_hypercall_begin(c);
 	f->rax = fn ? (uint64_t)fn(d, f) : (uint64_t)-ENOSYS;
-	sched_hypercall_end();
+	sched_hypercall_end(c);
 	sched_return_to_guest(f);
 }

@@ -174,17 +174,6 @@ void sched_remove(struct domain *d)
 	spin_unlock(&c->sched.lock, f);
 }
 
-/* With nobody waiting there is nobody to yield to. */
-void sched_yield(struct domain *d)
-{
-	struct cpu *c = this_cpu();
-
-	if (__atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED)) {
-		c->sched.need_resched = true;
-		c->sched.look = true;
-	}
-}
-
 int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask)
 {
 	uint64_t f;

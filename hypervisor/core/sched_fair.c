@@ -30,6 +30,15 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* ran_ns more in e's vruntime, exactly: the remainder carries over. */
+static void advance(struct fair_entity *e, uint64_t ran_ns)
+{
+	uint64_t scaled = min_u64(ran_ns, FAIR_MAX_CHARGE_NS) * FAIR_WEIGHT_DEFAULT + e->vremainder;
+
+	e->vruntime += scaled / e->weight;
+	e->vremainder = (uint32_t)(scaled % e->weight);
+}
+
 static uint32_t clamp_weight(uint32_t weight)
 {
 	if (weight < FAIR_WEIGHT_MIN)
@@ -39,11 +48,16 @@ static uint32_t clamp_weight(uint32_t weight)
 
 /* ---- load: written under the lock, readable without it ------------------- */
 
+static void weight_add(struct fair_queue *q, int64_t weight)
+{
+	__atomic_store_n(&q->total_weight, q->total_weight + (uint64_t)weight,
+			 __ATOMIC_RELAXED);
+}
+
 static void load_add(struct fair_queue *q, int32_t count, int64_t weight)
 {
 	__atomic_store_n(&q->count, q->count + (uint32_t)count, __ATOMIC_RELAXED);
-	__atomic_store_n(&q->total_weight, q->total_weight + (uint64_t)weight,
-			 __ATOMIC_RELAXED);
+	weight_add(q, weight);
 }
 
 struct fair_load fair_load(const struct fair_queue *q)
@@ -202,6 +216,14 @@ void fair_update_min(struct fair_queue *q, const struct fair_entity *running)
 	raise_min(q, running);
 }
 
+/* e was just taken to run and runs before every queued entity, so the
+ * smallest vruntime of the running and queued ones is its own. */
+static void advance_min(struct fair_queue *q, const struct fair_entity *e)
+{
+	if (vt_diff(e->vruntime, q->min_vruntime) > 0)
+		q->min_vruntime = e->vruntime;
+}
+
 /* The root leaves; the last entity fills it and only sinks (no sift up). */
 static void pop_root(struct fair_queue *q, struct fair_entity *e)
 {
@@ -220,7 +242,7 @@ struct fair_entity *fair_pick_next(struct fair_queue *q)
 	if (!e)
 		return NULL;
 	pop_root(q, e);
-	raise_min(q, e);
+	advance_min(q, e);
 	return e;
 }
 
@@ -230,38 +252,38 @@ static void replace_root(struct fair_queue *q, struct fair_entity *e)
 	struct fair_entity *root = q->slot[0];
 
 	root->heap_index = FAIR_NOT_QUEUED;
-	load_add(q, 0, (int64_t)e->weight - (int64_t)root->weight);
+	weight_add(q, (int64_t)e->weight - (int64_t)root->weight);
 	heap_set(q, 0, e);
 	if (q->count > 1)          /* one waiter (two domains on a CPU): nothing below */
 		sift_down(q, 0);
 }
 
-/* A yield or a slice end: e goes back with a fresh seq, as fair_requeue()
- * gives it, and whoever runs first leaves.  e enters the heap only when
- * the root runs before it, replacing the root, so the common cases cost
- * one comparison or one sift down instead of a sift up and a sift down. */
-struct fair_entity *fair_requeue_pick(struct fair_queue *q, struct fair_entity *e)
+/* A yield or a slice end: e is charged and goes back with a fresh seq, as
+ * fair_requeue() gives it, and whoever runs first leaves.  e enters the
+ * heap only when the root runs before it, replacing the root, so the
+ * common cases cost one comparison or one sift down instead of a sift up
+ * and a sift down; min_vruntime is raised once, to whoever runs. */
+struct fair_entity *fair_requeue_pick(struct fair_queue *q, struct fair_entity *e, uint64_t ran_ns)
 {
 	struct fair_entity *first = fair_peek(q);
 
-	if (e->heap_index != FAIR_NOT_QUEUED)   /* as fair_requeue(): refused */
+	advance(e, ran_ns);
+	if (e->heap_index != FAIR_NOT_QUEUED) {  /* as fair_requeue(): refused */
+		raise_min(q, e);
 		return fair_pick_next(q);
+	}
 	e->seq = q->next_seq++;
 	if (first && runs_before(first, e)) {
 		replace_root(q, e);
 		e = first;
 	}
-	raise_min(q, e);
+	advance_min(q, e);
 	return e;
 }
 
 void fair_charge(struct fair_queue *q, struct fair_entity *running, uint64_t ran_ns)
 {
-	uint64_t scaled = min_u64(ran_ns, FAIR_MAX_CHARGE_NS) * FAIR_WEIGHT_DEFAULT +
-			  running->vremainder;
-
-	running->vruntime += scaled / running->weight;
-	running->vremainder = (uint32_t)(scaled % running->weight);
+	advance(running, ran_ns);
 	raise_min(q, running);
 }
 

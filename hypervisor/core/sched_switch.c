@@ -33,6 +33,16 @@ void sched_charge(struct cpu *c, uint64_t now)
 	c->sched.charged_tsc = now;
 }
 
+/* c's lock held: ns the running domain ran since its last charge, which
+ * the caller charges; from here on it is charged up to now. */
+static uint64_t uncharged_ns(struct cpu *c, uint64_t now)
+{
+	uint64_t since = c->sched.charged_tsc;
+
+	c->sched.charged_tsc = now;
+	return now > since ? tsc_to_ns(now - since) : 0;
+}
+
 static bool must_switch(struct cpu *c, uint64_t now)
 {
 	struct domain *cur = c->running;
@@ -75,7 +85,8 @@ static void take_wake_result(struct domain *d, struct trap_frame *f)
 
 /* c's lock held, c->running charged (and requeued if still runnable):
  * its registers leave the CPU. */
-static void switch_out(struct cpu *c, struct trap_frame *f, uint64_t now)
+static inline __attribute__((always_inline))   /* a call would cost a tenth of a switch */
+void switch_out(struct cpu *c, struct trap_frame *f, uint64_t now)
 {
 	struct domain *d = c->running;
 
@@ -121,7 +132,8 @@ static void load_tables(struct cpu *c, struct domain *d)
 	c->sched.last_domain_id = d->id;
 }
 
-static void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+static inline __attribute__((always_inline))   /* as switch_out */
+void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
 {
 	d->state = DOM_RUNNING;
 	d->slice_start_tsc = now;
@@ -280,7 +292,7 @@ static struct domain *idle(struct cpu *c, uint64_t *flags)
 		if (d)
 			break;
 		c->sched.idle = true;
-		sched_arm_timer(c, rdtsc());
+		sched_arm_timer(c);
 		spin_unlock(&c->sched.lock, *flags);
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		*flags = spin_lock(&c->sched.lock);
@@ -333,8 +345,7 @@ static struct domain *requeue_current(struct cpu *c, struct trap_frame *f, uint6
 		push_one(c, flags);          /* may drop the lock meanwhile */
 		now = rdtsc();
 	}
-	sched_charge(c, now);
-	d = entity_domain(fair_requeue_pick(&c->sched.fq, &prev->fair));
+	d = entity_domain(fair_requeue_pick(&c->sched.fq, &prev->fair, uncharged_ns(c, now)));
 	if (d == prev) {
 		go_on(c, d, f, now);
 		return d;
@@ -403,7 +414,7 @@ static __attribute__((noinline)) void reschedule(struct cpu *c, struct trap_fram
 			break;
 		spin_unlock(&c->sched.lock, flags);   /* picked a doomed one: end it, pick again */
 	}
-	sched_arm_timer(c, rdtsc());
+	sched_arm_timer(c);
 	spin_unlock(&c->sched.lock, flags);
 }
 
@@ -441,7 +452,7 @@ void sched_first_frame(struct trap_frame *f)
 	if (!d)
 		d = idle(c, &flags);
 	switch_in(c, d, f, rdtsc());
-	sched_arm_timer(c, rdtsc());
+	sched_arm_timer(c);
 	spin_unlock(&c->sched.lock, flags);
 	if (d->kill_requested)
 		sched_return_to_guest(f);

@@ -126,17 +126,19 @@ static uint64_t next_event(struct cpu *c)
 /* Lazy: a timer already armed for no later than `next` is left alone (it
  * fires, and the way back re-arms for the real target), so a domain switch
  * that only moves the slice end later costs no LAPIC writes. */
-void sched_arm_timer(struct cpu *c, uint64_t now)
+void sched_arm_timer(struct cpu *c)
 {
-	uint64_t next = next_event(c), armed = c->sched.timer_tsc;
+	uint64_t next = next_event(c), armed = c->sched.timer_tsc, now;
 
 	if (next == armed || (armed && armed != UINT64_MAX && armed <= next))
 		return;
 	c->sched.timer_tsc = next;
-	if (next == UINT64_MAX)
+	if (next == UINT64_MAX) {
 		lapic_timer_stop();
-	else
-		lapic_timer_oneshot_ns(next > now ? MAX(tsc_to_ns(next - now), (uint64_t)MIN_ARM_NS) : MIN_ARM_NS);
+		return;
+	}
+	now = rdtsc();
+	lapic_timer_oneshot_ns(next > now ? MAX(tsc_to_ns(next - now), (uint64_t)MIN_ARM_NS) : MIN_ARM_NS);
 }
 
 /* ---- the timer interrupt ------------------------------------------------------------ */

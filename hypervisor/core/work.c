@@ -14,7 +14,7 @@
 /* ---- polls (boot CPU only; the list is fixed once domains start) ---------- */
 
 static struct poll *polls;
-static uint64_t polls_next = UINT64_MAX;
+uint64_t polls_next = UINT64_MAX;      /* poll_next_tsc() (hv/work.h) reads it */
 
 static void recompute_next(void)
 {
@@ -35,11 +35,6 @@ void poll_register(struct poll *p)
 	p->next = polls;
 	polls = p;
 	recompute_next();
-}
-
-uint64_t poll_next_tsc(void)
-{
-	return polls_next;
 }
 
 void poll_run_due(uint64_t now)

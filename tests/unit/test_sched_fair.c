@@ -117,7 +117,7 @@ static void test_heap_random(void)
 }
 
 /* Two queues fed the same random operations; at every yield A takes the
- * two steps (fair_requeue, fair_pick_next) and B the one
+ * three steps (fair_charge, fair_requeue, fair_pick_next) and B the one
  * (fair_requeue_pick).  They must pick the same entity and agree on every
  * observable: queued set, load, min_vruntime, seq, vruntimes. */
 struct twin { struct fair_queue q; struct fair_entity e[HEAP_N], *slot[HEAP_N], *run; };
@@ -145,11 +145,11 @@ static void twin_yield(struct twin *t, uint64_t ns, bool one_step)
 		t->run = fair_pick_next(&t->q);
 		return;
 	}
-	fair_charge(&t->q, t->run, ns);
 	if (one_step) {
-		t->run = fair_requeue_pick(&t->q, t->run);
+		t->run = fair_requeue_pick(&t->q, t->run, ns);
 		return;
 	}
+	fair_charge(&t->q, t->run, ns);
 	fair_requeue(&t->q, t->run);
 	t->run = fair_pick_next(&t->q);
 }
@@ -207,20 +207,20 @@ static void test_requeue_pick(void)
 	/* Alone, and on ties: the running entity goes on only when strictly ahead. */
 	fair_queue_init(&lq, lone_slot, 1, BASE_SLICE);
 	fair_entity_init(&lone, FAIR_WEIGHT_DEFAULT);
-	CHECK(fair_requeue_pick(&lq, &lone) == &lone && lq.count == 0);
+	CHECK(fair_requeue_pick(&lq, &lone, 0) == &lone && lq.count == 0);
 	fair_entity_init(&a.e[0], FAIR_WEIGHT_DEFAULT);
 	fair_entity_init(&a.e[1], FAIR_WEIGHT_DEFAULT);
 	fair_queue_init(&a.q, a.slot, HEAP_N, BASE_SLICE);
 	fair_requeue(&a.q, &a.e[1]);
-	CHECK(fair_requeue_pick(&a.q, &a.e[0]) == &a.e[1]);    /* equal vruntime: the waiter */
+	CHECK(fair_requeue_pick(&a.q, &a.e[0], 0) == &a.e[1]);    /* equal vruntime: the waiter */
 	CHECK(a.e[0].heap_index == 0 && a.e[1].heap_index == FAIR_NOT_QUEUED);
-	CHECK(fair_requeue_pick(&a.q, &a.e[1]) == &a.e[0]);
+	CHECK(fair_requeue_pick(&a.q, &a.e[1], 0) == &a.e[0]);
 	fair_dequeue(&a.q, &a.e[1]);
 	a.e[1].vruntime = 1;
 	fair_requeue(&a.q, &a.e[1]);
-	CHECK(fair_requeue_pick(&a.q, &a.e[0]) == &a.e[0]);    /* strictly ahead: goes on */
+	CHECK(fair_requeue_pick(&a.q, &a.e[0], 0) == &a.e[0]);    /* strictly ahead: goes on */
 	CHECK(a.e[0].heap_index == FAIR_NOT_QUEUED && a.q.count == 1);
-	CHECK(fair_requeue_pick(&a.q, &a.e[1]) == &a.e[1]);    /* already queued: a plain pick */
+	CHECK(fair_requeue_pick(&a.q, &a.e[1], 0) == &a.e[1]);    /* already queued: a plain pick */
 	CHECK(a.q.count == 0);
 }
 

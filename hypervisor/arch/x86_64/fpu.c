@@ -1,8 +1,7 @@
-/* Per-domain FPU/SSE/AVX state.  The hypervisor itself never touches these
- * registers (-mgeneral-regs-only), so state is switched eagerly between
- * domains: XSAVE when the CPU has it, else FXSAVE. */
+/* Per-domain FPU/SSE/AVX state (see hv/fpu.h): the clean initial state. */
 #include <hv/cpu.h>
 #include <hv/domain.h>
+#include <hv/fpu.h>
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
@@ -15,24 +14,6 @@
 
 static void *clean_state;
 static uint32_t state_size;
-
-void fpu_save(void *area)
-{
-	if (cpu.xsave)
-		__asm__ volatile("xsave64 (%0)" :: "r"(area), "a"((uint32_t)cpu.xcr0),
-				 "d"((uint32_t)(cpu.xcr0 >> 32)) : "memory");
-	else
-		__asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory");
-}
-
-void fpu_restore(const void *area)
-{
-	if (cpu.xsave)
-		__asm__ volatile("xrstor64 (%0)" :: "r"(area), "a"((uint32_t)cpu.xcr0),
-				 "d"((uint32_t)(cpu.xcr0 >> 32)) : "memory");
-	else
-		__asm__ volatile("fxrstor64 (%0)" :: "r"(area) : "memory");
-}
 
 uint32_t fpu_state_size(void)
 {

@@ -9,6 +9,7 @@
 #include <public/shared_info.h>
 #include <public/start_info.h>
 #include <hv/elf_image.h>
+#include <hv/fpu.h>
 #include <hv/guest_mem.h>
 #include <hv/netback.h>
 #include <hv/percpu.h>
@@ -122,13 +123,6 @@ void guest_fault(struct trap_frame *f);
 int64_t console_write(struct domain *d, uint64_t gva, uint64_t len);
 void console_flush(struct domain *d);
 void console_init(void);     /* key poll; buffered serial output from here on */
-
-/* FPU (arch/x86_64/fpu.c). */
-void fpu_init(void);
-void fpu_init_state(void *area);  /* the clean state a new domain starts with */
-void fpu_save(void *area);
-void fpu_restore(const void *area);
-uint32_t fpu_state_size(void);
 
 /* Hypercall entry (arch/x86_64/syscall.S, core/hypercall.c). */
 void syscall_init(void);

@@ -26,7 +26,6 @@ void sched_init_cpu(struct cpu *c);        /* each CPU's queues (boot CPU too) *
 void sched_wait_ready(void);               /* an AP, until sched_init is done */
 void sched_add(struct domain *d);          /* new domain: runnable somewhere */
 void sched_remove(struct domain *d);       /* dead: off every queue */
-void sched_yield(struct domain *d);        /* current: back into the queue */
 /* Block current until an event in mask or the deadline (TSC; UINT64_MAX
  * none).  Returns 1 without blocking when an event in mask is already
  * pending (checked under the lock, so a wake-up cannot be lost). */
@@ -38,12 +37,23 @@ void sched_wake(struct domain *d, int64_t rax);
 void sched_kill(struct domain *d);
 void sched_report(void);                   /* @event cpu-sched per CPU */
 
-/* Around a hypercall handler: a wake-up it causes on this CPU does not
- * preempt the caller, which keeps the CPU until it blocks, yields or its
- * slice ends (one slice at most), so a burst of frames costs one switch,
- * not one per frame (guest-to-guest TCP: 30 -> 49 MB/s under TCG). */
-static inline void sched_hypercall_begin(void) { this_cpu()->in_hypercall = true; }
-static inline void sched_hypercall_end(void) { this_cpu()->in_hypercall = false; }
+/* Around a hypercall handler on CPU c: a wake-up it causes on this CPU
+ * does not preempt the caller, which keeps the CPU until it blocks, yields
+ * or its slice ends (one slice at most), so a burst of frames costs one
+ * switch, not one per frame (guest-to-guest TCP: 30 -> 49 MB/s under TCG). */
+static inline void sched_hypercall_begin(struct cpu *c) { c->in_hypercall = true; }
+static inline void sched_hypercall_end(struct cpu *c) { c->in_hypercall = false; }
+
+/* The current domain yields: it goes back into the queue on the way out,
+ * unless nobody waits (then there is nobody to yield to).  Inline: a
+ * yield is a hypercall's whole work. */
+static inline void sched_yield(struct cpu *c)
+{
+	if (__atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED)) {
+		c->sched.need_resched = true;
+		c->sched.look = true;
+	}
+}
 
 /* Called last on every path back to ring 3: runs this CPU's deferred
  * work, picks who runs and loads its registers into f (idles with
@@ -61,7 +71,7 @@ uint32_t sched_pending_timers(void);
 /* ---- between the scheduler's files (not for other subsystems) ---------- */
 struct cpu_sched;
 void sched_timer_irq(struct trap_frame *f);       /* the LAPIC timer vector */
-void sched_arm_timer(struct cpu *c, uint64_t now); /* c's lock held */
+void sched_arm_timer(struct cpu *c);              /* c's lock held */
 uint64_t sched_timers_next(void);                 /* earliest, or UINT64_MAX */
 void sched_kick(struct cpu *c, struct domain *woken);  /* c's lock held */
 void sched_charge(struct cpu *c, uint64_t now);   /* c's lock held */

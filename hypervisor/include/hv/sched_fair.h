@@ -64,7 +64,7 @@
  *   e = fair_pick_next(q); arm the one-shot timer for fair_slice(q, e).
  *   On any exit from the guest: fair_charge(q, e, ns since last charge);
  *     slice over, preempted, yielded -> fair_requeue(q, e), pick again
- *       (or both at once: fair_requeue_pick(q, e));
+ *       (or charge, requeue and pick at once: fair_requeue_pick(q, e, ns));
  *     blocked -> nothing (it is not queued), pick again.
  *   On a wake-up: charge e, fair_enqueue_wakeup(q, d); if fair_should_preempt(q, e, d)
  *     reschedule, else re-arm the timer with fair_slice(q, e).  (The caller
@@ -162,11 +162,13 @@ void fair_dequeue(struct fair_queue *q, struct fair_entity *e);
 struct fair_entity *fair_peek(const struct fair_queue *q);
 struct fair_entity *fair_pick_next(struct fair_queue *q);
 
-/* fair_requeue(q, e) then fair_pick_next(q) in one cheaper step, for the
- * running e (charged, not queued) at a yield or a slice end: returns e
- * itself, still not queued, when it runs before every queued entity;
- * otherwise e is queued and the entity returned was removed. */
-struct fair_entity *fair_requeue_pick(struct fair_queue *q, struct fair_entity *e);
+/* fair_charge(q, e, ran_ns), fair_requeue(q, e), fair_pick_next(q) in one
+ * cheaper step, for the running e (not queued) at a yield, a preemption or
+ * a slice end: returns e itself, still not queued, when it runs before
+ * every queued entity; otherwise e is queued and the entity returned was
+ * removed. */
+struct fair_entity *fair_requeue_pick(struct fair_queue *q, struct fair_entity *e,
+				      uint64_t ran_ns);
 
 /* The running entity ran ran_ns (clamped to FAIR_MAX_CHARGE_NS) since the
  * last charge: advance its vruntime (exactly: remainders carry over) and

@@ -34,7 +34,15 @@ void poll_register(struct poll *p);      /* at boot, before domains start */
  * period_ns 0 runs only when woken like this (the serial drain's pacing). */
 void poll_wake(struct poll *p, uint64_t when_tsc);
 void poll_run_due(uint64_t now_tsc);     /* boot CPU, timer interrupt */
-uint64_t poll_next_tsc(void);            /* earliest due, or UINT64_MAX */
+
+extern uint64_t polls_next;              /* private: read it with poll_next_tsc() */
+
+/* Earliest due, or UINT64_MAX: inline, the boot CPU's timer arming reads it
+ * on every pass through the scheduler. */
+static inline uint64_t poll_next_tsc(void)
+{
+	return polls_next;
+}
 
 struct work {
 	void (*fn)(void *arg);
