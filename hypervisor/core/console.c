@@ -149,6 +149,7 @@ int64_t console_write(struct domain *d, uint64_t gva, uint64_t len)
 			put(d, buf[i]);
 		c->dropped += n - take;
 		c->dropped_total += n - take;
+		c->written_total += n;
 		done += n;
 	}
 	return (int64_t)len;

@@ -27,7 +27,7 @@
 #define FPU_ALIGN 64
 
 static struct spinlock domains_lock = SPINLOCK_INIT("domains", LOCK_RANK_DOMAINS);
-static struct domain *all_domains;
+static struct domain *all_domains, *last_linked;   /* in id order; the last one */
 static uint32_t live_count, next_id = 1;
 static uint32_t restarts[MANIFEST_MAX_GUESTS];
 static uint32_t ended_ok, ended_failed, ended_crashed;
@@ -119,12 +119,7 @@ static void detach_devices(struct domain *d)
  * touched demand-zero pages). */
 static uint64_t private_kib(const struct domain *d)
 {
-	uint64_t n = 0;
-
-	for (uint64_t i = 0; i < d->mem.pages; i++)
-		if ((d->mem.frame[i] & ~GF_FLAGS) && !(d->mem.frame[i] & GF_SHARED))
-			n++;
-	return n * (PAGE_SIZE / 1024);
+	return d->private_frames * (PAGE_SIZE / 1024);
 }
 
 static void refuse(const struct manifest_guest *g, const char *why)
@@ -155,13 +150,36 @@ static void release_slot(void)
 	spin_unlock(&domains_lock, f);
 }
 
+/* The table is kept in id order (ids only grow, so this is nearly always
+ * an append) for listings that resume after an id. */
 static void link_domain(struct domain *d)
 {
 	uint64_t f = spin_lock(&domains_lock);
+	struct domain **pp = &all_domains;
 
-	d->all_next = all_domains;
-	all_domains = d;
+	if (last_linked && last_linked->id < d->id)
+		pp = &last_linked->all_next;
+	while (*pp && (*pp)->id < d->id)
+		pp = &(*pp)->all_next;
+	d->all_next = *pp;
+	*pp = d;
+	if (!d->all_next)
+		last_linked = d;
 	spin_unlock(&domains_lock, f);
+}
+
+bool domain_walk(uint32_t after_id, bool (*fn)(struct domain *d, void *ctx), void *ctx)
+{
+	uint64_t f = spin_lock(&domains_lock);
+	struct domain *d = all_domains;
+	bool stopped = false;
+
+	while (d && d->id <= after_id)
+		d = d->all_next;
+	for (; d && !stopped; d = d->all_next)
+		stopped = !fn(d, ctx);
+	spin_unlock(&domains_lock, f);
+	return stopped;
 }
 
 static void unlink_domain(struct domain *d)
@@ -169,10 +187,16 @@ static void unlink_domain(struct domain *d)
 	uint64_t f = spin_lock(&domains_lock);
 	struct domain **pp = &all_domains;
 
-	while (*pp && *pp != d)
+	struct domain *prev = NULL;
+
+	while (*pp && *pp != d) {
+		prev = *pp;
 		pp = &(*pp)->all_next;
+	}
 	if (*pp)
 		*pp = d->all_next;
+	if (last_linked == d)
+		last_linked = prev;
 	spin_unlock(&domains_lock, f);
 }
 
@@ -248,6 +272,7 @@ struct domain *domain_create(uint32_t gi, uint32_t instance, uint32_t restart_no
 		release_slot();
 		return NULL;
 	}
+	d->restart_no = restart_no;
 	link_domain(d);
 	log_event("domain-created id=%u name=%s memory_kib=%lu private_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
 		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, private_kib(d),

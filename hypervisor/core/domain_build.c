@@ -112,6 +112,7 @@ static int map_page(struct domain *d, uint64_t i)
 	pa = frame_alloc();
 	if (!pa)
 		return -ENOMEM;
+	d->private_frames++;
 	f = page_flags(d, va);
 	d->mem.frame[i] = pa | f;
 	return COUNT_TABLES(d, pt_map(d->pml4, va, pa, user_pte(f)));
@@ -128,6 +129,7 @@ static int populate(struct guest_mem *mem, uint64_t i)
 	if (!pa || pt_map(d->pml4, va, pa, user_pte(GF_WRITE)))
 		return -ENOMEM;           /* cannot happen: reserved, tables prepared */
 	d->lazy_reserved--;
+	d->private_frames++;
 	mem->frame[i] = pa | GF_WRITE;
 	return 0;
 }

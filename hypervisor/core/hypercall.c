@@ -3,6 +3,7 @@
  * boundary, before anything uses it (guest pointers via hv/guest_mem.h). */
 #include <public/hypercall.h>
 #include <hv/domain.h>
+#include <hv/domctl.h>
 #include <hv/errno.h>
 #include <hv/lib.h>
 #include <hv/log.h>
@@ -114,6 +115,7 @@ static const hypercall_fn hypercalls[PV_HC_MAX] = {
 	[PV_HC_EVENT_NOTIFY] = hc_event_notify,
 	[PV_HC_SHUTDOWN] = hc_shutdown,
 	[PV_HC_DOMAIN_INFO] = hc_domain_info,
+	[PV_HC_DOMCTL] = hc_domctl,
 };
 
 void hypercall_dispatch(struct trap_frame *f)

@@ -32,6 +32,11 @@ int pv_domain_info(struct pv_domain_info *out)
 	return pv_hypercall1(PV_HC_DOMAIN_INFO, (uintptr_t)out);
 }
 
+long pv_domctl(void *arg, size_t size)
+{
+	return pv_hypercall2(PV_HC_DOMCTL, (uintptr_t)arg, size);
+}
+
 void pv_shutdown(uint32_t reason, int32_t code)
 {
 	for (;;)		/* the hypercall does not return; be sure */

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <public/domctl.h>
 #include <public/elfnote.h>
 #include <public/hypercall.h>
 #include <public/start_info.h>
@@ -40,6 +41,9 @@ const char *pv_domain_name(void);
 /* Fill *out with this domain's counters (CPU time, hypercalls, memory,
  * dropped console bytes).  Returns 0, or a negative PV_E* error. */
 int pv_domain_info(struct pv_domain_info *out);
+/* Privileged domains: one domain-control operation (public/domctl.h);
+ * 0 or -PV_E*.  arg starts with a filled struct pv_domctl_hdr. */
+long pv_domctl(void *arg, size_t size);
 
 /* ---- time ---------------------------------------------------------------- */
 

@@ -34,12 +34,14 @@ struct domain_console {
 	uint64_t dropped;         /* bytes over budget, not yet reported */
 	uint64_t full_dropped;    /* bytes the full serial ring refused, not yet reported */
 	uint64_t dropped_total;   /* both, ever */
+	uint64_t written_total;   /* bytes it asked to print, ever */
 };
 
 struct domain {
 	uint32_t id;
 	uint32_t guest_index;     /* manifest guest this domain runs */
 	uint32_t instance;        /* which copy of it (manifest `instances`) */
+	uint32_t restart_no;      /* 0, or which restart of its configuration this is */
 	char name[PV_NAME_MAX];
 	enum domain_state state;
 	bool privileged;
@@ -53,6 +55,7 @@ struct domain {
 	uint64_t heap_gva;        /* heap: demand-zero pages up to guard_gva */
 	uint64_t start_stack_page;/* top stack page, backed at once; the rest is demand-zero */
 	uint64_t lazy_reserved;   /* frames still reserved for untouched heap pages */
+	uint64_t private_frames;  /* guest frames it owns now (not shared image pages) */
 	uint64_t overhead_frames; /* page tables, this struct, the frame list */
 	struct pv_start_info *start_info;    /* hypervisor views of the info pages */
 	struct pv_shared_info *shared_info;
@@ -103,11 +106,19 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 void domain_raise_event(struct domain *d, uint32_t port);
 /* End every domain whose name starts with prefix, wherever it runs. */
 uint32_t domain_kill_matching(const char *prefix);
+/* fn(d, ctx) for each live domain with an id above after_id, in id order,
+ * under the domain table's lock (no domain goes away meanwhile) until fn
+ * returns false; true when it did. */
+bool domain_walk(uint32_t after_id, bool (*fn)(struct domain *d, void *ctx), void *ctx);
 /* fn(d) for the first domain whose name starts with prefix, under the
  * domain table's lock (d cannot go away meanwhile); false: none. */
 bool domain_visit_first(const char *prefix, void (*fn)(struct domain *));
 uint32_t domain_count(void);
 uint64_t domain_cpu_ns(const struct domain *d);   /* d current here */
+
+/* The control plane's view of d (core/domain_query.c); under domain_walk. */
+struct pv_domctl_dominfo;
+void domain_describe(const struct domain *d, struct pv_domctl_dominfo *o);
 
 /* Address space construction (core/domain_build.c). */
 int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n);

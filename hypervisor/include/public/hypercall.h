@@ -39,6 +39,9 @@ enum pv_hypercall {
 	PV_HC_SHUTDOWN = 6,
 	/* domain_info(gva struct pv_domain_info *out) -> 0.  Own counters. */
 	PV_HC_DOMAIN_INFO = 7,
+	/* domctl(gva arg, u64 size) -> 0 or -PV_E*.  Privileged domains only
+	 * (others: -PV_EPERM); public/domctl.h. */
+	PV_HC_DOMCTL = 8,
 	PV_HC_MAX
 };
 

@@ -1,0 +1,179 @@
+/* PV_HC_DOMCTL (public/domctl.h): the mechanisms the control domain's
+ * toolstack drives.  One boundary for all of them: the privilege check,
+ * one copy of the caller's structure into ours, the header check, then
+ * the operation on our copy, then one copy back.  Nothing here trusts a
+ * byte of the caller's structure before it is in our copy. */
+#include <public/domctl.h>
+#include <hv/domain.h>
+#include <hv/domctl.h>
+#include <hv/errno.h>
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/mm.h>
+#include <hv/nospec.h>
+#include <hv/percpu.h>
+#include <hv/sched.h>
+#include <hv/smp.h>
+#include <hv/time.h>
+#include <hv/version.h>
+
+/* The largest IN/OUT structure: our copy lives on the stack. */
+union domctl_arg {
+	struct pv_domctl_hdr hdr;
+	struct pv_domctl_info info;
+	struct pv_domctl_list list;
+	struct pv_domctl_host host;
+};
+
+typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
+
+static int64_t fail(union domctl_arg *a, int64_t err, const char *msg)
+{
+	strlcpy(a->hdr.message, msg, sizeof(a->hdr.message));
+	return err;
+}
+
+/* ---- read-only operations -------------------------------------------------- */
+
+static int64_t op_host(struct domain *caller, union domctl_arg *a)
+{
+	struct pv_domctl_host *h = &a->host;
+	struct frame_stats s;
+
+	memset((char *)h + sizeof(h->hdr), 0, sizeof(*h) - sizeof(h->hdr));
+	frame_stats(&s);
+	h->cpus = cpu_count;
+	h->cpus_found = smp_cpus_found();
+	h->memory_total = s.total * PAGE_SIZE;
+	h->memory_free = (s.free - s.reserved) * PAGE_SIZE;
+	h->uptime_ns = time_ns();
+	h->domains = domain_count();
+	h->domains_max = CONFIG_MAX_DOMAINS;
+	h->tsc_khz = tsc_hz / 1000;
+	strlcpy(h->version, PARAVANE_VERSION, sizeof(h->version));
+	h->abi_version = PV_ABI_VERSION;
+	return 0;
+}
+
+/* domain_walk callbacks: stop at the wanted id (the walk starts after
+ * id - 1, so the first domain seen is it or a later one). */
+struct find { uint32_t id; struct pv_domctl_dominfo *out; bool found; };
+
+static bool describe_if(struct domain *d, void *ctx)
+{
+	struct find *q = ctx;
+
+	q->found = d->id == q->id;
+	if (q->found)
+		domain_describe(d, q->out);
+	return false;
+}
+
+static int64_t op_info(struct domain *caller, union domctl_arg *a)
+{
+	struct find q = { a->hdr.domid, &a->info.info, false };
+
+	memset(&a->info.info, 0, sizeof(a->info.info));
+	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, describe_if, &q), !q.found))
+		return fail(a, -ENOENT, "no such domain");
+	return 0;
+}
+
+struct listing { struct domain *caller; struct pv_domctl_list *l; };
+
+/* Straight into the caller's buffer, checked writable beforehand. */
+static bool emit(struct domain *d, void *ctx)
+{
+	struct listing *w = ctx;
+	struct pv_domctl_dominfo e;
+
+	if (w->l->count == w->l->max)
+		return false;
+	domain_describe(d, &e);
+	guest_copy_to(&w->caller->mem, w->l->buf_gva + (uint64_t)w->l->count++ * sizeof(e), &e, sizeof(e));
+	return true;
+}
+
+static int64_t op_list(struct domain *caller, union domctl_arg *a)
+{
+	struct pv_domctl_list *l = &a->list;
+	struct listing w = { caller, l };
+
+	l->count = 0;
+	if (l->max > PV_DOMCTL_LIST_MAX)
+		return fail(a, -EINVAL, "max is above PV_DOMCTL_LIST_MAX");
+	if (guest_check(&caller->mem, l->buf_gva, (uint64_t)l->max * sizeof(struct pv_domctl_dominfo), true))
+		return fail(a, -EFAULT, "the list buffer is not writable memory of the caller");
+	domain_walk(l->after_id, emit, &w);
+	l->total = domain_count();
+	return 0;
+}
+
+/* ---- changes ----------------------------------------------------------------- */
+
+static bool kill_if(struct domain *d, void *ctx)
+{
+	struct find *q = ctx;
+
+	q->found = d->id == q->id;
+	if (q->found && !d->kill_requested)
+		sched_kill(d);
+	return false;
+}
+
+/* Asynchronous: the domain's own CPU ends it; until then INFO says ENDING. */
+static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
+{
+	struct find q = { a->hdr.domid, NULL, false };
+
+	if (a->hdr.domid == caller->id)
+		return fail(a, -EINVAL, "a domain cannot destroy itself this way (use shutdown)");
+	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, kill_if, &q), !q.found))
+		return fail(a, -ENOENT, "no such domain");
+	return 0;
+}
+
+/* ---- the boundary -------------------------------------------------------------- */
+
+static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
+	[PV_DOMCTL_DESTROY] = { op_destroy, sizeof(struct pv_domctl_hdr) },
+	[PV_DOMCTL_INFO] = { op_info, sizeof(struct pv_domctl_info) },
+	[PV_DOMCTL_LIST] = { op_list, sizeof(struct pv_domctl_list) },
+	[PV_DOMCTL_HOST_INFO] = { op_host, sizeof(struct pv_domctl_host) },
+};
+
+/* 0, -EINVAL for a malformed header, -ENOSYS for an operation this
+ * hypervisor does not offer (yet: CREATE, PAUSE, UNPAUSE). */
+static int64_t header_check(const struct pv_domctl_hdr *h, uint64_t size)
+{
+	uint64_t op = index_nospec(h->op, PV_DOMCTL_OP_MAX);
+
+	if (h->magic != PV_DOMCTL_MAGIC || h->version != PV_DOMCTL_VERSION || h->op >= PV_DOMCTL_OP_MAX ||
+	    !h->op || h->size != size)
+		return -EINVAL;
+	if (!ops[op].fn)
+		return -ENOSYS;
+	return size == ops[op].size ? 0 : -EINVAL;
+}
+
+int64_t hc_domctl(struct domain *d, struct trap_frame *f)
+{
+	union domctl_arg a;
+	uint64_t gva = f->rdi, size = f->rsi;
+	int64_t r;
+
+	if (!d->privileged)
+		return -EPERM;
+	if (size < sizeof(a.hdr) || size > sizeof(a))
+		return -EINVAL;
+	if (guest_check(&d->mem, gva, size, true) || guest_copy_from(&d->mem, &a, gva, size))
+		return -EFAULT;
+	r = header_check(&a.hdr, size);
+	if (r)
+		return r;
+	memset(a.hdr.message, 0, sizeof(a.hdr.message));
+	r = ops[index_nospec(a.hdr.op, PV_DOMCTL_OP_MAX)].fn(d, &a);
+	if (guest_copy_to(&d->mem, gva, &a, size))
+		return -EFAULT;
+	return r;
+}

@@ -1,0 +1,13 @@
+/* Privileged domain control (public/domctl.h, core/domctl.c). */
+#ifndef HV_DOMCTL_H
+#define HV_DOMCTL_H
+
+#include <stdint.h>
+
+struct domain;
+struct trap_frame;
+
+/* PV_HC_DOMCTL(gva arg, u64 size) for domain d. */
+int64_t hc_domctl(struct domain *d, struct trap_frame *f);
+
+#endif

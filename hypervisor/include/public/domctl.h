@@ -1,0 +1,168 @@
+/* Paravane guest ABI: privileged domain control (PV_HC_DOMCTL).
+ *
+ * The control domain (apps/control) is the toolstack; the hypervisor only
+ * offers these mechanisms.  One hypercall, one sub-operation per call:
+ *
+ *   domctl(gva struct pv_domctl_* *arg, u64 size) -> 0 or -PV_E*
+ *
+ * arg points at the sub-operation's IN/OUT structure in the caller's
+ * memory, size is its exact size.  Every structure starts with struct
+ * pv_domctl_hdr: magic, version and op must match, size must be the
+ * operation's size, or the answer is -PV_EINVAL.  The hypervisor copies
+ * the whole structure in once, checks it, and copies it back out (also on
+ * most failures: hdr.message then says why, in words an API can pass on).
+ *
+ * Only a domain the manifest marks `privileged = yes` may call it; any
+ * other gets -PV_EPERM and nothing is read.  Layouts are fixed (asserted
+ * below); every reserved field must be zero in and is zero out.
+ * docs/abi.md describes each operation.
+ */
+#ifndef PARAVANE_PUBLIC_DOMCTL_H
+#define PARAVANE_PUBLIC_DOMCTL_H
+
+#include "abi.h"
+#include "start_info.h"
+
+#define PV_DOMCTL_MAGIC    0x4c544344u   /* "DCTL" */
+#define PV_DOMCTL_VERSION  1u
+#define PV_DOMCTL_MSG_MAX  128u
+
+enum pv_domctl_op {
+	PV_DOMCTL_CREATE = 1,      /* struct pv_domctl_create */
+	PV_DOMCTL_DESTROY = 2,     /* struct pv_domctl_hdr (domid) */
+	PV_DOMCTL_PAUSE = 3,       /* struct pv_domctl_hdr (domid) */
+	PV_DOMCTL_UNPAUSE = 4,     /* struct pv_domctl_hdr (domid) */
+	PV_DOMCTL_INFO = 5,        /* struct pv_domctl_info */
+	PV_DOMCTL_LIST = 6,        /* struct pv_domctl_list */
+	PV_DOMCTL_HOST_INFO = 7,   /* struct pv_domctl_host */
+	PV_DOMCTL_OP_MAX
+};
+
+struct pv_domctl_hdr {
+	uint32_t magic;            /* PV_DOMCTL_MAGIC */
+	uint16_t version;          /* PV_DOMCTL_VERSION */
+	uint16_t op;               /* enum pv_domctl_op */
+	uint32_t size;             /* of the whole structure, this header included */
+	uint32_t domid;            /* IN: the domain operated on; OUT of CREATE: the new one */
+	char     message[PV_DOMCTL_MSG_MAX];   /* OUT: why it failed, NUL terminated */
+};
+PV_ASSERT_SIZE(struct pv_domctl_hdr, 144);
+
+/* ---- CREATE ------------------------------------------------------------- */
+
+#define PV_DOMCTL_NET_DHCP      1u  /* no static address: the lease is bound when granted */
+#define PV_DOMCTL_NET_GUARD_MAC 2u  /* check source MACs only (docs/net.md) */
+
+struct pv_domctl_net {
+	uint8_t  mac[6];           /* locally administered unicast; all zero: one is made up */
+	uint8_t  prefix_len;       /* 1..32 with a static address */
+	uint8_t  flags;            /* PV_DOMCTL_NET_* */
+	uint32_t ipv4;             /* host byte order; 0 with DHCP */
+	uint32_t gateway;          /* host byte order; 0: none */
+	uint32_t reserved;
+};
+PV_ASSERT_SIZE(struct pv_domctl_net, 20);
+
+enum pv_domctl_action {        /* what happens when the domain ends */
+	PV_DOMCTL_ACTION_DESTROY = 0,
+	PV_DOMCTL_ACTION_RESTART = 1,
+};
+
+#define PV_DOMCTL_MAX_NETS 4u
+#define PV_DOMCTL_IMAGE_MAX (64u << 20)    /* bytes of ELF image */
+
+struct pv_domctl_config {
+	char     name[PV_NAME_MAX];        /* unique among live domains; [A-Za-z0-9_.-], 1..31 */
+	char     cmdline[PV_CMDLINE_MAX];  /* NUL terminated */
+	uint64_t memory;                   /* bytes, page multiple, as the manifest's memory */
+	uint64_t cpu_mask;                 /* CPUs it may run on; 0: any */
+	uint32_t weight;                   /* 1..65535; 0: the default 256 */
+	uint8_t  on_exit, on_crash;        /* enum pv_domctl_action */
+	uint16_t restart_limit;            /* restarts allowed with ACTION_RESTART */
+	uint32_t net_count;                /* 0..PV_DOMCTL_MAX_NETS */
+	uint32_t reserved;
+	struct pv_domctl_net net[PV_DOMCTL_MAX_NETS];
+};
+PV_ASSERT_SIZE(struct pv_domctl_config, 400);
+
+struct pv_domctl_create {
+	struct pv_domctl_hdr hdr;          /* OUT hdr.domid */
+	uint64_t image_gva;                /* IN: the ELF image in the caller's memory */
+	uint64_t image_size;               /* IN: bytes, <= PV_DOMCTL_IMAGE_MAX */
+	struct pv_domctl_config config;    /* IN */
+	uint8_t  image_hash[32];           /* OUT: SHA-256 of the image */
+};
+PV_ASSERT_SIZE(struct pv_domctl_create, 592);
+
+/* ---- INFO and LIST -------------------------------------------------------- */
+
+enum pv_domctl_state {
+	PV_DOMCTL_RUNNING = 1,     /* on a CPU or waiting for one */
+	PV_DOMCTL_BLOCKED = 2,     /* waiting for an event or a deadline */
+	PV_DOMCTL_PAUSED = 3,
+	PV_DOMCTL_ENDING = 4,      /* exited or crashed, being torn down */
+};
+
+struct pv_domctl_dominfo {
+	uint32_t domid;
+	uint32_t state;            /* enum pv_domctl_state */
+	char     name[PV_NAME_MAX];
+	uint64_t memory;           /* bytes the domain was given */
+	uint64_t private_bytes;    /* frames it owns now (demand-zero pages once touched) */
+	uint64_t overhead_bytes;   /* hypervisor memory spent on it */
+	uint64_t cpu_ns;           /* CPU time used */
+	uint64_t uptime_ns;        /* since it was created */
+	uint64_t hypercalls;
+	uint64_t context_switches;
+	uint64_t console_bytes;    /* console bytes it wrote */
+	uint64_t console_dropped;  /* of which dropped by rate limiting */
+	uint64_t cpu_mask;         /* CPUs it may run on */
+	uint32_t weight;
+	uint32_t restarts;         /* times this domain's configuration was restarted */
+	uint32_t flags;            /* PV_DOMCTL_INFO_* */
+	uint32_t last_cpu;         /* CPU it runs or last ran on */
+	uint8_t  image_hash[32];
+};
+#define PV_DOMCTL_INFO_PRIVILEGED 1u
+#define PV_DOMCTL_INFO_BOOT       2u   /* created from the manifest */
+PV_ASSERT_SIZE(struct pv_domctl_dominfo, 168);
+
+struct pv_domctl_info {
+	struct pv_domctl_hdr hdr;          /* IN hdr.domid */
+	struct pv_domctl_dominfo info;     /* OUT */
+};
+PV_ASSERT_SIZE(struct pv_domctl_info, 312);
+
+/* Live domains with id > after_id, in id order, up to max of them, into an
+ * array of struct pv_domctl_dominfo at buf_gva.  Call again with after_id
+ * = the last id returned until count < max. */
+struct pv_domctl_list {
+	struct pv_domctl_hdr hdr;
+	uint32_t after_id;                 /* IN */
+	uint32_t max;                      /* IN: entries buf_gva has room for, <= 1024 */
+	uint64_t buf_gva;                  /* IN */
+	uint32_t count;                    /* OUT: entries written */
+	uint32_t total;                    /* OUT: live domains in all */
+};
+PV_ASSERT_SIZE(struct pv_domctl_list, 168);
+#define PV_DOMCTL_LIST_MAX 1024u
+
+/* ---- HOST_INFO -------------------------------------------------------------- */
+
+struct pv_domctl_host {
+	struct pv_domctl_hdr hdr;
+	uint32_t cpus;                     /* CPUs started */
+	uint32_t cpus_found;               /* CPUs the firmware reported */
+	uint64_t memory_total;             /* bytes the hypervisor manages */
+	uint64_t memory_free;              /* bytes free and not promised to a domain */
+	uint64_t uptime_ns;
+	uint32_t domains;                  /* live */
+	uint32_t domains_max;              /* CONFIG_MAX_DOMAINS */
+	uint64_t tsc_khz;
+	char     version[32];              /* hypervisor version, NUL terminated */
+	uint32_t abi_version;
+	uint32_t reserved;
+};
+PV_ASSERT_SIZE(struct pv_domctl_host, 232);
+
+#endif

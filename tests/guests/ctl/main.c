@@ -1,0 +1,147 @@
+/* Drives PV_HC_DOMCTL (public/domctl.h) and prints what it got, one
+ * "ctl: ..." line per check, for tests/system/test_domctl.py.
+ *   ctl priv     host info, list, info, bad headers and pointers, then
+ *                destroys every domain named victim* and lists again
+ *   ctl unpriv   every operation must answer -EPERM, then stay 1.5 s */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <paravane.h>
+#include <public/errno.h>
+
+static struct pv_domctl_dominfo entries[64];
+
+static void hdr(struct pv_domctl_hdr *h, uint16_t op, uint32_t size, uint32_t domid)
+{
+	memset(h, 0, size);
+	h->magic = PV_DOMCTL_MAGIC;
+	h->version = PV_DOMCTL_VERSION;
+	h->op = op;
+	h->size = size;
+	h->domid = domid;
+}
+
+static void host(void)
+{
+	struct pv_domctl_host h;
+	long r;
+
+	hdr(&h.hdr, PV_DOMCTL_HOST_INFO, sizeof(h), 0);
+	r = pv_domctl(&h, sizeof(h));
+	printf("ctl: host r=%ld cpus=%u found=%u total_mib=%lu free_mib=%lu domains=%u max=%u version=%s abi=%u\n",
+	       r, h.cpus, h.cpus_found, (unsigned long)(h.memory_total >> 20),
+	       (unsigned long)(h.memory_free >> 20), h.domains, h.domains_max, h.version, h.abi_version);
+}
+
+/* Every live domain, 2 per call so that paging is exercised. */
+static int list_all(void)
+{
+	struct pv_domctl_list l;
+	int n = 0;
+	long r;
+
+	do {
+		hdr(&l.hdr, PV_DOMCTL_LIST, sizeof(l), 0);
+		l.after_id = n ? entries[n - 1].domid : 0;
+		l.max = 2;
+		l.buf_gva = (uintptr_t)&entries[n];
+		r = pv_domctl(&l, sizeof(l));
+		n += r ? 0 : (int)l.count;
+	} while (!r && l.count == 2 && n < 62);
+	printf("ctl: list r=%ld count=%d total=%u names=", r, n, l.total);
+	for (int i = 0; i < n; i++)
+		printf("%s%s:%u:%u", i ? "," : "", entries[i].name, entries[i].domid, entries[i].state);
+	printf("\n");
+	return n;
+}
+
+static void info(uint32_t id, const char *label)
+{
+	struct pv_domctl_info q;
+	long r;
+
+	hdr(&q.hdr, PV_DOMCTL_INFO, sizeof(q), id);
+	r = pv_domctl(&q, sizeof(q));
+	printf("ctl: info-%s r=%ld id=%u name=%s state=%u memory_kib=%lu private_kib=%lu hypercalls=%lu flags=%u msg=%s\n",
+	       label, r, q.info.domid, q.info.name, q.info.state, (unsigned long)(q.info.memory >> 10),
+	       (unsigned long)(q.info.private_bytes >> 10), (unsigned long)q.info.hypercalls, q.info.flags,
+	       q.hdr.message[0] ? q.hdr.message : "-");
+}
+
+static void bad_headers(void)
+{
+	struct pv_domctl_host h;
+
+	hdr(&h.hdr, PV_DOMCTL_HOST_INFO, sizeof(h), 0);
+	h.hdr.magic ^= 1;
+	printf("ctl: bad-magic r=%ld\n", pv_domctl(&h, sizeof(h)));
+	hdr(&h.hdr, PV_DOMCTL_HOST_INFO, sizeof(h), 0);
+	h.hdr.version = 99;
+	printf("ctl: bad-version r=%ld\n", pv_domctl(&h, sizeof(h)));
+	hdr(&h.hdr, PV_DOMCTL_HOST_INFO, sizeof(h), 0);
+	printf("ctl: bad-size r=%ld\n", pv_domctl(&h, sizeof(h) - 8));
+	hdr(&h.hdr, 77, sizeof(h), 0);
+	printf("ctl: bad-op r=%ld\n", pv_domctl(&h, sizeof(h)));
+	printf("ctl: bad-pointer r=%ld\n", pv_domctl((void *)0xffff800000000000ul, sizeof(h)));
+	printf("ctl: read-only r=%ld\n", pv_domctl((void *)(uintptr_t)&hdr, sizeof(h)));
+}
+
+static void destroy(uint32_t id, const char *label)
+{
+	struct pv_domctl_hdr h;
+	long r;
+
+	hdr(&h, PV_DOMCTL_DESTROY, sizeof(h), id);
+	r = pv_domctl(&h, sizeof(h));
+	printf("ctl: destroy-%s r=%ld msg=%s\n", label, r, h.message[0] ? h.message : "-");
+}
+
+static void nap_ms(long ms)
+{
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
+}
+
+/* The others are built after this one: give them time to exist. */
+static void privileged(void)
+{
+	int n;
+
+	nap_ms(300);
+	host();
+	n = list_all();
+	info(pv_domid(), "self");
+	info(99999, "missing");
+	bad_headers();
+	destroy(pv_domid(), "self");
+	destroy(99999, "missing");
+	for (int i = 0; i < n; i++)
+		if (!strncmp(entries[i].name, "victim", 6))
+			destroy(entries[i].domid, entries[i].name);
+	nap_ms(300);
+	list_all();
+}
+
+static void unprivileged(void)
+{
+	struct pv_domctl_info q;
+	static const uint16_t ops[] = { PV_DOMCTL_CREATE, PV_DOMCTL_DESTROY, PV_DOMCTL_PAUSE,
+					PV_DOMCTL_UNPAUSE, PV_DOMCTL_INFO, PV_DOMCTL_LIST, PV_DOMCTL_HOST_INFO };
+
+	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		hdr(&q.hdr, ops[i], sizeof(q), 1);
+		printf("ctl: unpriv op=%u r=%ld\n", ops[i], pv_domctl(&q, sizeof(q)));
+	}
+	nap_ms(1500);    /* still alive when the privileged one lists */
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "unpriv"))
+		unprivileged();
+	else
+		privileged();
+	printf("ctl: done\n");
+	return 0;
+}

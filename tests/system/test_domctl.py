@@ -1,0 +1,80 @@
+"""Privileged domain control (issue: control plane, hypervisor side):
+PV_HC_DOMCTL answers a privileged domain's host, list and info queries and
+destroys other domains; every other domain gets -EPERM; a malformed
+request is refused without effect (tests/guests/ctl)."""
+import re
+
+from conftest import guest
+
+EPERM, ENOENT, EINVAL, EFAULT = 1, 2, 22, 14
+
+MANIFEST = """
+[hypervisor]
+poweroff_when_idle = yes
+[guest ctl]
+image = ctl.elf
+memory = 1M
+privileged = yes
+cmdline = "ctl priv"
+[guest victim]
+image = spin.elf
+memory = 1M
+instances = 2
+[guest bystander]
+image = spin.elf
+memory = 1M
+cmdline = "spin 3"
+[guest plain]
+image = ctl.elf
+memory = 1M
+cmdline = "ctl unpriv"
+"""
+
+
+def parse(line):
+    """key=value pairs after the check's name; msg= takes the rest."""
+    body, _, msg = line.split("ctl: ", 1)[1].partition(" msg=")
+    d = dict(kv.split("=", 1) for kv in body.split()[1:])
+    if msg:
+        d["msg"] = msg
+    return d
+
+
+def ctl_lines(b, key):
+    return [parse(l) for l in b.log.splitlines() if re.match(r"^\S+\| ctl: %s( |$)" % key, l)]
+
+
+def test_privileged_domain_queries_and_destroys(boot):
+    b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
+    host = ctl_lines(b, "host")[0]
+    assert host["r"] == "0" and int(host["cpus"]) >= 1 and int(host["total_mib"]) > 100, b.log[-3000:]
+    assert host["domains"] == "5" and host["version"] and host["abi"] == "1"
+    first, after = ctl_lines(b, "list")
+    names = [e.split(":")[0] for e in first["names"].split(",")]
+    assert sorted(names) == ["bystander", "ctl", "plain", "victim-1", "victim-2"], first
+    ids = [int(e.split(":")[1]) for e in first["names"].split(",")]
+    assert ids == sorted(ids)
+    me = ctl_lines(b, "info-self")[0]
+    assert me["r"] == "0" and me["name"] == "ctl" and me["flags"] == "3" and me["memory_kib"] == "1024"
+    missing = ctl_lines(b, "info-missing")[0]
+    assert missing["r"] == str(-ENOENT) and missing["msg"] == "no such domain"
+    for bad in ("bad-magic", "bad-version", "bad-size", "bad-op"):
+        assert ctl_lines(b, bad)[0]["r"] == str(-EINVAL), bad
+    assert ctl_lines(b, "bad-pointer")[0]["r"] == str(-EFAULT)
+    assert ctl_lines(b, "read-only")[0]["r"] == str(-EFAULT)
+    assert ctl_lines(b, "destroy-self")[0]["r"] == str(-EINVAL)
+    assert ctl_lines(b, "destroy-missing")[0]["r"] == str(-ENOENT)
+    assert [l["r"] for l in ctl_lines(b, "destroy-victim-1") + ctl_lines(b, "destroy-victim-2")] == ["0", "0"]
+    assert "victim" not in after["names"], after
+    killed = [e for e in b.events("domain-crashed") if e["name"].startswith("victim")]
+    assert len(killed) == 2 and all(e["reason"] == "killed" for e in killed)
+    assert b.event("domain-exited") and any(e["name"] == "bystander" and e["code"] == "0"
+                                            for e in b.events("domain-exited"))
+
+
+def test_unprivileged_domain_gets_eperm_for_every_op(boot):
+    b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
+    answers = ctl_lines(b, "unpriv")
+    assert len(answers) == 7, b.log[-3000:]
+    assert all(a["r"] == str(-EPERM) for a in answers), answers
+    assert any(e["name"] == "victim-1" for e in b.events("domain-crashed"))   # the privileged one did it
