@@ -144,6 +144,7 @@ int64_t console_write(struct domain *d, uint64_t gva, uint64_t len)
 		uint64_t n = MIN(len - done, (uint64_t)CHUNK), take;
 
 		guest_copy_from(&d->mem, buf, gva + done, n);
+		text_ring_append(&c->ring, buf, n);   /* all of it: the ring is its own */
 		take = spend(c, buf, n);
 		for (uint64_t i = 0; i < take; i++)
 			put(d, buf[i]);

@@ -54,11 +54,14 @@ const struct boot_module *boot_module_for(uint32_t guest)
 	return NULL;
 }
 
-/* struct domain and its FPU area share whole frames, so that destroying a
- * domain returns exactly what creating it took. */
+/* struct domain and its FPU area share whole frames, and the console ring
+ * has the last one, so that destroying a domain returns exactly what
+ * creating it took. */
+_Static_assert(CONSOLE_RING_BYTES == PAGE_SIZE, "the console ring is the last page");
+
 static uint64_t struct_pages(void)
 {
-	return PAGE_ALIGN_UP(ALIGN_UP(sizeof(struct domain), FPU_ALIGN) + fpu_state_size()) / PAGE_SIZE;
+	return PAGE_ALIGN_UP(ALIGN_UP(sizeof(struct domain), FPU_ALIGN) + fpu_state_size()) / PAGE_SIZE + 1;
 }
 
 static struct domain *domain_alloc(void)
@@ -71,6 +74,7 @@ static struct domain *domain_alloc(void)
 	d = phys_to_virt(pa);
 	d->fpu = (uint8_t *)d + ALIGN_UP(sizeof(struct domain), FPU_ALIGN);
 	fpu_init_state(d->fpu);
+	text_ring_init(&d->console.ring, (uint8_t *)d + (struct_pages() - 1) * PAGE_SIZE, CONSOLE_RING_BYTES);
 	d->overhead_frames = struct_pages();
 	d->heap_index = NO_HEAP;
 	return d;

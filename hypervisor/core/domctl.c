@@ -9,11 +9,13 @@
 #include <hv/errno.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
+#include <hv/log.h>
 #include <hv/mm.h>
 #include <hv/nospec.h>
 #include <hv/percpu.h>
 #include <hv/sched.h>
 #include <hv/smp.h>
+#include <hv/text_ring.h>
 #include <hv/time.h>
 #include <hv/version.h>
 
@@ -23,6 +25,7 @@ union domctl_arg {
 	struct pv_domctl_info info;
 	struct pv_domctl_list list;
 	struct pv_domctl_host host;
+	struct pv_domctl_read read;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -109,6 +112,83 @@ static int64_t op_list(struct domain *caller, union domctl_arg *a)
 	return 0;
 }
 
+/* ---- streams read by offset ------------------------------------------------------ */
+
+#define BOUNCE 512
+
+/* From ring into the caller's buffer through a small bounce buffer: the
+ * ring is read without a lock (hv/text_ring.h), guest memory only through
+ * guest_copy_to.  Stops early if bytes were lost between chunks. */
+static void read_stream(struct domain *caller, const struct text_ring *ring, struct pv_domctl_read *q)
+{
+	char b[BOUNCE];
+	uint64_t at = q->offset, start;
+	size_t n;
+
+	uint64_t head = text_ring_head(ring);
+
+	q->count = 0;
+	at = MIN(MAX(at, head > ring->size ? head - ring->size : 0), head);   /* kept bytes only */
+	q->start = at;
+	while (q->count < q->len &&
+	       (n = text_ring_read(ring, at, b, MIN((size_t)BOUNCE, (size_t)(q->len - q->count)), &start))) {
+		if (q->count && start != at)
+			break;            /* overwritten between chunks: the caller asks again */
+		if (!q->count)
+			q->start = start;
+		guest_copy_to(&caller->mem, q->buf_gva + q->count, b, n);
+		q->count += (uint32_t)n;
+		at = start + n;
+	}
+	q->next = q->start + q->count;
+	q->written = text_ring_head(ring);
+}
+
+static int64_t check_read(struct domain *caller, union domctl_arg *a)
+{
+	struct pv_domctl_read *q = &a->read;
+
+	if (q->len > PV_DOMCTL_READ_MAX)
+		return fail(a, -EINVAL, "len is above PV_DOMCTL_READ_MAX");
+	if (guest_check(&caller->mem, q->buf_gva, q->len, true))
+		return fail(a, -EFAULT, "the read buffer is not writable memory of the caller");
+	return 0;
+}
+
+static int64_t op_events(struct domain *caller, union domctl_arg *a)
+{
+	int64_t r = check_read(caller, a);
+
+	if (!r)
+		read_stream(caller, log_events(), &a->read);
+	return r;
+}
+
+struct console_read { uint32_t id; struct domain *caller; struct pv_domctl_read *q; bool found; };
+
+/* Under the domain table's lock: the domain and its ring stay. */
+static bool console_if(struct domain *d, void *ctx)
+{
+	struct console_read *c = ctx;
+
+	c->found = d->id == c->id;
+	if (c->found)
+		read_stream(c->caller, &d->console.ring, c->q);
+	return false;
+}
+
+static int64_t op_console(struct domain *caller, union domctl_arg *a)
+{
+	struct console_read c = { a->hdr.domid, caller, &a->read, false };
+	int64_t r = check_read(caller, a);
+
+	if (r)
+		return r;
+	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, console_if, &c), !c.found))
+		return fail(a, -ENOENT, "no such domain");
+	return 0;
+}
+
 /* ---- changes ----------------------------------------------------------------- */
 
 static bool kill_if(struct domain *d, void *ctx)
@@ -140,6 +220,8 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_INFO] = { op_info, sizeof(struct pv_domctl_info) },
 	[PV_DOMCTL_LIST] = { op_list, sizeof(struct pv_domctl_list) },
 	[PV_DOMCTL_HOST_INFO] = { op_host, sizeof(struct pv_domctl_host) },
+	[PV_DOMCTL_CONSOLE_READ] = { op_console, sizeof(struct pv_domctl_read) },
+	[PV_DOMCTL_EVENTS_READ] = { op_events, sizeof(struct pv_domctl_read) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this

@@ -8,6 +8,7 @@
 #include <hv/log.h>
 #include <hv/power.h>
 #include <hv/serial_tx.h>
+#include <hv/text_ring.h>
 #include <hv/x86.h>
 
 #define LINE_MAX 256
@@ -105,13 +106,37 @@ void log_printf(int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Every @event record also goes into a ring the control domain reads by
+ * offset (domctl EVENTS_READ), without the "@event " prefix. */
+#define EVENT_RING_BYTES (64u << 10)
+static char event_store[EVENT_RING_BYTES];
+static struct text_ring events = { event_store, EVENT_RING_BYTES, 0 };
+
+const struct text_ring *log_events(void)
+{
+	return &events;
+}
+
 void log_event(const char *fmt, ...)
 {
+	char line[LINE_MAX];
+	size_t p = strlcpy(line, "@event ", sizeof(line));
 	va_list ap;
+	int n;
+	uint64_t f = 0;
+	bool locked = !lock_panicking() && !spin_held_here(&log_lock);
 
 	va_start(ap, fmt);
-	log_vline("@event ", fmt, ap);
+	n = vsnprintf(line + p, sizeof(line) - p - 1, fmt, ap);
 	va_end(ap);
+	n = MIN((size_t)n + p, sizeof(line) - 2);
+	line[n++] = '\n';
+	if (locked)
+		f = spin_lock(&log_lock);
+	serial_tx_put(line, (size_t)n);
+	text_ring_append(&events, line + p, (size_t)n - p);
+	if (locked)
+		spin_unlock(&log_lock, f);
 }
 
 /* From here on this CPU is the only one talking: the others are parked by

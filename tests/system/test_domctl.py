@@ -54,6 +54,11 @@ def test_privileged_domain_queries_and_destroys(boot):
     assert sorted(names) == ["bystander", "ctl", "plain", "victim-1", "victim-2"], first
     ids = [int(e.split(":")[1]) for e in first["names"].split(",")]
     assert ids == sorted(ids)
+    ev = ctl_lines(b, "events")[0]
+    assert ev["r"] == "0" and ev["has_ctl"] == "1" and ev["has_bystander"] == "1", ev
+    con = ctl_lines(b, "console")[0]
+    assert con["r"] == "0" and con["has_spin"] == "1", con
+    assert ctl_lines(b, "console-missing")[0]["r"] == str(-ENOENT)
     me = ctl_lines(b, "info-self")[0]
     assert me["r"] == "0" and me["name"] == "ctl" and me["flags"] == "3" and me["memory_kib"] == "1024"
     missing = ctl_lines(b, "info-missing")[0]

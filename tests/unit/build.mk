@@ -17,6 +17,7 @@ test_netback_SRCS := hypervisor/io/netback.c $(NET_SWITCH_SRCS) hypervisor/mm/gu
 test_ring_SRCS :=
 test_buddy_SRCS := hypervisor/mm/buddy.c
 test_sha256_SRCS := hypervisor/lib/sha256.c
+test_text_ring_SRCS := hypervisor/core/text_ring.c
 
 # ---- rule generator: nothing to edit below ---------------------------------
 UNIT_O := $(O)/tests/unit

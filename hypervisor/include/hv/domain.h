@@ -13,6 +13,7 @@
 #include <hv/guest_mem.h>
 #include <hv/netback.h>
 #include <hv/percpu.h>
+#include <hv/text_ring.h>
 #include <hv/trap.h>
 
 struct manifest_guest;
@@ -35,7 +36,10 @@ struct domain_console {
 	uint64_t full_dropped;    /* bytes the full serial ring refused, not yet reported */
 	uint64_t dropped_total;   /* both, ever */
 	uint64_t written_total;   /* bytes it asked to print, ever */
+	struct text_ring ring;    /* every byte it wrote, the newest CONSOLE_RING_BYTES */
 };
+
+#define CONSOLE_RING_BYTES 4096u  /* one page per domain, counted in its overhead */
 
 struct domain {
 	uint32_t id;

@@ -37,7 +37,10 @@ void log_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 __attribute__((noreturn, format(printf, 1, 2)))
 void panic(const char *fmt, ...);
-void panic_begin(void);   /* before a report that ends in panic() */
+void panic_begin(void);
+/* The @event records so far (the newest 64 KiB), read by offset. */
+struct text_ring;
+const struct text_ring *log_events(void);   /* before a report that ends in panic() */
 
 #define HV_ASSERT(c) do { if (!(c)) panic("assertion failed: %s at %s:%d", #c, __FILE__, __LINE__); } while (0)
 

@@ -35,6 +35,8 @@ enum pv_domctl_op {
 	PV_DOMCTL_INFO = 5,        /* struct pv_domctl_info */
 	PV_DOMCTL_LIST = 6,        /* struct pv_domctl_list */
 	PV_DOMCTL_HOST_INFO = 7,   /* struct pv_domctl_host */
+	PV_DOMCTL_CONSOLE_READ = 8,/* struct pv_domctl_read (domid) */
+	PV_DOMCTL_EVENTS_READ = 9, /* struct pv_domctl_read */
 	PV_DOMCTL_OP_MAX
 };
 
@@ -164,5 +166,28 @@ struct pv_domctl_host {
 	uint32_t reserved;
 };
 PV_ASSERT_SIZE(struct pv_domctl_host, 232);
+
+/* ---- CONSOLE_READ and EVENTS_READ ------------------------------------------ */
+
+/* A byte stream read by offset: a domain's console output (everything it
+ * wrote, raw: untrusted bytes) or the hypervisor's event records (the
+ * `@event` lines without that prefix, one per line).  The hypervisor keeps
+ * the newest bytes of each (4 KiB per domain, 64 KiB of events); offsets
+ * count every byte ever written and never go back.  Ask from `offset`;
+ * `start` says where the copy really began: later than offset when older
+ * bytes were overwritten (start - offset bytes lost).  Ask next from
+ * `next`.  count == 0 with next == written: nothing new yet. */
+struct pv_domctl_read {
+	struct pv_domctl_hdr hdr;          /* IN hdr.domid for CONSOLE_READ */
+	uint64_t offset;                   /* IN */
+	uint64_t buf_gva;                  /* IN */
+	uint32_t len;                      /* IN: room at buf_gva, <= PV_DOMCTL_READ_MAX */
+	uint32_t count;                    /* OUT: bytes written to buf_gva */
+	uint64_t start;                    /* OUT: stream offset of the first byte written */
+	uint64_t next;                     /* OUT: start + count */
+	uint64_t written;                  /* OUT: bytes ever written to the stream */
+};
+PV_ASSERT_SIZE(struct pv_domctl_read, 192);
+#define PV_DOMCTL_READ_MAX (64u << 10)
 
 #endif
