@@ -3,7 +3,7 @@
 #   make              build everything (hypervisor, loader, tools, apps, image)
 #   make run          build and boot the demo manifest in QEMU (TCG, OVMF)
 #   make debug        same, with QEMU's gdb stub waiting
-#   make test         unit tests (host) and system tests (QEMU)
+#   make test         unit tests (host), tool tests (pvctl) and system tests (QEMU)
 #   make bench        print the benchmark table
 #   make fuzz         fuzz the manifest parser for a bounded time
 #   make image        the bootable GPT disk image, build/paravane.img
@@ -97,7 +97,7 @@ include tests/unit/build.mk
 -include tests/fuzz/build.mk
 
 # ---- top-level goals -------------------------------------------------------
-.PHONY: all image run debug test test-unit test-configs test-system bench fuzz check-manifest clean distclean
+.PHONY: all image run debug test test-unit test-configs test-tools test-system bench fuzz check-manifest clean distclean
 
 all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
 
@@ -120,7 +120,11 @@ debug: all
 		--port-hint '$(GDB_PORT)=make debug GDB_PORT={free}' --symbols $(HV_ELF) $(RUN_NET)
 
 TEST_O := build/test
-test: test-unit test-configs test-system
+test: test-unit test-configs test-tools test-system
+
+# Host tools against fakes (pvctl against an in-memory API server): seconds.
+test-tools:
+	cd tests/tools && $(PY) -m pytest -q
 
 # Every config in configs/ must still build (hypervisor and loader).
 test-configs: | $(DEPS_STAMP)
