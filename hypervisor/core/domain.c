@@ -12,6 +12,7 @@
 #include <manifest.h>
 #include <hv/boot.h>
 #include <hv/domain.h>
+#include <hv/image_store.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
@@ -80,9 +81,30 @@ static struct domain *domain_alloc(void)
 	return d;
 }
 
+/* Run-time settings take a whole frame (the heap keeps pages of its size
+ * classes), so that creating and destroying returns every frame. */
+_Static_assert(sizeof(struct manifest_guest) <= PAGE_SIZE, "settings fit a frame");
+
+struct manifest_guest *domain_cfg_alloc(void)
+{
+	uint64_t pa = frame_alloc();
+
+	return pa ? phys_to_virt(pa) : NULL;
+}
+
+void domain_cfg_free(struct manifest_guest *g)
+{
+	frame_free(virt_to_phys(g));
+}
+
+/* A run-time domain owns its settings and its image reference. */
 static void domain_release(struct domain *d)
 {
 	domain_free_memory(d);
+	if (d->img)
+		image_put(d->img);
+	if (d->guest_index == DOMAIN_RUNTIME && d->cfg)
+		domain_cfg_free((struct manifest_guest *)d->cfg);
 	frame_free_contig(virt_to_phys(d), struct_pages());
 }
 
@@ -230,31 +252,71 @@ static void set_name(struct domain *d, const struct manifest_guest *g, uint32_t 
 		strlcpy(d->name, g->name, sizeof(d->name));
 }
 
-static struct domain *create_in_slot(uint32_t gi, uint32_t instance, const struct boot_module *mod,
-				     uint32_t id, uint64_t t0)
+/* Where a new domain comes from: a manifest section and the loader's
+ * module, or (gi == DOMAIN_RUNTIME) a domctl CREATE's settings and a
+ * stored image, both then owned by the domain. */
+struct domain_source {
+	const struct manifest_guest *g;
+	uint32_t gi, instance;
+	const void *image;
+	uint64_t image_size;
+	struct image *img;         /* run time only: reference handed to the domain */
+};
+
+static struct domain *create_in_slot(const struct domain_source *src, uint32_t id, uint64_t t0,
+				     char *err, size_t n)
 {
-	const struct manifest_guest *g = &boot.manifest->guest[gi];
+	const struct manifest_guest *g = src->g;
 	struct domain *d = domain_alloc();
-	char err[160];
 
 	if (!d)
-		return refuse(g, "out of hypervisor memory"), NULL;
+		return snprintf(err, n, "out of hypervisor memory"), NULL;
 	d->created_tsc = t0;
 	d->id = id;
-	d->guest_index = gi;
-	d->instance = instance;
+	d->guest_index = src->gi;
+	d->instance = src->instance;
+	d->cfg = g;
 	d->privileged = g->privileged;
-	set_name(d, g, instance);
-	d->image = phys_to_virt(mod->phys);
-	d->image_size = mod->size;
+	set_name(d, g, src->instance);
+	d->image = src->image;
+	d->image_size = src->image_size;
 	set_scheduling(d, g);
-	if (domain_build(d, g, err, sizeof(err)) || attach_devices(d, g, err, sizeof(err))) {
+	if (domain_build(d, g, err, n) || attach_devices(d, g, err, n)) {
 		detach_devices(d);
+		d->cfg = NULL;             /* still the caller's */
 		domain_release(d);
-		return refuse(g, err), NULL;
+		return NULL;
 	}
 	d->console.tokens = CONFIG_CONSOLE_BURST;
 	d->console.refill_tsc = rdtsc();
+	return d;
+}
+
+static struct domain *create(const struct domain_source *src, uint32_t restart_no, uint32_t *id_out,
+			     char *err, size_t n)
+{
+	uint64_t t0 = rdtsc();
+	uint32_t id = reserve_slot();
+	struct domain *d;
+
+	if (!id)
+		return snprintf(err, n, "too many domains (CONFIG_MAX_DOMAINS)"), NULL;
+	d = create_in_slot(src, id, t0, err, n);
+	if (!d) {
+		release_slot();
+		return NULL;
+	}
+	d->restart_no = restart_no;
+	d->img = src->img;
+	link_domain(d);
+	log_event("domain-created id=%u name=%s memory_kib=%lu private_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
+		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, private_kib(d),
+		  (d->overhead_frames * PAGE_SIZE) >> 10, tsc_to_ns(rdtsc() - t0) / 1000, restart_no);
+	if (restart_no)
+		log_event("domain-restarted name=%s restart=%u", d->name, restart_no);
+	if (id_out)
+		*id_out = d->id;
+	sched_add(d);    /* from here it may run, end and be gone on another CPU */
 	return d;
 }
 
@@ -262,27 +324,28 @@ struct domain *domain_create(uint32_t gi, uint32_t instance, uint32_t restart_no
 {
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
 	const struct boot_module *mod = boot_module_for(gi);
-	uint64_t t0 = rdtsc();
+	struct domain_source src = { g, gi, instance, NULL, 0, NULL };
+	char err[160];
 	struct domain *d;
-	uint32_t id;
 
 	if (!mod)
 		return refuse(g, "its image was not loaded"), NULL;
-	id = reserve_slot();
-	if (!id)
-		return refuse(g, "too many domains (CONFIG_MAX_DOMAINS)"), NULL;
-	d = create_in_slot(gi, instance, mod, id, t0);
-	if (!d) {
-		release_slot();
-		return NULL;
-	}
-	d->restart_no = restart_no;
-	link_domain(d);
-	log_event("domain-created id=%u name=%s memory_kib=%lu private_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
-		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, private_kib(d),
-		  (d->overhead_frames * PAGE_SIZE) >> 10, tsc_to_ns(rdtsc() - t0) / 1000, restart_no);
-	sched_add(d);
+	src.image = phys_to_virt(mod->phys);
+	src.image_size = mod->size;
+	d = create(&src, restart_no, NULL, err, sizeof(err));
+	if (!d)
+		refuse(g, err);
 	return d;
+}
+
+uint32_t domain_create_runtime(const struct manifest_guest *g, struct image *img, char *err, size_t n)
+{
+	struct domain_source src = { g, DOMAIN_RUNTIME, 0, img->bytes, img->size, img };
+	uint32_t id = 0;
+
+	if (!create(&src, 0, &id, err, n))
+		refuse(g, err);
+	return id;
 }
 
 /* Devices first: once detached, nothing can wake the domain again; then
@@ -335,12 +398,8 @@ static void check_all_ended(void)
 static void restart_timer(uint32_t arg)
 {
 	uint32_t gi = arg & 0xff;
-	struct domain *d = domain_create(gi, arg >> 8, restarts[gi]);
-
-	if (!d)
+	if (!domain_create(gi, arg >> 8, restarts[gi]))
 		check_all_ended_but(1);
-	else
-		log_event("domain-restarted name=%s restart=%u", d->name, restarts[gi]);
 }
 
 /* The restart count after this one, or 0 past the limit. */
@@ -394,7 +453,8 @@ static void record(enum domain_end how, int code)
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason)
 {
 	uint32_t gi = d->guest_index, d_instance = d->instance;
-	const struct manifest_guest *g = &boot.manifest->guest[gi];
+	struct manifest_guest g_copy = *d->cfg;    /* d and a run-time d's settings go below */
+	const struct manifest_guest *g = &g_copy;
 	enum manifest_action act = how == END_EXIT ? g->on_exit : g->on_crash;
 
 	console_flush(d);
@@ -414,8 +474,8 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 		power_off(how == END_CRASH ? POWER_STATUS_GUEST_CRASHED :
 			  code ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK);
 	}
-	if (act == MANIFEST_ACTION_RESTART)
-		schedule_restart(g, gi, d_instance);
+	if (act == MANIFEST_ACTION_RESTART && gi != DOMAIN_RUNTIME)
+		schedule_restart(&boot.manifest->guest[gi], gi, d_instance);
 	check_all_ended();
 }
 

@@ -47,15 +47,6 @@ static uint64_t page_flags(const struct domain *d, uint64_t va)
 	return GF_WRITE;
 }
 
-/* Frames that went to page tables while running fn. */
-#define COUNT_TABLES(d, call) ({ \
-	struct frame_stats b_, a_; \
-	frame_stats(&b_); \
-	int r_ = (call); \
-	frame_stats(&a_); \
-	(d)->overhead_frames += b_.free - a_.free; \
-	r_; })
-
 static uint64_t user_pte(uint64_t f)
 {
 	return PTE_U | (f & GF_WRITE ? PTE_W : 0) | (f & GF_EXEC ? 0 : pt_nx());
@@ -69,7 +60,7 @@ static int map_lazy(struct domain *d, uint64_t i, uint64_t va)
 {
 	d->mem.frame[i] = GF_LAZY | GF_WRITE;
 	d->lazy_reserved++;
-	return COUNT_TABLES(d, pt_prepare(d->pml4, va, true));
+	return pt_prepare(d->pml4, va, true);
 }
 
 /* A read-only segment's page that lies wholly inside the image file is
@@ -107,7 +98,7 @@ static int map_page(struct domain *d, uint64_t i)
 	if (pa) {
 		f = page_flags(d, va);
 		d->mem.frame[i] = pa | f | GF_SHARED;
-		return COUNT_TABLES(d, pt_map(d->pml4, va, pa, user_pte(f)));
+		return pt_map(d->pml4, va, pa, user_pte(f));
 	}
 	pa = frame_alloc();
 	if (!pa)
@@ -115,7 +106,7 @@ static int map_page(struct domain *d, uint64_t i)
 	d->private_frames++;
 	f = page_flags(d, va);
 	d->mem.frame[i] = pa | f;
-	return COUNT_TABLES(d, pt_map(d->pml4, va, pa, user_pte(f)));
+	return pt_map(d->pml4, va, pa, user_pte(f));
 }
 
 static int populate(struct guest_mem *mem, uint64_t i)
@@ -279,6 +270,7 @@ _Static_assert(PV_GUEST_BASE + MANIFEST_MEMORY_MAX <= (1ull << 39), "guests fit 
  * made; the demand-zero pages are only counted, not yet reserved. */
 static int map_all(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
+	pt_tables_created();   /* from zero: the tables made below are this domain's */
 	for (uint64_t i = 0; i < d->mem.pages; i++) {
 		if (map_page(d, i)) {
 			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
@@ -290,7 +282,7 @@ static int map_all(struct domain *d, const struct manifest_guest *g, char *err, 
 		snprintf(err, n, "out of hypervisor memory");
 		return -ENOMEM;
 	}
-	d->overhead_frames += d->user_pml4 != 0;
+	d->overhead_frames += pt_tables_created() + (d->user_pml4 != 0);
 	return 0;
 }
 

@@ -26,6 +26,7 @@ union domctl_arg {
 	struct pv_domctl_list list;
 	struct pv_domctl_host host;
 	struct pv_domctl_read read;
+	struct pv_domctl_create create;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -191,6 +192,12 @@ static int64_t op_console(struct domain *caller, union domctl_arg *a)
 
 /* ---- changes ----------------------------------------------------------------- */
 
+static int64_t op_create(struct domain *caller, union domctl_arg *a)
+{
+	memset(a->create.image_hash, 0, sizeof(a->create.image_hash));
+	return domctl_create(caller, &a->create);
+}
+
 static bool kill_if(struct domain *d, void *ctx)
 {
 	struct find *q = ctx;
@@ -216,6 +223,7 @@ static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 /* ---- the boundary -------------------------------------------------------------- */
 
 static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
+	[PV_DOMCTL_CREATE] = { op_create, sizeof(struct pv_domctl_create) },
 	[PV_DOMCTL_DESTROY] = { op_destroy, sizeof(struct pv_domctl_hdr) },
 	[PV_DOMCTL_INFO] = { op_info, sizeof(struct pv_domctl_info) },
 	[PV_DOMCTL_LIST] = { op_list, sizeof(struct pv_domctl_list) },

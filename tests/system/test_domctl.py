@@ -6,14 +6,14 @@ import re
 
 from conftest import guest
 
-EPERM, ENOENT, EINVAL, EFAULT = 1, 2, 22, 14
+EPERM, ENOENT, EINVAL, EFAULT, ENOMEM, EEXIST = 1, 2, 22, 14, 12, 17
 
 MANIFEST = """
 [hypervisor]
 poweroff_when_idle = yes
 [guest ctl]
 image = ctl.elf
-memory = 1M
+memory = 4M
 privileged = yes
 cmdline = "ctl priv"
 [guest victim]
@@ -26,7 +26,7 @@ memory = 1M
 cmdline = "spin 3"
 [guest plain]
 image = ctl.elf
-memory = 1M
+memory = 4M
 cmdline = "ctl unpriv"
 """
 
@@ -60,7 +60,7 @@ def test_privileged_domain_queries_and_destroys(boot):
     assert con["r"] == "0" and con["has_spin"] == "1", con
     assert ctl_lines(b, "console-missing")[0]["r"] == str(-ENOENT)
     me = ctl_lines(b, "info-self")[0]
-    assert me["r"] == "0" and me["name"] == "ctl" and me["flags"] == "3" and me["memory_kib"] == "1024"
+    assert me["r"] == "0" and me["name"] == "ctl" and me["flags"] == "3" and me["memory_kib"] == "4096"
     missing = ctl_lines(b, "info-missing")[0]
     assert missing["r"] == str(-ENOENT) and missing["msg"] == "no such domain"
     for bad in ("bad-magic", "bad-version", "bad-size", "bad-op"):
@@ -75,6 +75,27 @@ def test_privileged_domain_queries_and_destroys(boot):
     assert len(killed) == 2 and all(e["reason"] == "killed" for e in killed)
     assert b.event("domain-exited") and any(e["name"] == "bystander" and e["code"] == "0"
                                             for e in b.events("domain-exited"))
+
+
+def test_privileged_domain_creates_domains(boot):
+    b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
+    made, again = ctl_lines(b, "create-hello")[0], ctl_lines(b, "create-again")[0]
+    assert made["r"] == "0" and int(made["id"]) > 5, b.log[-3000:]
+    assert again["r"] == "0" and again["hash"] == made["hash"] != "00000000"
+    assert "made| Hello from Paravane!" in b.log and "made2| Hello from Paravane!" in b.log
+    created = {e["name"]: e for e in b.events("domain-created")}
+    assert created["made"]["id"] == made["id"]
+    assert any(e["name"] == "made" and e["code"] == "0" for e in b.events("domain-exited"))
+    refusals = {k: ctl_lines(b, "create-" + k)[0] for k in
+                ("dupname", "badname", "truncated", "huge", "badptr", "toosmall")}
+    assert refusals["dupname"]["r"] == str(-EEXIST) and "already" in refusals["dupname"]["msg"]
+    assert refusals["badname"]["r"] == str(-EINVAL) and refusals["badname"]["msg"].startswith("name:")
+    assert refusals["truncated"]["r"] == str(-EINVAL) and refusals["truncated"]["msg"] != "-"
+    assert refusals["huge"]["r"] == str(-ENOMEM) and "free" in refusals["huge"]["msg"], refusals["huge"]
+    assert refusals["badptr"]["r"] == str(-EINVAL) and "readable" in refusals["badptr"]["msg"]
+    assert refusals["toosmall"]["r"] == str(-EINVAL) and "too small" in refusals["toosmall"]["msg"]
+    check = b.event("memory-check")
+    assert check["free_kib_at_start"] == check["free_kib_now"], check   # nothing half-built stays
 
 
 def test_unprivileged_domain_gets_eperm_for_every_op(boot):

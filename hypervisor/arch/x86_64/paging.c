@@ -3,6 +3,7 @@
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/mm.h>
+#include <hv/percpu.h>
 #include <hv/x86.h>
 
 #define LEVEL_SHIFT(l) (12 + 9 * (l))   /* l: 0 = PT, 1 = PD, 2 = PDPT, 3 = PML4 */
@@ -22,6 +23,10 @@ static uint64_t *table(uint64_t pa)
 	return phys_to_virt(pa & PTE_ADDR);
 }
 
+/* Tables this CPU's walks created since the caller last looked
+ * (pt_tables_created): domain builds charge them to the domain. */
+static uint64_t tables_created[CONFIG_MAX_CPUS];
+
 /* Entry at level `stop` for va, creating tables on the way down. */
 static uint64_t *walk_create(uint64_t pml4_pa, uint64_t va, int stop, bool user)
 {
@@ -35,6 +40,7 @@ static uint64_t *walk_create(uint64_t pml4_pa, uint64_t va, int stop, bool user)
 
 			if (!pa)
 				return NULL;
+			tables_created[this_cpu()->index]++;
 			*e = pa | PTE_P | PTE_W | (user ? PTE_U : 0);
 		} else if (*e & PTE_PS) {
 			return NULL;  /* a large page is in the way */
@@ -120,6 +126,14 @@ static void free_level(uint64_t pa, int level)
 				free_level(t[i] & PTE_ADDR, level - 1);
 	}
 	frame_free(pa & PTE_ADDR);
+}
+
+uint64_t pt_tables_created(void)
+{
+	uint64_t *n = &tables_created[this_cpu()->index], v = *n;
+
+	*n = 0;
+	return v;
 }
 
 void pt_free_user(uint64_t pml4_pa)

@@ -46,6 +46,8 @@ struct domain {
 	uint32_t guest_index;     /* manifest guest this domain runs */
 	uint32_t instance;        /* which copy of it (manifest `instances`) */
 	uint32_t restart_no;      /* 0, or which restart of its configuration this is */
+	const struct manifest_guest *cfg;   /* its settings: the manifest's, or its own (run time) */
+	struct image *img;        /* run time: its stored image (hv/image_store.h), else NULL */
 	char name[PV_NAME_MAX];
 	enum domain_state state;
 	bool privileged;
@@ -105,6 +107,15 @@ const struct boot_module *boot_module_for(uint32_t guest);
 
 /* Create from the manifest entry and its image; NULL with a logged reason. */
 struct domain *domain_create(uint32_t guest_index, uint32_t instance, uint32_t restarts);
+/* Create at run time (domctl): g (kmalloc'd) and the image reference pass
+ * to the domain on success, which returns its id (the domain may already
+ * be running, even gone, elsewhere); 0 with err on failure (the caller
+ * keeps them).  guest_index is DOMAIN_RUNTIME; such a domain is never restarted. */
+#define DOMAIN_RUNTIME UINT32_MAX
+struct image;
+struct manifest_guest *domain_cfg_alloc(void);   /* zeroed; NULL: no memory */
+void domain_cfg_free(struct manifest_guest *g);
+uint32_t domain_create_runtime(const struct manifest_guest *g, struct image *img, char *err, size_t n);
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);

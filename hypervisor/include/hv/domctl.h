@@ -10,4 +10,8 @@ struct trap_frame;
 /* PV_HC_DOMCTL(gva arg, u64 size) for domain d. */
 int64_t hc_domctl(struct domain *d, struct trap_frame *f);
 
+/* CREATE on the caller's copy (core/domctl_create.c). */
+struct pv_domctl_create;
+int64_t domctl_create(struct domain *caller, struct pv_domctl_create *q);
+
 #endif

@@ -81,6 +81,9 @@ int pt_reserve(uint64_t pml4_pa, uint64_t va);
 int pt_split_large(uint64_t pml4_pa, uint64_t va);
 /* The frame mapped at va (page-aligned), or 0 when nothing is. */
 uint64_t pt_lookup(uint64_t pml4_pa, uint64_t va);
+/* Page-table frames this CPU's pt_* calls allocated since the last call
+ * (and reset to 0): a domain build charges them to the domain. */
+uint64_t pt_tables_created(void);
 /* Free every table below the lower-half PML4 slots (not the mapped frames). */
 void pt_free_user(uint64_t pml4_pa);
 uint64_t pt_nx(void);  /* PTE_NX when NX is enabled, else 0 */

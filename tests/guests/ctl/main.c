@@ -142,6 +142,42 @@ static void streams(uint32_t bystander)
 	printf("ctl: console-missing r=%ld\n", err);
 }
 
+extern const char hello_image[], hello_image_end[];
+
+/* CREATE from bytes in our memory; prints r, id, the hash's first bytes
+ * and the hypervisor's message. */
+static uint32_t create(const char *label, const char *name, const void *img, uint64_t size, uint64_t memory)
+{
+	struct pv_domctl_create q;
+	long r;
+
+	hdr(&q.hdr, PV_DOMCTL_CREATE, sizeof(q), 0);
+	q.image_gva = (uintptr_t)img;
+	q.image_size = size;
+	strncpy(q.config.name, name, sizeof(q.config.name) - 1);
+	q.config.memory = memory;
+	r = pv_domctl(&q, sizeof(q));
+	printf("ctl: create-%s r=%ld id=%u hash=%02x%02x%02x%02x msg=%s\n", label, r, q.hdr.domid, q.image_hash[0],
+	       q.image_hash[1], q.image_hash[2], q.image_hash[3], q.hdr.message[0] ? q.hdr.message : "-");
+	return r ? 0 : q.hdr.domid;
+}
+
+static void creates(void)
+{
+	uint64_t size = (uint64_t)(hello_image_end - hello_image);
+	uint32_t id;
+
+	id = create("hello", "made", hello_image, size, 1 << 20);
+	create("again", "made2", hello_image, size, 1 << 20);
+	create("dupname", "ctl", hello_image, size, 1 << 20);
+	create("badname", "bad name!", hello_image, size, 1 << 20);
+	create("truncated", "cut", hello_image, 200, 1 << 20);
+	create("huge", "huge", hello_image, size, 60ull << 30);
+	create("badptr", "ptr", (void *)0xffff800000000000ul, size, 1 << 20);
+	create("toosmall", "small", hello_image, size, 64 << 10);
+	(void)id;
+}
+
 static uint32_t id_of(int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -158,6 +194,7 @@ static void privileged(void)
 	host();
 	n = list_all();
 	streams(id_of(n, "bystander"));
+	creates();
 	info(pv_domid(), "self");
 	info(99999, "missing");
 	bad_headers();
