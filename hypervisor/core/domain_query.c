@@ -11,7 +11,11 @@
 
 static uint32_t public_state(const struct domain *d)
 {
-	switch (__atomic_load_n(&d->state, __ATOMIC_RELAXED)) {
+	enum domain_state s = __atomic_load_n(&d->state, __ATOMIC_RELAXED);
+
+	if (s != DOM_DEAD && !d->kill_requested && (d->paused || s == DOM_PAUSED))
+		return PV_DOMCTL_PAUSED;
+	switch (s) {
 	case DOM_BLOCKED:
 		return PV_DOMCTL_BLOCKED;
 	case DOM_DEAD:

@@ -208,6 +208,47 @@ static bool kill_if(struct domain *d, void *ctx)
 	return false;
 }
 
+struct pause_req { uint32_t id; bool pause, found, ok; };
+
+static bool pause_if(struct domain *d, void *ctx)
+{
+	struct pause_req *q = ctx;
+
+	q->found = d->id == q->id;
+	if (!q->found)
+		return false;
+	if (q->pause)
+		q->ok = sched_pause(d);
+	else
+		sched_unpause(d);
+	if (q->ok)
+		log_event("domain-%s id=%u name=%s", q->pause ? "paused" : "resumed", d->id, d->name);
+	return false;
+}
+
+/* PAUSE and UNPAUSE: the scheduler's (hv/sched.h); a paused domain keeps
+ * its memory and devices, and frames for it wait in its rings. */
+static int64_t pause_op(struct domain *caller, union domctl_arg *a, bool pause)
+{
+	struct pause_req q = { a->hdr.domid, pause, false, true };
+
+	if (a->hdr.domid == caller->id)
+		return fail(a, -EINVAL, "a domain cannot pause itself");
+	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, pause_if, &q), !q.found))
+		return fail(a, -ENOENT, "no such domain");
+	return q.ok ? 0 : fail(a, -ENOENT, "the domain is ending");
+}
+
+static int64_t op_pause(struct domain *caller, union domctl_arg *a)
+{
+	return pause_op(caller, a, true);
+}
+
+static int64_t op_unpause(struct domain *caller, union domctl_arg *a)
+{
+	return pause_op(caller, a, false);
+}
+
 /* Asynchronous: the domain's own CPU ends it; until then INFO says ENDING. */
 static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 {
@@ -225,6 +266,8 @@ static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_CREATE] = { op_create, sizeof(struct pv_domctl_create) },
 	[PV_DOMCTL_DESTROY] = { op_destroy, sizeof(struct pv_domctl_hdr) },
+	[PV_DOMCTL_PAUSE] = { op_pause, sizeof(struct pv_domctl_hdr) },
+	[PV_DOMCTL_UNPAUSE] = { op_unpause, sizeof(struct pv_domctl_hdr) },
 	[PV_DOMCTL_INFO] = { op_info, sizeof(struct pv_domctl_info) },
 	[PV_DOMCTL_LIST] = { op_list, sizeof(struct pv_domctl_list) },
 	[PV_DOMCTL_HOST_INFO] = { op_host, sizeof(struct pv_domctl_host) },
@@ -233,7 +276,7 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this
- * hypervisor does not offer (yet: CREATE, PAUSE, UNPAUSE). */
+ * hypervisor does not offer. */
 static int64_t header_check(const struct pv_domctl_hdr *h, uint64_t size)
 {
 	uint64_t op = index_nospec(h->op, PV_DOMCTL_OP_MAX);

@@ -194,6 +194,19 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask)
 	return 0;
 }
 
+/* c's lock held: a paused domain's wake-up is kept for when it resumes. */
+static void wake_paused(struct cpu *c, struct domain *d, int64_t rax)
+{
+	d->state = DOM_PAUSED;
+	if (c->running == d) {
+		d->wake_rax = (uint64_t)rax;
+		d->wake_rax_pending = true;
+		c->sched.look = true;
+	} else {
+		d->regs.rax = (uint64_t)rax;
+	}
+}
+
 /* c's lock held, d on c and blocked.  A domain that blocked but has not
  * yet left its CPU (its registers are still in that CPU's trap frame) is
  * simply running again; its result is applied when its registers are
@@ -201,6 +214,10 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask)
 void sched_wake_locked(struct cpu *c, struct domain *d, int64_t rax, uint64_t now)
 {
 	dh_remove(&c->sched.dl, d);
+	if (d->paused && !d->kill_requested) {
+		wake_paused(c, d, rax);
+		return;
+	}
 	if (c->running == d) {
 		d->state = DOM_RUNNING;
 		d->wake_rax = (uint64_t)rax;
@@ -227,6 +244,22 @@ void sched_wake(struct domain *d, int64_t rax)
 	spin_unlock(&c->sched.lock, f);
 }
 
+/* c's lock held: d (paused, or unpaused) goes back on c's queue, or, if it
+ * never left c, simply runs on. */
+static void make_runnable(struct cpu *c, struct domain *d)
+{
+	c->sched.look = true;
+	if (c->running == d) {
+		d->state = DOM_RUNNING;
+		return;
+	}
+	d->state = DOM_RUNNABLE;
+	sched_charge(c, rdtsc());
+	if (fair_enqueue_wakeup(&c->sched.fq, &d->fair))
+		panic("sched: CPU %u's queue is full", c->index);
+	sched_kick(c, d);
+}
+
 /* The CPU running d ends it on its way back to d (sched_switch.c); a
  * domain that is not running is ended there too, once picked.  Either way
  * it is ended by the CPU that owns it, never under another's feet. */
@@ -239,9 +272,56 @@ void sched_kill(struct domain *d)
 	c->sched.look = true;
 	if (d->state == DOM_BLOCKED)
 		sched_wake_locked(c, d, 0, rdtsc());
+	else if (d->state == DOM_PAUSED)
+		make_runnable(c, d);            /* to be ended by the CPU that picks it */
 	else if (c->running == d && c != this_cpu())
 		ipi_resched(c);
 	else if (c->running == d)
 		c->sched.need_resched = true;
+	spin_unlock(&c->sched.lock, f);
+}
+
+/* ---- pause ------------------------------------------------------------------------- */
+
+/* c's lock held: the running domain stops at its next exit, as if it had
+ * blocked; a queued one leaves the queue. */
+static void pause_locked(struct cpu *c, struct domain *d)
+{
+	if (d->state == DOM_RUNNABLE)
+		fair_dequeue(&c->sched.fq, &d->fair);
+	if (d->state == DOM_RUNNABLE || d->state == DOM_RUNNING)
+		d->state = DOM_PAUSED;
+	if (c->running != d)
+		return;
+	c->sched.look = true;
+	c->sched.need_resched = true;
+	if (c != this_cpu())
+		ipi_resched(c);
+}
+
+bool sched_pause(struct domain *d)
+{
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+	bool ok = d->state != DOM_DEAD && !d->kill_requested;
+
+	if (ok && !d->paused) {
+		d->paused = true;
+		pause_locked(c, d);
+	}
+	spin_unlock(&c->sched.lock, f);
+	return ok;
+}
+
+void sched_unpause(struct domain *d)
+{
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+
+	if (d->paused) {
+		d->paused = false;
+		if (d->state == DOM_PAUSED)
+			make_runnable(c, d);
+	}
 	spin_unlock(&c->sched.lock, f);
 }

@@ -98,6 +98,22 @@ def test_privileged_domain_creates_domains(boot):
     assert check["free_kib_at_start"] == check["free_kib_now"], check   # nothing half-built stays
 
 
+PAUSED, RUNNING = "3", "1"
+
+
+def test_paused_domain_gets_no_cpu_until_resumed(boot):
+    b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
+    p = ctl_lines(b, "pause")[0]
+    assert p["r"] == "0" and p["state"] == PAUSED, b.log[-3000:]
+    assert int(p["ran_while_paused_us"]) == 0, p
+    assert p["state_after"] == RUNNING and int(p["ran_after_us"]) > 10000, p
+    assert ctl_lines(b, "unpause")[0]["r"] == "0"
+    assert ctl_lines(b, "pause-self")[0]["r"] == str(-EINVAL)
+    assert ctl_lines(b, "pause-missing")[0]["r"] == str(-ENOENT)
+    assert any(e["name"] == "bystander" and e["code"] == "0" for e in b.events("domain-exited"))
+    assert b.event("domain-paused")["name"] == "bystander" and b.event("domain-resumed")["name"] == "bystander"
+
+
 def test_unprivileged_domain_gets_eperm_for_every_op(boot):
     b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
     answers = ctl_lines(b, "unpriv")

@@ -22,6 +22,7 @@ enum domain_state {
 	DOM_RUNNABLE,     /* in the run queue */
 	DOM_RUNNING,      /* current on this CPU */
 	DOM_BLOCKED,      /* waiting for an event or deadline */
+	DOM_PAUSED,       /* paused (domctl) and otherwise runnable: on no queue */
 	DOM_DEAD,         /* ended; being torn down */
 };
 
@@ -85,6 +86,7 @@ struct domain {
 	uint64_t slice_start_tsc; /* when it last went on a CPU */
 	uint64_t cpus_used;       /* every CPU it ever ran on (bit = index) */
 	volatile bool kill_requested;   /* end it at its next exit (sched_kill) */
+	bool paused;              /* domctl PAUSE: never queued until UNPAUSE */
 	bool wake_rax_pending;    /* woken while still current: result for rax */
 	uint64_t wake_rax;
 

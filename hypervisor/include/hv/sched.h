@@ -35,6 +35,11 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
 void sched_wake(struct domain *d, int64_t rax);
 /* Ask the CPU running d (or about to) to end it at its next exit. */
 void sched_kill(struct domain *d);
+/* Take d off the CPUs until sched_unpause (domctl): a running domain
+ * leaves its CPU at its next exit, a blocked one stays blocked and, woken,
+ * waits paused.  False if d is ending. */
+bool sched_pause(struct domain *d);
+void sched_unpause(struct domain *d);
 void sched_report(void);                   /* @event cpu-sched per CPU */
 
 /* Around a hypercall handler on CPU c: a wake-up it causes on this CPU

@@ -178,6 +178,44 @@ static void creates(void)
 	(void)id;
 }
 
+static long simple(uint16_t op, uint32_t id)
+{
+	struct pv_domctl_hdr h;
+
+	hdr(&h, op, sizeof(h), id);
+	return pv_domctl(&h, sizeof(h));
+}
+
+static uint64_t cpu_of(uint32_t id, uint32_t *state)
+{
+	struct pv_domctl_info q;
+
+	hdr(&q.hdr, PV_DOMCTL_INFO, sizeof(q), id);
+	pv_domctl(&q, sizeof(q));
+	*state = q.info.state;
+	return q.info.cpu_ns;
+}
+
+/* A paused domain gets no CPU; unpaused it runs again. */
+static void pause_resume(uint32_t id)
+{
+	uint32_t paused_state, resumed_state;
+	long r = simple(PV_DOMCTL_PAUSE, id);
+	uint64_t a, b, c;
+
+	nap_ms(50);
+	a = cpu_of(id, &paused_state);
+	nap_ms(300);
+	b = cpu_of(id, &paused_state);
+	printf("ctl: pause-self r=%ld\n", simple(PV_DOMCTL_PAUSE, pv_domid()));
+	printf("ctl: pause-missing r=%ld\n", simple(PV_DOMCTL_PAUSE, 99999));
+	printf("ctl: unpause r=%ld\n", simple(PV_DOMCTL_UNPAUSE, id));
+	nap_ms(300);
+	c = cpu_of(id, &resumed_state);
+	printf("ctl: pause r=%ld state=%u ran_while_paused_us=%lu state_after=%u ran_after_us=%lu\n", r, paused_state,
+	       (unsigned long)((b - a) / 1000), resumed_state, (unsigned long)((c - b) / 1000));
+}
+
 static uint32_t id_of(int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
@@ -194,6 +232,7 @@ static void privileged(void)
 	host();
 	n = list_all();
 	streams(id_of(n, "bystander"));
+	pause_resume(id_of(n, "bystander"));
 	creates();
 	info(pv_domid(), "self");
 	info(99999, "missing");
