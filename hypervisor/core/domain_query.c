@@ -4,6 +4,7 @@
  * read once, and a running domain's CPU time includes its current slice. */
 #include <public/domctl.h>
 #include <hv/domain.h>
+#include <hv/image_store.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/time.h>
@@ -52,6 +53,9 @@ void domain_describe(const struct domain *d, struct pv_domctl_dominfo *o)
 	o->cpu_mask = d->affinity;
 	o->weight = d->fair.weight;
 	o->restarts = d->restart_no;
-	o->flags = (d->privileged ? PV_DOMCTL_INFO_PRIVILEGED : 0) | PV_DOMCTL_INFO_BOOT;
+	o->flags = (d->privileged ? PV_DOMCTL_INFO_PRIVILEGED : 0) |
+		   (d->guest_index != DOMAIN_RUNTIME ? PV_DOMCTL_INFO_BOOT : 0);
 	o->last_cpu = __atomic_load_n(&d->cpu, __ATOMIC_RELAXED);
+	if (d->img)                /* boot images are not hashed: zeros */
+		memcpy(o->image_hash, d->img->hash, sizeof(o->image_hash));
 }

@@ -82,6 +82,8 @@ def test_privileged_domain_creates_domains(boot):
     made, again = ctl_lines(b, "create-hello")[0], ctl_lines(b, "create-again")[0]
     assert made["r"] == "0" and int(made["id"]) > 5, b.log[-3000:]
     assert again["r"] == "0" and again["hash"] == made["hash"] != "00000000"
+    made_info = ctl_lines(b, "info-made")[0]   # it may have ended already
+    assert made_info["r"] == str(-ENOENT) or (made_info["hash"] == made["hash"] and made_info["flags"] == "0")
     assert "made| Hello from Paravane!" in b.log and "made2| Hello from Paravane!" in b.log
     created = {e["name"]: e for e in b.events("domain-created")}
     assert created["made"]["id"] == made["id"]

@@ -64,9 +64,11 @@ static void info(uint32_t id, const char *label)
 
 	hdr(&q.hdr, PV_DOMCTL_INFO, sizeof(q), id);
 	r = pv_domctl(&q, sizeof(q));
-	printf("ctl: info-%s r=%ld id=%u name=%s state=%u memory_kib=%lu private_kib=%lu hypercalls=%lu flags=%u msg=%s\n",
+	printf("ctl: info-%s r=%ld id=%u name=%s state=%u memory_kib=%lu private_kib=%lu hypercalls=%lu flags=%u "
+	       "hash=%02x%02x%02x%02x msg=%s\n",
 	       label, r, q.info.domid, q.info.name, q.info.state, (unsigned long)(q.info.memory >> 10),
 	       (unsigned long)(q.info.private_bytes >> 10), (unsigned long)q.info.hypercalls, q.info.flags,
+	       q.info.image_hash[0], q.info.image_hash[1], q.info.image_hash[2], q.info.image_hash[3],
 	       q.hdr.message[0] ? q.hdr.message : "-");
 }
 
@@ -168,6 +170,7 @@ static void creates(void)
 	uint32_t id;
 
 	id = create("hello", "made", hello_image, size, 1 << 20);
+	info(id, "made");
 	create("again", "made2", hello_image, size, 1 << 20);
 	create("dupname", "ctl", hello_image, size, 1 << 20);
 	create("badname", "bad name!", hello_image, size, 1 << 20);

@@ -193,6 +193,8 @@ static void fuzz_other(uint64_t nr, long *a)
 		judge("event_notify", r, (uint64_t)a[0] >= PV_EVENT_PORTS ? -PV_EINVAL : -PV_ENOENT, OK);
 	else if (nr == PV_HC_SHUTDOWN)
 		judge("shutdown", r, a[0] == PV_SHUTDOWN_POWEROFF ? -PV_EPERM : -PV_EINVAL, OK);
+	else if (nr == PV_HC_DOMCTL)
+		judge("domctl (unprivileged)", r, -PV_EPERM, OK);
 	else
 		judge("unknown number", r, -PV_ENOSYS, OK);
 }
