@@ -98,10 +98,13 @@ def test_sleeper_wakes_promptly_while_every_cpu_is_busy(boot, smp):
     b = boot(m, [guest("sched")])
     s = reports(b, "sleeper")["sleeper"]
     print("sleeper on %d busy CPUs: %s" % (smp, s))
-    assert s["wakeups"] >= 150, s
     # -smp 1: the policy's bound plus timer slack.  -smp 4: five busy vCPU
     # threads share two host cores, whose own scheduler adds its latency.
-    assert s["avg_late_us"] <= (1500 if smp == 1 else 15000), s
+    avg_bound_us = 1500 if smp == 1 else 15000
+    # A sleeper late by the allowed average still wakes once per
+    # (period + lateness) for 3 s; 10 % under that is a lost wake-up.
+    assert s["wakeups"] >= min(150, 0.9 * 3e6 / (10000 + avg_bound_us)), s
+    assert s["avg_late_us"] <= avg_bound_us, s
     assert s["max_late_us"] <= (30000 if smp == 1 else 150000), s
     assert b.status == 0
 
