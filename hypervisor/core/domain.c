@@ -455,11 +455,15 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 	uint32_t gi = d->guest_index, d_instance = d->instance;
 	struct manifest_guest g_copy = *d->cfg;    /* d and a run-time d's settings go below */
 	const struct manifest_guest *g = &g_copy;
-	enum manifest_action act = how == END_EXIT ? g->on_exit : g->on_crash;
+	enum manifest_action act = how == END_EXIT ? g->on_exit : how == END_CRASH ? g->on_crash :
+				   MANIFEST_ACTION_DESTROY;
 
 	console_flush(d);
 	if (how == END_EXIT)
 		log_event("domain-exited id=%u name=%s code=%d cpu_us=%lu ran_on=0x%lx", d->id, d->name, code,
+			  domain_cpu_ns(d) / 1000, d->cpus_used);
+	else if (how == END_DESTROYED)
+		log_event("domain-stopped id=%u name=%s reason=%s cpu_us=%lu ran_on=0x%lx", d->id, d->name, reason,
 			  domain_cpu_ns(d) / 1000, d->cpus_used);
 	else
 		log_event("domain-crashed id=%u name=%s reason=%s code=%d cpu_us=%lu ran_on=0x%lx", d->id,

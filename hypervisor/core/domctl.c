@@ -203,8 +203,10 @@ static bool kill_if(struct domain *d, void *ctx)
 	struct find *q = ctx;
 
 	q->found = d->id == q->id;
-	if (q->found && !d->kill_requested)
+	if (q->found && !d->kill_requested) {
+		d->destroy_requested = true;      /* read by its CPU once the kill is seen */
 		sched_kill(d);
+	}
 	return false;
 }
 

@@ -311,7 +311,10 @@ static bool end_if_killed(struct cpu *c)
 
 	if (!d || !d->kill_requested || d->state == DOM_DEAD)
 		return false;
-	domain_end(d, END_CRASH, 0, "killed");
+	if (d->destroy_requested)
+		domain_end(d, END_DESTROYED, 0, "destroyed");
+	else
+		domain_end(d, END_CRASH, 0, "killed");
 	return true;
 }
 

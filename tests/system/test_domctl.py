@@ -71,8 +71,9 @@ def test_privileged_domain_queries_and_destroys(boot):
     assert ctl_lines(b, "destroy-missing")[0]["r"] == str(-ENOENT)
     assert [l["r"] for l in ctl_lines(b, "destroy-victim-1") + ctl_lines(b, "destroy-victim-2")] == ["0", "0"]
     assert "victim" not in after["names"], after
-    killed = [e for e in b.events("domain-crashed") if e["name"].startswith("victim")]
-    assert len(killed) == 2 and all(e["reason"] == "killed" for e in killed)
+    stopped = [e for e in b.events("domain-stopped") if e["name"].startswith("victim")]
+    assert len(stopped) == 2 and all(e["reason"] == "destroyed" for e in stopped)
+    assert not [e for e in b.events("domain-crashed") if e["name"].startswith("victim")]
     assert b.event("domain-exited") and any(e["name"] == "bystander" and e["code"] == "0"
                                             for e in b.events("domain-exited"))
 
@@ -121,4 +122,25 @@ def test_unprivileged_domain_gets_eperm_for_every_op(boot):
     answers = ctl_lines(b, "unpriv")
     assert len(answers) == 7, b.log[-3000:]
     assert all(a["r"] == str(-EPERM) for a in answers), answers
-    assert any(e["name"] == "victim-1" for e in b.events("domain-crashed"))   # the privileged one did it
+    assert any(e["name"] == "victim-1" for e in b.events("domain-stopped"))   # the privileged one did it
+
+
+CYCLES = """
+[hypervisor]
+poweroff_when_idle = yes
+[guest ctl]
+image = ctl.elf
+memory = 4M
+privileged = yes
+cmdline = "ctl cycles 1000"
+"""
+
+
+def test_a_thousand_creates_and_destroys_return_every_frame(boot):
+    b = boot(CYCLES, files=[guest("ctl")], timeout=300)
+    done = ctl_lines(b, "cycles")
+    assert done and done[0] == {"done": "1000", "failed": "0"}, b.log[-3000:]
+    assert len([e for e in b.events("domain-created") if e["name"].startswith("cycle")]) == 1000
+    check = b.event("memory-check")
+    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    assert b.status == 0

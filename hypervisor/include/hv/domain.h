@@ -87,6 +87,7 @@ struct domain {
 	uint64_t cpus_used;       /* every CPU it ever ran on (bit = index) */
 	volatile bool kill_requested;   /* end it at its next exit (sched_kill) */
 	bool paused;              /* domctl PAUSE: never queued until UNPAUSE */
+	bool destroy_requested;   /* the kill came from domctl DESTROY (before sched_kill) */
 	bool wake_rax_pending;    /* woken while still current: result for rax */
 	uint64_t wake_rax;
 
@@ -101,7 +102,9 @@ struct domain {
 #define NO_HEAP UINT32_MAX
 
 /* How a domain ended. */
-enum domain_end { END_EXIT, END_CRASH };
+/* How a domain ended: its own exit, a crash (or a kill), or the control
+ * plane's DESTROY, which is neither the domain's failure nor restarted. */
+enum domain_end { END_EXIT, END_CRASH, END_DESTROYED };
 
 
 struct boot_module;

@@ -2,9 +2,11 @@
  * "ctl: ..." line per check, for tests/system/test_domctl.py.
  *   ctl priv     host info, list, info, bad headers and pointers, then
  *                destroys every domain named victim* and lists again
- *   ctl unpriv   every operation must answer -EPERM, then stay 1.5 s */
+ *   ctl unpriv   every operation must answer -EPERM, then stay 1.5 s
+ *   ctl cycles N N creates of hello, each destroyed at once */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -262,10 +264,36 @@ static void unprivileged(void)
 	nap_ms(1500);    /* still alive when the privileged one lists */
 }
 
+/* n create/destroy cycles of hello; every frame must come back. */
+static void cycles(long n)
+{
+	uint64_t size = (uint64_t)(hello_image_end - hello_image);
+	long failed = 0;
+
+	for (long i = 0; i < n; i++) {
+		struct pv_domctl_create q;
+		long r;
+
+		hdr(&q.hdr, PV_DOMCTL_CREATE, sizeof(q), 0);
+		q.image_gva = (uintptr_t)hello_image;
+		q.image_size = size;
+		snprintf(q.config.name, sizeof(q.config.name), "cycle%ld", i);
+		q.config.memory = 1 << 20;
+		r = pv_domctl(&q, sizeof(q));
+		if (!r)
+			r = simple(PV_DOMCTL_DESTROY, q.hdr.domid);
+		failed += r && r != -PV_ENOENT;     /* ENOENT: it had already exited */
+	}
+	nap_ms(500);
+	printf("ctl: cycles done=%ld failed=%ld\n", n, failed);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "unpriv"))
 		unprivileged();
+	else if (argc > 2 && !strcmp(argv[1], "cycles"))
+		cycles(atol(argv[2]));
 	else
 		privileged();
 	printf("ctl: done\n");
