@@ -78,6 +78,7 @@ static struct domain *domain_alloc(void)
 	text_ring_init(&d->console.ring, (uint8_t *)d + (struct_pages() - 1) * PAGE_SIZE, CONSOLE_RING_BYTES);
 	d->overhead_frames = struct_pages();
 	d->heap_index = NO_HEAP;
+	spin_init(&d->mem_lock, "guestmem", LOCK_RANK_GUESTMEM);
 	return d;
 }
 

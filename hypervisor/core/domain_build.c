@@ -109,20 +109,35 @@ static int map_page(struct domain *d, uint64_t i)
 	return pt_map(d->pml4, va, pa, user_pte(f));
 }
 
-static int populate(struct guest_mem *mem, uint64_t i)
+/* d's mem_lock held. */
+static int populate_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
 {
-	struct domain *d = (struct domain *)((char *)mem - __builtin_offsetof(struct domain, mem));
 	uint64_t pa, va = mem->base + i * PAGE_SIZE;
 
-	if (!(mem->frame[i] & GF_LAZY) || (mem->frame[i] & ~GF_FLAGS) || !d->lazy_reserved)
+	if (mem->frame[i] & ~GF_FLAGS)
+		return 0;                 /* another CPU backed it first: fine */
+	if (!(mem->frame[i] & GF_LAZY) || !d->lazy_reserved)
 		return -EFAULT;
 	pa = frame_alloc_reserved();
 	if (!pa || pt_map(d->pml4, va, pa, user_pte(GF_WRITE)))
 		return -ENOMEM;           /* cannot happen: reserved, tables prepared */
 	d->lazy_reserved--;
 	d->private_frames++;
-	mem->frame[i] = pa | GF_WRITE;
+	__atomic_store_n(&mem->frame[i], pa | GF_WRITE, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/* The domain's own fault (its CPU) and a backend writing into its buffers
+ * (another CPU) may want the same page at once: one backs it, the other
+ * finds it backed. */
+static int populate(struct guest_mem *mem, uint64_t i)
+{
+	struct domain *d = (struct domain *)((char *)mem - __builtin_offsetof(struct domain, mem));
+	uint64_t f = spin_lock(&d->mem_lock);
+	int r = populate_locked(d, mem, i);
+
+	spin_unlock(&d->mem_lock, f);
+	return r;
 }
 
 bool domain_fault_in(struct domain *d, uint64_t gva)

@@ -63,6 +63,8 @@ struct domain {
 	uint64_t start_stack_page;/* top stack page, backed at once; the rest is demand-zero */
 	uint64_t lazy_reserved;   /* frames still reserved for untouched heap pages */
 	uint64_t private_frames;  /* guest frames it owns now (not shared image pages) */
+	struct spinlock mem_lock; /* backing its demand-zero pages: its own faults on its
+				   * CPU and backends on others (netback) race for them */
 	uint64_t overhead_frames; /* page tables, this struct, the frame list */
 	struct pv_start_info *start_info;    /* hypervisor views of the info pages */
 	struct pv_shared_info *shared_info;

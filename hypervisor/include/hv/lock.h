@@ -20,6 +20,7 @@ enum lock_rank {
 	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
 	LOCK_RANK_IMAGES = 15,    /* run-time image store and its reference counts */
 	LOCK_RANK_NET = 20,       /* switch, every net backend, the uplink NIC */
+	LOCK_RANK_GUESTMEM = 25,  /* one domain's demand-zero pages as they are backed */
 	LOCK_RANK_RUNQUEUE = 30,  /* a CPU's run queue and deadline heap */
 	LOCK_RANK_TIMERS = 50,    /* hypervisor timers */
 	LOCK_RANK_HEAP = 60,      /* kmalloc heap (takes frames to refill) */
