@@ -37,6 +37,12 @@ enum pv_domctl_op {
 	PV_DOMCTL_HOST_INFO = 7,   /* struct pv_domctl_host */
 	PV_DOMCTL_CONSOLE_READ = 8,/* struct pv_domctl_read (domid) */
 	PV_DOMCTL_EVENTS_READ = 9, /* struct pv_domctl_read */
+	PV_DOMCTL_GET_CONFIG = 10, /* struct pv_domctl_getconfig (domid) */
+	PV_DOMCTL_IMAGE_ADD = 11,  /* struct pv_domctl_image */
+	PV_DOMCTL_IMAGE_REMOVE = 12,/* struct pv_domctl_image (entry.name) */
+	PV_DOMCTL_IMAGE_LIST = 13, /* struct pv_domctl_image_list */
+	PV_DOMCTL_CPU_STATS = 14,  /* struct pv_domctl_cpus */
+	PV_DOMCTL_NET_PORTS = 15,  /* struct pv_domctl_ports */
 	PV_DOMCTL_OP_MAX
 };
 
@@ -87,12 +93,15 @@ struct pv_domctl_config {
 };
 PV_ASSERT_SIZE(struct pv_domctl_config, 400);
 
+/* The image is either in the caller's memory (image_size > 0) or, with
+ * image_gva = image_size = 0, the stored image whose SHA-256 is image_hash
+ * (IMAGE_ADD put it there; -ENOENT if none). */
 struct pv_domctl_create {
 	struct pv_domctl_hdr hdr;          /* OUT hdr.domid */
 	uint64_t image_gva;                /* IN: the ELF image in the caller's memory */
-	uint64_t image_size;               /* IN: bytes, <= PV_DOMCTL_IMAGE_MAX */
+	uint64_t image_size;               /* IN: bytes, <= PV_DOMCTL_IMAGE_MAX; 0: by hash */
 	struct pv_domctl_config config;    /* IN */
-	uint8_t  image_hash[32];           /* OUT: SHA-256 of the image */
+	uint8_t  image_hash[32];           /* IN with image_size 0; OUT: SHA-256 of the image */
 };
 PV_ASSERT_SIZE(struct pv_domctl_create, 592);
 
@@ -163,9 +172,11 @@ struct pv_domctl_host {
 	uint64_t tsc_khz;
 	char     version[32];              /* hypervisor version, NUL terminated */
 	uint32_t abi_version;
-	uint32_t reserved;
+	uint32_t images;                   /* named images in the store */
+	uint64_t image_bytes;              /* bytes of the distinct images they hold */
+	uint64_t image_limit;              /* the most image_bytes may grow to */
 };
-PV_ASSERT_SIZE(struct pv_domctl_host, 232);
+PV_ASSERT_SIZE(struct pv_domctl_host, 248);
 
 /* ---- CONSOLE_READ and EVENTS_READ ------------------------------------------ */
 
@@ -189,5 +200,103 @@ struct pv_domctl_read {
 };
 PV_ASSERT_SIZE(struct pv_domctl_read, 192);
 #define PV_DOMCTL_READ_MAX (64u << 10)
+
+/* ---- GET_CONFIG ---------------------------------------------------------- */
+
+/* The configuration a live domain was created with (a boot domain's from
+ * its manifest section, as CREATE would have taken it), so that a
+ * restarted control domain can rebuild its view from the hypervisor. */
+struct pv_domctl_getconfig {
+	struct pv_domctl_hdr hdr;          /* IN hdr.domid */
+	struct pv_domctl_config config;    /* OUT */
+};
+PV_ASSERT_SIZE(struct pv_domctl_getconfig, 544);
+
+/* ---- The named image store -------------------------------------------------
+ * The hypervisor keeps images by name for the control domain, so that they
+ * outlive it.  A name holds one reference to its bytes; domains running
+ * those bytes hold one each.  Bytes are stored once however many names and
+ * domains use them, and freed with the last reference. */
+
+#define PV_DOMCTL_IMAGES_MAX 256u           /* names in the store */
+
+struct pv_domctl_image_entry {
+	char     name[PV_NAME_MAX];        /* [A-Za-z0-9_.-], 1..31, not all digits */
+	uint8_t  hash[32];                 /* SHA-256 of the bytes */
+	uint64_t size;                     /* bytes */
+	uint32_t users;                    /* live domains running these bytes */
+	uint32_t names;                    /* names holding these bytes (this one included) */
+};
+PV_ASSERT_SIZE(struct pv_domctl_image_entry, 80);
+
+#define PV_DOMCTL_IMAGE_EXISTED 1u  /* ADD: the name already held exactly these bytes */
+
+/* ADD: check the ELF at image_gva exactly as a boot image (-EINVAL with the
+ * loader's message), store it under entry.name; -EEXIST if the name holds
+ * other bytes; -ENOSPC too many names or over image_limit bytes; -ENOMEM.
+ * REMOVE: drop entry.name (IN) and return its entry as it was; -ENOENT. */
+struct pv_domctl_image {
+	struct pv_domctl_hdr hdr;
+	uint64_t image_gva;                /* IN (ADD) */
+	uint64_t image_size;               /* IN (ADD): 1..PV_DOMCTL_IMAGE_MAX */
+	uint32_t flags;                    /* OUT: PV_DOMCTL_IMAGE_* */
+	uint32_t reserved;
+	struct pv_domctl_image_entry entry;/* IN name; OUT the entry */
+};
+PV_ASSERT_SIZE(struct pv_domctl_image, 248);
+
+/* Every named image, by name, into an array of entries at buf_gva. */
+struct pv_domctl_image_list {
+	struct pv_domctl_hdr hdr;
+	uint64_t buf_gva;                  /* IN */
+	uint32_t max;                      /* IN: entries buf_gva has room for, <= 256 */
+	uint32_t count;                    /* OUT: entries written */
+	uint32_t total;                    /* OUT: names in the store */
+	uint32_t reserved;
+};
+PV_ASSERT_SIZE(struct pv_domctl_image_list, 168);
+
+/* ---- CPU_STATS and NET_PORTS ---------------------------------------------- */
+
+struct pv_domctl_cpu_stat {
+	uint32_t cpu;                      /* its number (0 is the bootstrap CPU) */
+	uint32_t reserved;
+	uint64_t idle_ns;                  /* time halted in the idle loop */
+	uint64_t context_switches;
+	uint64_t wakeups;                  /* domains woken onto it */
+	uint64_t steals;                   /* domains it took from other CPUs */
+	uint64_t timer_irqs;               /* its LAPIC timer interrupts */
+};
+PV_ASSERT_SIZE(struct pv_domctl_cpu_stat, 48);
+
+/* One entry per started CPU, in CPU order. */
+struct pv_domctl_cpus {
+	struct pv_domctl_hdr hdr;
+	uint64_t buf_gva;                  /* IN */
+	uint32_t max;                      /* IN: entries buf_gva has room for, <= 256 */
+	uint32_t count;                    /* OUT */
+};
+PV_ASSERT_SIZE(struct pv_domctl_cpus, 160);
+
+struct pv_domctl_port {
+	char     name[PV_NAME_MAX];        /* "NAME.netN", or "uplink" */
+	uint32_t domid;                    /* its owner; 0 for the uplink */
+	uint32_t reserved;
+	uint64_t rx_frames, rx_bytes;      /* the switch took in from the port */
+	uint64_t tx_frames, tx_bytes;      /* the switch sent out of it */
+	uint64_t drop_spoof, drop_ip_spoof, drop_tx, drop_invalid, drop_storm;
+};
+PV_ASSERT_SIZE(struct pv_domctl_port, 112);
+
+/* The switch's ports, in port order, up to max of them. */
+struct pv_domctl_ports {
+	struct pv_domctl_hdr hdr;
+	uint64_t buf_gva;                  /* IN */
+	uint32_t max;                      /* IN: entries buf_gva has room for, <= 1024 */
+	uint32_t count;                    /* OUT: entries written */
+	uint32_t total;                    /* OUT: ports in all */
+	uint32_t reserved;
+};
+PV_ASSERT_SIZE(struct pv_domctl_ports, 168);
 
 #endif
