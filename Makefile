@@ -122,8 +122,9 @@ debug: all
 TEST_O := build/test
 test: test-unit test-configs test-tools test-system
 
-# Host tools against fakes (pvctl against an in-memory API server): seconds.
-test-tools:
+# Host tools against fakes (pvctl against an in-memory API server, the
+# dashboard in headless chromium against the same server): seconds.
+test-tools: | $(DEPS_STAMP)
 	cd tests/tools && $(PY) -m pytest -q
 
 # Every config in configs/ must still build (hypervisor and loader).

@@ -2,8 +2,9 @@
 
 It implements the documented contract (routes, auth, errors, limits that
 matter to a client, console offsets and follow streams, Server-Sent
-Events, metrics) over a few Python dicts, so pvctl can be tested without a
-booted machine.  It is a test double, not a reference server: no real
+Events, metrics, the dashboard's files from apps/control/ui) over a few
+Python dicts, so pvctl and the dashboard can be tested without a booted
+machine.  It is a test double, not a reference server: no real
 domains run, and the knobs below make streams end quickly.
 
     fake = FakeParavane(token="...").start()
@@ -22,6 +23,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 # The routes served; tests/tools/test_pvctl.py checks them against docs/api.md.
 ROUTES = [
@@ -42,6 +44,12 @@ ROUTES = [
     ("GET", "/"),
     ("GET", "/ui/{file}"),
 ]
+
+UI_DIR = Path(__file__).resolve().parents[2] / "apps" / "control" / "ui"
+UI_FILE_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")
+UI_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8",
+            "css": "text/css; charset=utf-8", "svg": "image/svg+xml", "png": "image/png",
+            "ico": "image/x-icon"}
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$")
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
@@ -101,7 +109,7 @@ class FakeParavane:
                  event_ring=8192, quiet_seconds=25.0, keepalive_seconds=15.0,
                  memory_total=512 << 20, domains_max=64, image_limit=64 << 20,
                  body_limit=64 << 10, image_store_limit=256 << 20, images_max=256,
-                 metrics_public=False):
+                 metrics_public=False, ui_dir=UI_DIR):
         self.token = token
         self.console_ring = console_ring
         self.event_ring = event_ring
@@ -114,6 +122,7 @@ class FakeParavane:
         self.image_store_limit = image_store_limit
         self.images_max = images_max
         self.metrics_public = metrics_public
+        self.ui_dir = Path(ui_dir)
         self.header_limit = 8192
         self.cond = threading.Condition()
         self.started = time.monotonic()
@@ -901,10 +910,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_text(200, text.encode(), "text/plain; version=0.0.4; charset=utf-8")
 
     def r_GET(self, fake):
-        self.send_text(200, b"<!doctype html><title>Paravane</title><script src=/ui/app.js>"
-                       b"</script>\n", "text/html; charset=utf-8")
+        self.send_ui_file(fake, "index.html")
 
     def r_GET_ui_file(self, fake, file):
-        if file != "app.js":
+        self.send_ui_file(fake, file)
+
+    def send_ui_file(self, fake, file):
+        """The dashboard's files, as the control domain serves them: a flat
+        directory, Content-Type by extension, anything else 404."""
+        ctype = UI_TYPES.get(file.rpartition(".")[2]) if UI_FILE_RE.match(file) else None
+        path = fake.ui_dir / file
+        if ctype is None or not path.is_file():
             raise HttpError(404, "not_found", "no file /ui/%s" % file)
-        self.send_text(200, b"// the dashboard\n", "text/javascript; charset=utf-8")
+        self.send_text(200, path.read_bytes(), ctype)
