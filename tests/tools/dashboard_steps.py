@@ -18,10 +18,16 @@ def tid(name):
 
 
 class Dashboard:
-    def __init__(self, page, base_url, token):
+    def __init__(self, page, base_url, token, patience=1.0):
+        """patience multiplies every wait (a control domain under QEMU's TCG
+        answers more slowly than the fake)."""
         self.page = page
         self.base = base_url.rstrip("/")
         self.token = token
+        self.patience = patience
+
+    def wait(self, expr, timeout, what=None):
+        return self.page.wait_for(expr, timeout * self.patience, what)
 
     # ---- reading the page ----------------------------------------------------------
     def js(self, expr):
@@ -40,7 +46,7 @@ class Dashboard:
 
     def wait_row(self, name, state=None, timeout=15.0):
         cond = "r && (%s === null || r.state === %s)" % (json.dumps(state), json.dumps(state))
-        return self.page.wait_for("(() => { const r = (%s); return %s ? r : null; })()"
+        return self.wait("(() => { const r = (%s); return %s ? r : null; })()"
                                   % (self._row_js(name), cond), timeout,
                                   "domain row %s%s" % (name, " in state " + state if state else ""))
 
@@ -51,7 +57,7 @@ class Dashboard:
                 " uptime: c[5], actions: c[6]}; })()" % json.dumps(ROW % name))
 
     def wait_row_gone(self, name, timeout=15.0):
-        self.page.wait_for("!document.querySelector(%s)" % json.dumps(ROW % name), timeout,
+        self.wait("!document.querySelector(%s)" % json.dumps(ROW % name), timeout,
                            "domain row %s to disappear" % name)
 
     def wait_text(self, selector, pattern, timeout=15.0):
@@ -60,7 +66,7 @@ class Dashboard:
                 " return new RegExp(%s).test(t) ? t : null; })()"
                 % (json.dumps(selector), json.dumps(pattern)))
         try:
-            return self.page.wait_for(expr, timeout)
+            return self.wait(expr, timeout)
         except TimeoutError:
             raise AssertionError("%s never matched /%s/; it says: %r"
                                  % (selector, pattern, self.text(selector)))
@@ -72,7 +78,7 @@ class Dashboard:
     # ---- signing in and out ----------------------------------------------------------
     def open(self):
         self.page.navigate(self.base + "/")
-        self.page.wait_for("document.readyState === 'complete' && !!document.querySelector(%s)"
+        self.wait("document.readyState === 'complete' && !!document.querySelector(%s)"
                            % json.dumps(tid("token")), 15, "the dashboard page")
 
     def submit_token(self, token):
@@ -81,7 +87,7 @@ class Dashboard:
 
     def login(self, token=None):
         self.submit_token(token or self.token)
-        self.page.wait_for("!document.getElementById('app').hidden", 10, "the signed-in view")
+        self.wait("!document.getElementById('app').hidden", 10, "the signed-in view")
         self.wait_text(tid("host-version"), r"\d+\.\d+")
 
     def login_refused(self, token):
@@ -93,7 +99,7 @@ class Dashboard:
 
     def logout(self):
         self.page.click(tid("logout"))
-        self.page.wait_for("document.getElementById('app').hidden", 5, "the sign-in form")
+        self.wait("document.getElementById('app').hidden", 5, "the sign-in form")
 
     # ---- acting ----------------------------------------------------------------------
     def upload(self, path, image_name):
@@ -101,13 +107,13 @@ class Dashboard:
         self.page.set_files(tid("upload-file"), [str(path)])
         self.page.type(tid("upload-name"), image_name)
         self.page.click(tid("upload-submit"))
-        self.page.wait_for("(() => { const ok = document.getElementById('upload-result');"
+        self.wait("(() => { const ok = document.getElementById('upload-result');"
                            " const err = document.getElementById('upload-error');"
                            " return /uploaded|already/.test(ok.textContent) || !err.hidden; })()",
                            30, "an upload result")
         err = self.text(tid("upload-error"))
         assert not err, "upload refused: %s" % err
-        self.page.wait_for("!!document.querySelector(%s)" % json.dumps(IMAGE_ROW % image_name),
+        self.wait("!!document.querySelector(%s)" % json.dumps(IMAGE_ROW % image_name),
                            10, "image row %s" % image_name)
         return self.text(tid("upload-result"))
 
@@ -166,14 +172,15 @@ class Dashboard:
 
 def walkthrough(page, base_url, token, image_path, console_pattern, name="web", image="web",
                 memory_mib=4, args="", destroyed_event=r"domain-(destroyed|stopped)",
-                screenshot=None, before_destroy=None):
+                screenshot=None, before_destroy=None, patience=1.0):
     """The dashboard's whole round, as a user: a wrong token is refused; sign
     in; the host summary and the domain table fill in; upload an image and
     create a domain from it; its console line appears and its events show;
     pause and resume it; destroy it and its row goes; delete the image; sign
     out.  `console_pattern` is a regex for the domain's console output (the
-    image must keep running until destroyed).  Returns the Dashboard."""
-    ui = Dashboard(page, base_url, token)
+    image must keep running until destroyed).  `before_destroy(ui, row)`
+    adds checks while the domain runs.  Returns the Dashboard."""
+    ui = Dashboard(page, base_url, token, patience)
     ui.open()
     assert ui.visible(tid("token")) and not ui.visible(tid("domain-table"))
 
@@ -209,7 +216,7 @@ def walkthrough(page, base_url, token, image_path, console_pattern, name="web", 
     ui.wait_row(name, "paused")
     ui.wait_event(r"domain-paused id=%s" % row["id"])
     ui.action("resume", name)
-    page.wait_for("(() => { const r = %s; return r && r.state !== 'paused'; })()"
+    ui.wait("(() => { const r = %s; return r && r.state !== 'paused'; })()"
                   % ui._row_js(name), 10, "the domain resumed")
     ui.wait_event(r"domain-resumed id=%s" % row["id"])
 
@@ -224,7 +231,7 @@ def walkthrough(page, base_url, token, image_path, console_pattern, name="web", 
     ui.wait_text(tid("console-status"), "has ended")
 
     ui.delete_image(image)
-    page.wait_for("!document.querySelector(%s)" % json.dumps(IMAGE_ROW % image), 10,
+    ui.wait("!document.querySelector(%s)" % json.dumps(IMAGE_ROW % image), 10,
                   "image row %s to disappear" % image)
 
     ui.logout()

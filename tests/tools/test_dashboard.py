@@ -83,9 +83,9 @@ def fake_only_checks(fake):
         domid = int(row["id"])
         # CPU % from cpu_seconds deltas: 0.75 s of CPU over about 1.5 s of uptime
         fake.add_cpu(domid, 0.75)
-        pct = ui.page.wait_for("(() => { const r = %s; return r && r.cpu !== '-' && "
-                               "parseFloat(r.cpu) > 0 ? r.cpu : null; })()" % ui._row_js("web"),
-                               10, "a CPU % above 0")
+        pct = ui.wait("(() => { const r = %s; return r && r.cpu !== '-' && "
+                      "parseFloat(r.cpu) > 0 ? r.cpu : null; })()" % ui._row_js("web"),
+                      10, "a CPU % above 0")
         assert 5 <= float(pct) <= 100, pct
         # guest bytes are text: no element, escapes and bidi overrides shown
         fake.console_write(domid, b'<b id="guest">bold</b> \x1b[31mred\x07 \xe2\x80\xaeevil\n')
@@ -252,3 +252,14 @@ def test_dashboard_files_are_self_contained(fake):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(fake.url + "/ui/none.js", timeout=10)
     assert e.value.code == 404 and json.loads(e.value.read())["error"]["code"] == "not_found"
+
+
+def test_argument_splitting_and_safe_text(page, fake):
+    """The create form's args field and the text filter, in the browser."""
+    Dashboard(page, fake.url, fake.token).open()
+    got = page.evaluate("""import('/ui/format.js').then((m) => [
+        m.splitArgs(`--greeting "hi there" -n'a b'c  `), m.splitArgs("   "),
+        m.splitArgs(`"" x`), m.visible("ok\\ttab\\x1b[2J\\x00\\x85\\u202e\\u2066\\r\\nend"),
+        m.imageName("2024.elf"), m.imageName("my app.ELF")])""")
+    assert got == [["--greeting", "hi there", "-na bc"], [], ["", "x"],
+                   "ok\ttab\\x1b[2J\\x00\\x85\\u{202e}\\u{2066}\nend", "image-2024", "my-app"]
