@@ -3,9 +3,9 @@
 # /paravane/NAME.elf.  Running the app's own Makefile keeps paths in it
 # relative to its folder, exactly as when someone types `make` there.
 #
-#   make APPS="hello httpd"    choose the apps (default: hello httpd echo fetch)
+#   make APPS="hello httpd"    choose the apps (default: hello httpd echo fetch control)
 
-APPS ?= hello httpd echo fetch
+APPS ?= hello httpd echo fetch control
 
 APP_ELFS := $(foreach a,$(APPS),$(O)/apps/$(a)/$(a).elf)
 IMAGE_FILES += $(foreach a,$(APPS),$(O)/apps/$(a)/$(a).elf:/paravane/$(a).elf)

@@ -1,0 +1,40 @@
+/* The route handlers, one file per resource (docs/api.md). */
+#ifndef CONTROL_API_H
+#define CONTROL_API_H
+
+#include "control.h"
+#include "hv.h"
+
+void api_host(struct request *r);
+void api_domain_list(struct request *r);
+void api_domain_create(struct request *r);
+void api_domain_get(struct request *r);
+void api_domain_destroy(struct request *r);
+void api_domain_pause(struct request *r);
+void api_domain_resume(struct request *r);
+void api_console(struct request *r);
+void api_image_list(struct request *r);
+void api_image_put(struct request *r);
+void api_image_get(struct request *r);
+void api_image_delete(struct request *r);
+void api_events(struct request *r);
+void api_metrics(struct request *r);
+void api_ui(struct request *r);
+
+/* The domain object (api_domains.c); images: the store, for image names. */
+void domain_json(struct buf *b, const struct pv_domctl_dominfo *d,
+		 const struct pv_domctl_image_entry *images, int nimages);
+/* 404 no_such_domain unless ref names a live domain. */
+uint32_t domain_ref(struct request *r, struct pv_domctl_dominfo *out);
+/* A hypervisor failure as an API error (api_domains.c). */
+void hv_error(struct request *r, long err, const char *message);
+
+/* Command lines and argv (args.c): argv[0] then args, quoted as the libos
+ * splits them; false if it does not fit in n bytes. */
+bool args_join(char *out, size_t n, const char *argv0, char *const *args, int nargs);
+/* The words of cmdline after the first, as a JSON array. */
+void args_json(struct buf *b, const char *cmdline);
+
+const char *state_name(uint32_t state);
+
+#endif

@@ -1,0 +1,101 @@
+/* GET /v1/domains/{ref}/console: a domain's console ring by offset, or
+ * followed as a chunked stream (docs/api.md "Console"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "api.h"
+
+#define CONSOLE_CHUNK  (64u << 10)
+#define FOLLOW_QUIET_MS 25000
+
+static char bytes[CONSOLE_CHUNK];
+
+static long console_read(uint32_t domid, uint64_t offset, struct pv_domctl_read *rd)
+{
+	long err;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->offset = offset;
+	rd->buf_gva = (uintptr_t)bytes;
+	rd->len = CONSOLE_CHUNK;
+	err = hv_call(rd, PV_DOMCTL_CONSOLE_READ, sizeof(*rd), domid);
+	if (!err && rd->start > rd->written)
+		rd->start = rd->next = rd->written;   /* past the end: from the end */
+	return err;
+}
+
+/* ?name=N: a decimal 0..2^63-1; dflt when absent; false (400) if bad. */
+bool query_u63(struct request *r, const char *key, uint64_t dflt, uint64_t *out)
+{
+	char v[32];
+	const char *s = http_query(r->http, key, v, sizeof(v));
+	uint64_t x = 0;
+
+	*out = dflt;
+	if (!s)
+		return true;
+	for (size_t i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 19) {
+			reply_error(r, 400, "bad_parameter", key, "%s: a decimal integer 0..2^63-1", key);
+			return false;
+		}
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (!*s || x >> 63) {
+		reply_error(r, 400, "bad_parameter", key, "%s: a decimal integer 0..2^63-1", key);
+		return false;
+	}
+	*out = x;
+	return true;
+}
+
+static bool follow_poll(struct request *r, struct stream *s)
+{
+	struct pv_domctl_read rd;
+	uint64_t now = now_ms();
+
+	if (console_read(s->domid, s->offset, &rd))
+		return false;                       /* the domain is gone */
+	if (rd.start != s->offset)
+		return false;                       /* fell behind: the client asks again */
+	if (rd.count) {
+		stream_chunk(r, bytes, rd.count);
+		s->offset = rd.next;
+		s->last_ms = now;
+	}
+	return now - s->last_ms < FOLLOW_QUIET_MS;
+}
+
+void api_console(struct request *r)
+{
+	struct pv_domctl_dominfo d;
+	struct pv_domctl_read rd;
+	uint64_t offset, follow;
+	char extra[160];
+	long err;
+
+	if (!domain_ref(r, &d) || !query_u63(r, "offset", 0, &offset) || !query_u63(r, "follow", 0, &follow))
+		return;
+	if (follow > 1)
+		return reply_error(r, 400, "bad_parameter", "follow", "follow: 0 or 1");
+	err = console_read(d.domid, offset, &rd);
+	if (err)
+		return hv_error(r, err, rd.hdr.message);
+	if (follow) {
+		struct stream s = { .poll = follow_poll, .domid = d.domid, .offset = rd.start }, *st;
+
+		snprintf(extra, sizeof(extra), "Paravane-Console-Offset: %lu\r\nParavane-Console-Lost: %lu\r\n",
+			 (unsigned long)rd.start, (unsigned long)(offset < rd.start ? rd.start - offset : 0));
+		st = reply_stream(r, "text/plain; charset=utf-8", extra, &s);
+		if (st && rd.count) {
+			stream_chunk(r, bytes, rd.count);
+			st->offset = rd.next;
+		}
+		return;
+	}
+	snprintf(extra, sizeof(extra),
+		 "Paravane-Console-Offset: %lu\r\nParavane-Console-Next: %lu\r\nParavane-Console-Lost: %lu\r\n",
+		 (unsigned long)rd.start, (unsigned long)rd.next,
+		 (unsigned long)(offset < rd.start ? rd.start - offset : 0));
+	reply(r, 200, "text/plain; charset=utf-8", extra, bytes, rd.count);
+}

@@ -1,0 +1,364 @@
+/* Connections (conn.h).  A request goes HEAD -> (BODY) -> handler ->
+ * WRITE -> HEAD again on keep-alive.  Authentication comes right after the
+ * head, before the route is looked up and before any body is read. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "conn.h"
+
+#define UPLOAD_MAX   PV_DOMCTL_IMAGE_MAX
+#define UPLOADS_MAX  2           /* bodies of that size held at once */
+
+#include <public/domctl.h>
+
+static struct conn conns[CONN_MAX];
+static int uploads;
+
+static void conn_free_body(struct conn *c)
+{
+	if (c->body && c->route && c->route->body == BODY_UPLOAD)
+		uploads--;
+	free(c->body);
+	c->body = NULL;
+	c->body_len = 0;
+}
+
+static void conn_close(struct conn *c)
+{
+	conn_free_body(c);
+	buf_free(&c->out);
+	close(c->fd);
+	c->fd = -1;
+}
+
+void conn_accept(int lfd)
+{
+	int fd = accept(lfd, NULL, NULL);
+	struct conn *c = NULL;
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < CONN_MAX && !c && fd < FD_SETSIZE; i++)
+		if (conns[i].fd < 0)
+			c = &conns[i];
+	if (!c) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+			"Retry-After: 1\r\nConnection: close\r\nContent-Length: 83\r\n\r\n"
+			"{\"error\":{\"code\":\"busy\",\"message\":\"too many connections (at most 32)\"}}\n\n\n\n\n\n\n\n\n\n";
+
+		send(fd, busy, sizeof(busy) - 1, 0);
+		close(fd);
+		return;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	memset(c, 0, sizeof(*c));
+	c->fd = fd;
+	c->state = C_HEAD;
+	c->deadline_ms = now_ms() + IDLE_MS;
+}
+
+void conn_init(void)
+{
+	for (int i = 0; i < CONN_MAX; i++)
+		conns[i].fd = -1;
+}
+
+bool conn_stream_slot(struct conn *c)
+{
+	int n = 0;
+
+	for (int i = 0; i < CONN_MAX; i++)
+		n += conns[i].fd >= 0 && conns[i].streaming && &conns[i] != c;
+	return n < STREAM_MAX;
+}
+
+/* ---- answering --------------------------------------------------------- */
+
+static void start_write(struct conn *c)
+{
+	c->state = C_WRITE;
+	c->deadline_ms = now_ms() + IDLE_MS;     /* a client that stops reading */
+}
+
+static void run_handler(struct conn *c)
+{
+	c->req.body = c->body;
+	c->req.body_len = c->body_len;
+	c->route->handler(&c->req);
+	if (!c->answered)
+		reply_error(&c->req, 500, "internal", NULL, "the handler gave no answer");
+	conn_free_body(c);
+	start_write(c);
+}
+
+static bool content_type_ok(struct conn *c)
+{
+	const char *t = c->http.ctype;
+
+	if (c->route->body == BODY_UPLOAD)
+		return !*t || !strcmp(t, "application/octet-stream") || !strcmp(t, "application/x-executable");
+	return !c->http.content_length || !strcmp(t, "application/json");
+}
+
+static void body_progress(struct conn *c)
+{
+	c->deadline_ms = now_ms() + BODY_GAP_MS;
+	if (c->body_len == c->http.content_length)
+		run_handler(c);
+}
+
+/* Body bytes that came in with the head; what follows the body stays in
+ * c->in for the next request. */
+static void take_pipelined_body(struct conn *c)
+{
+	size_t want = c->http.content_length, take = c->in_len < want ? c->in_len : want;
+
+	memcpy(c->body, c->in, take);
+	c->body_len = take;
+	memmove(c->in, c->in + take, c->in_len - take);
+	c->in_len -= take;
+	body_progress(c);
+}
+
+/* Answer before reading the body: the connection closes after the answer
+ * (the client may still be sending; written() drains it). */
+static void refuse(struct conn *c, int status, const char *code, const char *more, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void refuse(struct conn *c, int status, const char *code, const char *more, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->close_after = true;
+	reply_error_more(&c->req, status, code, more, "%s", msg);
+	start_write(c);
+}
+
+/* No such route (404) or method (405, with Allow). */
+static void no_route(struct conn *c)
+{
+	static char allow[100];
+	struct http_req *h = &c->http;
+
+	if (h->has_length && h->content_length)
+		c->close_after = true;              /* its body is not read */
+	snprintf(allow, sizeof(allow), "Allow: %s\r\n", c->allow);
+	c->allow_header = *c->allow ? allow : NULL;
+	if (*c->allow)
+		reply_error(&c->req, 405, "method_not_allowed", NULL, "%s is not allowed here (allowed: %s)",
+			    h->method, c->allow);
+	else
+		reply_error(&c->req, 404, "not_found", NULL, "no route %s", h->path);
+	c->allow_header = NULL;
+	start_write(c);
+}
+
+/* The head is in: check what can be checked before reading a body. */
+static void head_done(struct conn *c)
+{
+	struct http_req *h = &c->http;
+	size_t limit;
+	char more[32];
+
+	c->req = (struct request){ .conn = c, .http = h };
+	if (!route_public(h->path) && !auth_ok(h->auth))
+		return refuse(c, 401, "unauthorized", NULL, "a valid bearer token is required");
+	c->route = route_find(h->method, h->path, c->req.arg, sizeof(c->req.arg), c->allow, sizeof(c->allow));
+	if (!c->route)
+		return no_route(c);
+	limit = c->route->body == BODY_UPLOAD ? UPLOAD_MAX : JSON_BODY_MAX;
+	snprintf(more, sizeof(more), "\"limit\":%zu", limit);
+	if (h->chunked || (!h->has_length && c->route->body == BODY_UPLOAD))
+		return refuse(c, 411, "length_required", NULL,
+			      "a request body needs Content-Length (chunked bodies are not taken)");
+	if (h->content_length > limit)
+		return refuse(c, 413, "too_large", more, "the body is %llu bytes; at most %zu are taken",
+			      (unsigned long long)h->content_length, limit);
+	if (!content_type_ok(c))
+		return refuse(c, 415, "unsupported_media_type", NULL, "Content-Type %s is not taken here",
+			      *h->ctype ? h->ctype : "(none)");
+	if (c->route->body == BODY_UPLOAD && uploads >= UPLOADS_MAX)
+		return refuse(c, 503, "busy", NULL, "another upload is in progress");
+	if (!h->content_length)
+		return run_handler(c);
+	c->body = malloc(h->content_length);
+	if (!c->body)
+		return refuse(c, 507, "admission_refused", "\"resource\":\"memory\"",
+			      "the control domain has no room for a %llu-byte body",
+			      (unsigned long long)h->content_length);
+	uploads += c->route->body == BODY_UPLOAD;
+	if (h->expect_continue && c->in_len == 0)
+		buf_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+	c->state = C_BODY;
+	take_pipelined_body(c);
+}
+
+/* A phase's deadline passed: a slow head or body gets 408, an idle
+ * keep-alive connection or a finished drain is just closed. */
+static void timed_out(struct conn *c)
+{
+	if ((c->state == C_HEAD && c->in_len) || c->state == C_BODY) {
+		c->req = (struct request){ .conn = c, .http = &c->http };
+		c->http.keep_alive = false;
+		conn_free_body(c);
+		reply_error(&c->req, 408, "timeout", NULL, "the request did not arrive in time");
+		c->state = C_WRITE;
+		c->close_after = true;
+		c->deadline_ms = now_ms() + DRAIN_MS;
+		return;
+	}
+	conn_close(c);      /* idle keep-alive, drain over, or a client not reading */
+}
+
+/* Handle a complete head in c->in, if there is one. */
+static void try_head(struct conn *c)
+{
+	enum http_parse r = http_parse(c->in, c->in_len, &c->http);
+	size_t rest;
+
+	if (r == HTTP_INCOMPLETE)
+		return;
+	c->req = (struct request){ .conn = c, .http = &c->http };
+	c->answered = false;
+	if (r != HTTP_OK) {
+		c->http.keep_alive = false;
+		if (r == HTTP_TOO_LARGE)
+			reply_error_more(&c->req, 431, "headers_too_large", "\"limit\":8192",
+					 "request line and headers over %d bytes or %d lines", HTTP_HEAD_MAX,
+					 HTTP_LINES_MAX);
+		else
+			reply_error(&c->req, 400, "bad_request", NULL, "malformed HTTP request head");
+		return start_write(c);
+	}
+	rest = c->in_len - c->http.head_len;
+	memmove(c->in, c->in + c->http.head_len, rest);
+	c->in_len = rest;
+	head_done(c);
+}
+
+/* ---- the socket side ------------------------------------------------------ */
+
+/* Bytes read, or -1 when the connection is gone (closed, reset, or
+ * dropped mid-upload: the partial body is freed with it). */
+static ssize_t read_some(struct conn *c, char *into, size_t room)
+{
+	ssize_t n = recv(c->fd, into, room, 0);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		conn_close(c);
+		return -1;
+	}
+	return n > 0 ? n : 0;
+}
+
+static void on_readable(struct conn *c)
+{
+	char scratch[2048];
+	ssize_t n;
+
+	if (c->state == C_HEAD) {
+		n = read_some(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		if (n > 0 && c->in_len == 0)
+			c->deadline_ms = now_ms() + HEAD_MS;
+		c->in_len += n > 0 ? (size_t)n : 0;
+		if (n > 0)
+			try_head(c);
+	} else if (c->state == C_BODY) {
+		n = read_some(c, c->body + c->body_len, c->http.content_length - c->body_len);
+		c->body_len += n > 0 ? (size_t)n : 0;
+		if (n > 0)
+			body_progress(c);
+	} else {
+		read_some(c, scratch, sizeof(scratch));   /* while streaming or draining: dropped */
+	}
+}
+
+/* Everything sent: what comes next. */
+static void written(struct conn *c)
+{
+	buf_reset(&c->out);
+	c->out_off = 0;
+	if (c->state != C_WRITE || c->streaming)
+		return;
+	if (c->close_after) {
+		shutdown(c->fd, SHUT_WR);
+		c->state = C_DRAIN;
+		c->deadline_ms = now_ms() + DRAIN_MS;
+		return;
+	}
+	c->state = C_HEAD;
+	c->deadline_ms = now_ms() + (c->in_len ? HEAD_MS : IDLE_MS);
+	try_head(c);                              /* a pipelined request */
+}
+
+static void on_writable(struct conn *c)
+{
+	ssize_t n = send(c->fd, c->out.p + c->out_off, c->out.len - c->out_off, 0);
+
+	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_close(c);
+		return;
+	}
+	if (n > 0) {
+		c->out_off += (size_t)n;
+		c->deadline_ms = c->state == C_WRITE ? now_ms() + IDLE_MS : c->deadline_ms;
+	}
+	if (c->out_off == c->out.len)
+		written(c);
+}
+
+/* A stream whose output is drained gets its next piece, or ends. */
+static void feed_stream(struct conn *c)
+{
+	if (c->out.len || c->state != C_WRITE)
+		return;
+	if (!c->stream.poll(&c->req, &c->stream)) {
+		buf_str(&c->out, "0\r\n\r\n");
+		c->streaming = false;
+	}
+	c->deadline_ms = now_ms() + IDLE_MS;
+}
+
+int conn_fill_sets(fd_set *rd, fd_set *wr, int maxfd)
+{
+	uint64_t now = now_ms();
+
+	for (int i = 0; i < CONN_MAX; i++) {
+		struct conn *c = &conns[i];
+
+		if (c->fd < 0)
+			continue;
+		if (c->streaming)
+			feed_stream(c);
+		if (now > c->deadline_ms && !(c->state == C_WRITE && c->out.len == c->out_off))
+			timed_out(c);
+		if (c->fd < 0)
+			continue;
+		FD_SET(c->fd, rd);
+		if (c->out.len > c->out_off)
+			FD_SET(c->fd, wr);
+		maxfd = c->fd > maxfd ? c->fd : maxfd;
+	}
+	return maxfd;
+}
+
+void conn_service(fd_set *rd, fd_set *wr)
+{
+	for (int i = 0; i < CONN_MAX; i++) {
+		struct conn *c = &conns[i];
+
+		if (c->fd >= 0 && FD_ISSET(c->fd, wr))
+			on_writable(c);
+		if (c->fd >= 0 && FD_ISSET(c->fd, rd))
+			on_readable(c);
+	}
+}
