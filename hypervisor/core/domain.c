@@ -11,6 +11,7 @@
 #include <boot_info.h>
 #include <manifest.h>
 #include <hv/boot.h>
+#include <hv/console_keep.h>
 #include <hv/domain.h>
 #include <hv/image_store.h>
 #include <hv/layout.h>
@@ -361,6 +362,7 @@ static void domain_destroy(struct domain *d)
 		write_cr3(kspace_pml4());   /* never free the tables we run on */
 	unlink_domain(d);
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
+	console_keep(d);
 	domain_release(d);
 	release_slot();   /* only now: "all ended" must see its memory back */
 }

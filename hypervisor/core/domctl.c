@@ -16,6 +16,7 @@
 #include <hv/percpu.h>
 #include <hv/sched.h>
 #include <hv/smp.h>
+#include <hv/console_keep.h>
 #include <hv/text_ring.h>
 #include <hv/time.h>
 #include <hv/version.h>
@@ -184,6 +185,14 @@ static bool console_if(struct domain *d, void *ctx)
 	return false;
 }
 
+static void read_kept(const struct text_ring *ring, void *ctx)
+{
+	struct console_read *c = ctx;
+
+	read_stream(c->caller, ring, c->q);
+}
+
+/* A live domain's ring, or the copy kept when it ended (hv/console_keep.h). */
 static int64_t op_console(struct domain *caller, union domctl_arg *a)
 {
 	struct console_read c = { a->hdr.domid, caller, &a->read, false };
@@ -191,8 +200,10 @@ static int64_t op_console(struct domain *caller, union domctl_arg *a)
 
 	if (r)
 		return r;
-	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, console_if, &c), !c.found))
-		return fail(a, -ENOENT, "no such domain");
+	if (a->hdr.domid)
+		domain_walk(a->hdr.domid - 1, console_if, &c);
+	if (!c.found && !console_kept(a->hdr.domid, read_kept, &c))
+		return fail(a, -ENOENT, "no such domain, and no console kept for that id");
 	return 0;
 }
 

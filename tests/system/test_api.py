@@ -339,6 +339,11 @@ def test_create_console_destroy(vm):
     text = vm.wait_console(d["id"], b"hi there")
     assert b'argv[2] = "hi there"' in text
     vm.wait_gone(str(d["id"]))                                 # hello exits: on_exit destroy
+    status, _, kept = vm.request("GET", "/v1/domains/%d/console" % d["id"])
+    assert status == 200 and b"hi there" in kept               # its last words are kept, by id
+    assert vm.api("GET", "/v1/domains/greeter/console")[0] == 404
+    status, _, body = vm.request("GET", "/v1/domains/%d/console?follow=1" % d["id"])
+    assert status == 200 and b"hi there" in body               # the stream ends: the domain has
 
 
 def test_create_conflicts_and_refusals(vm):
