@@ -27,6 +27,8 @@ union domctl_arg {
 	struct pv_domctl_host host;
 	struct pv_domctl_read read;
 	struct pv_domctl_create create;
+	struct pv_domctl_cpus cpus;
+	struct pv_domctl_ports ports;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -263,6 +265,17 @@ static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 	return 0;
 }
 
+/* Counters for metrics: core/domctl_stats.c. */
+static int64_t op_cpu_stats(struct domain *caller, union domctl_arg *a)
+{
+	return domctl_cpu_stats(caller, &a->cpus);
+}
+
+static int64_t op_net_ports(struct domain *caller, union domctl_arg *a)
+{
+	return domctl_net_ports(caller, &a->ports);
+}
+
 /* ---- the boundary -------------------------------------------------------------- */
 
 static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
@@ -275,6 +288,8 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_HOST_INFO] = { op_host, sizeof(struct pv_domctl_host) },
 	[PV_DOMCTL_CONSOLE_READ] = { op_console, sizeof(struct pv_domctl_read) },
 	[PV_DOMCTL_EVENTS_READ] = { op_events, sizeof(struct pv_domctl_read) },
+	[PV_DOMCTL_CPU_STATS] = { op_cpu_stats, sizeof(struct pv_domctl_cpus) },
+	[PV_DOMCTL_NET_PORTS] = { op_net_ports, sizeof(struct pv_domctl_ports) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this

@@ -120,7 +120,8 @@ def test_paused_domain_gets_no_cpu_until_resumed(boot):
 def test_unprivileged_domain_gets_eperm_for_every_op(boot):
     b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
     answers = ctl_lines(b, "unpriv")
-    assert len(answers) == 7, b.log[-3000:]
+    ops = {int(a["op"]) for a in answers}
+    assert {1, 2, 3, 4, 5, 6, 7, 14, 15} <= ops and len(answers) == len(ops), b.log[-3000:]
     assert all(a["r"] == str(-EPERM) for a in answers), answers
     assert any(e["name"] == "victim-1" for e in b.events("domain-stopped"))   # the privileged one did it
 

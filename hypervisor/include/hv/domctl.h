@@ -14,4 +14,10 @@ int64_t hc_domctl(struct domain *d, struct trap_frame *f);
 struct pv_domctl_create;
 int64_t domctl_create(struct domain *caller, struct pv_domctl_create *q);
 
+/* CPU_STATS and NET_PORTS on the caller's copy (core/domctl_stats.c). */
+struct pv_domctl_cpus;
+struct pv_domctl_ports;
+int64_t domctl_cpu_stats(struct domain *caller, struct pv_domctl_cpus *q);
+int64_t domctl_net_ports(struct domain *caller, struct pv_domctl_ports *q);
+
 #endif

@@ -255,7 +255,8 @@ static void unprivileged(void)
 {
 	struct pv_domctl_info q;
 	static const uint16_t ops[] = { PV_DOMCTL_CREATE, PV_DOMCTL_DESTROY, PV_DOMCTL_PAUSE,
-					PV_DOMCTL_UNPAUSE, PV_DOMCTL_INFO, PV_DOMCTL_LIST, PV_DOMCTL_HOST_INFO };
+					PV_DOMCTL_UNPAUSE, PV_DOMCTL_INFO, PV_DOMCTL_LIST, PV_DOMCTL_HOST_INFO,
+					PV_DOMCTL_CPU_STATS, PV_DOMCTL_NET_PORTS };
 
 	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
 		hdr(&q.hdr, ops[i], sizeof(q), 1);
