@@ -126,8 +126,9 @@ struct image;
 struct manifest_guest *domain_cfg_alloc(void);   /* zeroed; NULL: no memory */
 void domain_cfg_free(struct manifest_guest *g);
 uint32_t domain_create_runtime(const struct manifest_guest *g, struct image *img, char *err, size_t n);
-/* The same as restart restart_no of g (> 0: refused if a live domain has
- * its name). */
+/* domain_create_runtime for restart number restart_no of g (core/
+ * domain_restart.c); a restart (> 0) is refused if a live domain has its
+ * name. */
 uint32_t domain_create_restart(const struct manifest_guest *g, struct image *img, uint32_t restart_no,
 			       char *err, size_t n);
 /* End a domain (from its own trap or hypercall, or from outside). */
