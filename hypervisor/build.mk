@@ -14,6 +14,7 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch
 	lib/sha256.o \
 	drivers/uart16550.o drivers/acpi.o drivers/rtc.o \
 	lib/string.o lib/format.o lib/stack_protector.o lib/sanitize.o
+hv-y += core/domctl_stats.o core/domain_restart.o
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.

@@ -32,6 +32,8 @@ union domctl_arg {
 	struct pv_domctl_getconfig getconfig;
 	struct pv_domctl_image image;
 	struct pv_domctl_image_list image_list;
+	struct pv_domctl_cpus cpus;
+	struct pv_domctl_ports ports;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -285,6 +287,17 @@ static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 	return 0;
 }
 
+/* Counters for metrics: core/domctl_stats.c. */
+static int64_t op_cpu_stats(struct domain *caller, union domctl_arg *a)
+{
+	return domctl_cpu_stats(caller, &a->cpus);
+}
+
+static int64_t op_net_ports(struct domain *caller, union domctl_arg *a)
+{
+	return domctl_net_ports(caller, &a->ports);
+}
+
 /* ---- the boundary -------------------------------------------------------------- */
 
 static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
@@ -301,6 +314,8 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_IMAGE_ADD] = { op_image_add, sizeof(struct pv_domctl_image) },
 	[PV_DOMCTL_IMAGE_REMOVE] = { op_image_remove, sizeof(struct pv_domctl_image) },
 	[PV_DOMCTL_IMAGE_LIST] = { op_image_list, sizeof(struct pv_domctl_image_list) },
+	[PV_DOMCTL_CPU_STATS] = { op_cpu_stats, sizeof(struct pv_domctl_cpus) },
+	[PV_DOMCTL_NET_PORTS] = { op_net_ports, sizeof(struct pv_domctl_ports) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this
