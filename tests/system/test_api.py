@@ -397,6 +397,28 @@ def test_pause_resume_destroy(vm):
     assert vm.api("DELETE", "/v1/domains/" + ref)[0] == 404
 
 
+def test_restart_policy_of_a_created_domain(vm):
+    assert vm.upload("crash", BUILD / "apps" / "crash" / "crash.elf")[0] in (200, 201)
+    status, _, d = vm.create("crasher", image="crash", args=["null", "300"], on_crash="restart",
+                             restart_limit=2)
+    assert status == 201 and d["on_crash"] == "restart" and d["restart_limit"] == 2, d
+    end, seen = time.monotonic() + 40, set()
+    while time.monotonic() < end and "limit" not in seen:
+        status, _, doc = vm.api("GET", "/v1/domains/crasher")
+        if status == 200:
+            seen.add((doc["id"], doc["restarts"]))
+            assert doc["on_crash"] == "restart" and doc["args"] == ["null", "300"]
+        records = vm.request("GET", "/v1/events?follow=0")[2]
+        if b"domain-restart-limit name=crasher" in records:
+            seen.add("limit")
+        time.sleep(0.1)
+    assert "limit" in seen
+    restarts = sorted(r for r in seen if r != "limit")
+    assert [n for _, n in restarts] == sorted({n for _, n in restarts}) and restarts[-1][1] == 2, restarts
+    assert len({i for i, _ in restarts}) == len(restarts)      # each restart is a new domain
+    vm.wait_gone("crasher")
+
+
 def test_control_domain_cannot_stop_itself(vm):
     for method, path in (("DELETE", "/v1/domains/control"), ("POST", "/v1/domains/control/pause")):
         status, _, doc = vm.api(method, path)
@@ -499,6 +521,10 @@ def test_metrics_exposition(vm):
             float(line.rsplit(" ", 1)[1])
     assert re.search(r'^paravane_domain_info\{id="\d+",name="tick",state="\w+",image_sha256="[0-9a-f]{64}"\} 1$',
                      text, re.M)
+    assert re.search(r'^paravane_cpu_idle_seconds_total\{cpu="0"\} [0-9.]+$', text, re.M)
+    rx = re.search(r'^paravane_net_rx_frames_total\{port="control.net0"\} (\d+)$', text, re.M)
+    assert rx and int(rx.group(1)) > 0                          # our own requests came in there
+    assert re.search(r'^paravane_net_dropped_frames_total\{port="uplink",reason="spoof"\} \d+$', text, re.M)
     assert vm.request("GET", "/metrics", token=False)[0] == 401
 
 
