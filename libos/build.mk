@@ -47,7 +47,7 @@ libos: $(LIBOS_LIB)
 # app without networking carries no lwIP.  lwIP's options come from
 # libos/net/include/lwipopts.h, which reads the CONFIG_LIBOS_NET_* values
 # that lwIP was built with ($(LWIP_DIR)/include/pv_netconfig.h).
-libos-net-y := net/sys_arch.o net/netif.o net/posix.o
+libos-net-y := net/sys_arch.o net/netif.o net/posix.o net/listen.o
 
 LIBOS_NET_OBJS := $(addprefix $(LIBOS_O)/,$(libos-net-y))
 

@@ -7,15 +7,7 @@
 
 long hv_call(void *arg, uint16_t op, uint32_t size, uint32_t domid)
 {
-	struct pv_domctl_hdr *h = arg;
-
-	h->magic = PV_DOMCTL_MAGIC;
-	h->version = PV_DOMCTL_VERSION;
-	h->op = op;
-	h->size = size;
-	h->domid = domid;
-	h->message[0] = 0;
-	return pv_domctl(arg, size);
+	return pv_domctl_op(arg, op, size, domid);
 }
 
 long hv_host(struct pv_domctl_host *h)

@@ -27,21 +27,6 @@ uint64_t now_ms(void)
 	return pv_monotonic_ns() / 1000000;
 }
 
-static int listen_on(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	a.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 16))
-		return -1;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
 static const char *option(const char *arg, const char *name)
 {
 	size_t n = strlen(name);
@@ -118,9 +103,9 @@ int main(int argc, char **argv)
 	if (pv_net_start() < 0 && pv_net_netif() == NULL)
 		printf("control: warning: no network device\n");
 	pv_net_address(addr, sizeof(addr));
-	lfd = listen_on(port);
+	lfd = pv_net_listen(port, 16, 1);
 	if (lfd < 0) {
-		printf("control: cannot listen on port %d (errno %d)\n", port, errno);
+		printf("control: cannot listen on port %d (errno %d)\n", port, -lfd);
 		return 1;
 	}
 	if (!token)

@@ -166,21 +166,6 @@ static void on_accept(int lfd)
 	accepted++;
 }
 
-static int listen_on(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	a.sin_addr.s_addr = htonl(INADDR_ANY);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64))
-		return -1;
-	fcntl(fd, F_SETFL, O_NONBLOCK);
-	return fd;
-}
-
 static int fill_sets(int lfd, fd_set *rd, fd_set *wr)
 {
 	int maxfd = lfd;
@@ -217,9 +202,9 @@ int main(int argc, char **argv)
 	if (pv_net_start() < 0 && pv_net_netif() == NULL)
 		printf("httpd: warning: no network device\n");
 	pv_net_address(addr, sizeof(addr));
-	lfd = listen_on(port);
+	lfd = pv_net_listen(port, 64, 1);
 	if (lfd < 0) {
-		printf("httpd: cannot listen on port %d (errno %d)\n", port, errno);
+		printf("httpd: cannot listen on port %d (errno %d)\n", port, -lfd);
 		return 1;
 	}
 	printf("httpd: serving on %s port %d\n", addr, port);

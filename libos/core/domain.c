@@ -37,6 +37,19 @@ long pv_domctl(void *arg, size_t size)
 	return pv_hypercall2(PV_HC_DOMCTL, (uintptr_t)arg, size);
 }
 
+long pv_domctl_op(void *arg, uint16_t op, uint32_t size, uint32_t domid)
+{
+	struct pv_domctl_hdr *h = arg;
+
+	h->magic = PV_DOMCTL_MAGIC;
+	h->version = PV_DOMCTL_VERSION;
+	h->op = op;
+	h->size = size;
+	h->domid = domid;
+	h->message[0] = 0;
+	return pv_domctl(arg, size);
+}
+
 void pv_shutdown(uint32_t reason, int32_t code)
 {
 	for (;;)		/* the hypercall does not return; be sure */

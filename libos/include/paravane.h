@@ -44,6 +44,9 @@ int pv_domain_info(struct pv_domain_info *out);
 /* Privileged domains: one domain-control operation (public/domctl.h);
  * 0 or -PV_E*.  arg starts with a filled struct pv_domctl_hdr. */
 long pv_domctl(void *arg, size_t size);
+/* The same with the header filled in: magic, version, op, size (of the
+ * whole structure at arg), domid, and an empty message. */
+long pv_domctl_op(void *arg, uint16_t op, uint32_t size, uint32_t domid);
 
 /* ---- time ---------------------------------------------------------------- */
 

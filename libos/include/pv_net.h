@@ -39,6 +39,10 @@ int pv_net_address(char *buf, size_t n);
  * touch it only under LOCK_TCPIP_CORE(). */
 struct netif *pv_net_netif(void);
 
+/* A TCP socket listening on port of every address (SO_REUSEADDR), with
+ * backlog, non-blocking if asked: its descriptor, or a negative errno. */
+int pv_net_listen(int port, int backlog, int nonblocking);
+
 /* Counters of the interface since pv_net_start(). */
 struct pv_net_stats {
 	unsigned long long rx_frames, rx_bytes, tx_frames, tx_bytes;

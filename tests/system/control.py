@@ -18,6 +18,15 @@ from conftest import BUILD, guest
 TOKEN = "test-token-0123456789abcdef"
 CONTROL_IP = "10.0.2.15"
 HELLO = BUILD / "apps" / "hello" / "hello.elf"
+TICKER = BUILD / "apps" / "ticker" / "ticker.elf"
+
+# A boot guest that keeps running and printing (tests/guests/ticker).
+BOOT_TICKER = """
+[guest tick]
+image = ticker.elf
+memory = 1M
+cmdline = "ticker 0 %d"
+"""
 
 CONTROL_SECTION = """
 [guest control]

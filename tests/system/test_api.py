@@ -11,20 +11,13 @@ import time
 import pytest
 
 from conftest import BUILD, ROOT, guest
-from control import ControlVM, HELLO
+from control import BOOT_TICKER, HELLO, TICKER, ControlVM
 
-TICKER = BUILD / "apps" / "ticker" / "ticker.elf"
-BOOT_TICKER = """
-[guest tick]
-image = ticker.elf
-memory = 1M
-cmdline = "ticker 0 300"
-"""
 
 
 @pytest.fixture(scope="module")
 def vm():
-    with ControlVM(extra=BOOT_TICKER, files=[guest("ticker")]) as m:
+    with ControlVM(extra=BOOT_TICKER % 300, files=[guest("ticker")]) as m:
         yield m
 
 

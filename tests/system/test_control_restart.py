@@ -5,16 +5,8 @@ from the hypervisor; every other guest ran on meanwhile."""
 import socket
 import time
 
-from conftest import BUILD, guest
-from control import ControlVM
-
-TICKER = BUILD / "apps" / "ticker" / "ticker.elf"
-BOOT_TICKER = """
-[guest tick]
-image = ticker.elf
-memory = 1M
-cmdline = "ticker 0 200"
-"""
+from conftest import guest
+from control import BOOT_TICKER, TICKER, ControlVM
 
 
 def ticks(vm, ref):
@@ -24,7 +16,7 @@ def ticks(vm, ref):
 
 
 def test_control_domain_killed_mid_request_comes_back_with_everything():
-    with ControlVM(extra=BOOT_TICKER, files=[guest("ticker")]) as vm:
+    with ControlVM(extra=BOOT_TICKER % 200, files=[guest("ticker")]) as vm:
         assert vm.upload("ticker", TICKER)[0] == 201
         status, _, made = vm.create("made", image="ticker", args=["0", "200"])
         assert status == 201, made
