@@ -105,14 +105,22 @@ image: $(IMAGE)
 
 # Host ports are checked before QEMU starts; a taken one gets advice naming
 # the variable to change.  qemu.py stops QEMU (by PID) on SIGTERM/HUP/INT.
-HTTP_PORT ?= 8080
+# The demo's control domain (10.0.2.15) serves the API and dashboard on
+# API_PORT, its web guest (10.0.2.16) on HTTP_PORT.
+API_PORT  ?= 8080
+HTTP_PORT ?= 8081
 GDB_PORT  ?= 1234
 CPUS      ?= 2
-RUN_NET = --smp $(CPUS) --net --hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.15:80 \
-	--port-hint '$(HTTP_PORT)=make $@ HTTP_PORT={free}'
+RUN_NET = --smp $(CPUS) --net --hostfwd tcp:127.0.0.1:$(API_PORT)-10.0.2.15:80 \
+	--hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.16:80 \
+	--port-hint '$(API_PORT)=make $@ API_PORT={free}' --port-hint '$(HTTP_PORT)=make $@ HTTP_PORT={free}'
 
 run: all
-	@echo "When the web guest says it is serving, try:  curl http://127.0.0.1:$(HTTP_PORT)/"
+	@echo "Dashboard and API: http://127.0.0.1:$(API_PORT)/  (the control domain prints its token:"
+	@echo "  control| control: API token: ...).  Then, in another terminal:"
+	@echo "  export PARAVANE_URL=http://127.0.0.1:$(API_PORT) PARAVANE_TOKEN=<token>"
+	@echo "  sdk/tools/pvctl create $(O)/apps/hello/hello.elf --memory 1M -c -- hi there"
+	@echo "The web guest: curl http://127.0.0.1:$(HTTP_PORT)/"
 	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive $(RUN_NET)
 
 debug: all

@@ -2,6 +2,7 @@
 #ifndef CONTROL_API_H
 #define CONTROL_API_H
 
+#include "args.h"
 #include "control.h"
 #include "hv.h"
 
@@ -28,12 +29,6 @@ void domain_json(struct buf *b, const struct pv_domctl_dominfo *d,
 uint32_t domain_ref(struct request *r, struct pv_domctl_dominfo *out);
 /* A hypervisor failure as an API error (api_domains.c). */
 void hv_error(struct request *r, long err, const char *message);
-
-/* Command lines and argv (args.c): argv[0] then args, quoted as the libos
- * splits them; false if it does not fit in n bytes. */
-bool args_join(char *out, size_t n, const char *argv0, char *const *args, int nargs);
-/* The words of cmdline after the first, as a JSON array. */
-void args_json(struct buf *b, const char *cmdline);
 
 const char *state_name(uint32_t state);
 

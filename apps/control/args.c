@@ -2,7 +2,7 @@
  * "argv"): blanks separate words, "double quotes" group them, a backslash
  * takes the next character literally. */
 #include <string.h>
-#include "api.h"
+#include "args.h"
 
 static bool needs_quotes(const char *s)
 {

@@ -30,6 +30,8 @@ static const char *find_end(const char *buf, size_t len)
 	while ((p = memchr(p, '\n', (size_t)(buf + len - p))) != NULL) {
 		if (p + 2 < buf + len && p[1] == '\r' && p[2] == '\n')
 			return p + 3;
+		if (p + 1 < buf + len && p[1] == '\n')
+			return p + 2;               /* bare LFs: found, to be refused */
 		p++;
 	}
 	return NULL;

@@ -1,9 +1,11 @@
 /* control: the Paravane control domain (docs/api.md, docs/pvctl.md).
  *
- *   control [--port=N] [--token=TOKEN] [--metrics-open]
+ *   control [--port=N] [--token=TOKEN] [--metrics-open] [--hint-url=URL]
  *
  * Must run in a domain the manifest marks `privileged = yes`.  Without
- * --token a token is generated and printed once on the console. */
+ * --token a token is generated and printed once on the console.
+ * --hint-url is where the host sees the API (make run's forward): only
+ * used to print a line a newcomer can paste. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -47,7 +49,7 @@ static const char *option(const char *arg, const char *name)
 	return !strncmp(arg, name, n) ? arg + n : NULL;
 }
 
-static int parse_args(int argc, char **argv, const char **token)
+static int parse_args(int argc, char **argv, const char **token, const char **hint)
 {
 	int port = 80;
 
@@ -58,6 +60,8 @@ static int parse_args(int argc, char **argv, const char **token)
 			port = atoi(v);
 		else if ((v = option(argv[i], "--token=")))
 			*token = v;
+		else if ((v = option(argv[i], "--hint-url=")))
+			*hint = v;
 		else if (!strcmp(argv[i], "--metrics-open"))
 			metrics_open = true;
 		else
@@ -104,8 +108,8 @@ static void serve(int lfd)
 
 int main(int argc, char **argv)
 {
-	const char *token = NULL;
-	int port = parse_args(argc, argv, &token), lfd;
+	const char *token = NULL, *hint = NULL;
+	int port = parse_args(argc, argv, &token, &hint), lfd;
 	char addr[96];
 
 	check_privilege();
@@ -120,8 +124,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!token)
-		printf("control: generated API token: %s\n", auth_token());
+		printf("control: API token: %s (generated; --token= in the manifest sets one)\n", auth_token());
 	printf("control: API serving on %s port %d\n", addr, port);
+	if (hint && !token)
+		printf("control: dashboard %s/ ; try: PARAVANE_URL=%s PARAVANE_TOKEN=%s sdk/tools/pvctl list\n",
+		       hint, hint, auth_token());
 	fflush(stdout);
 	serve(lfd);
 }
