@@ -627,3 +627,17 @@ def test_prometheus_per_cpu_counters(vm, prom):
     for metric in ("paravane_cpu_context_switches_total", "paravane_cpu_timer_interrupts_total"):
         v = samples(prom, '%s{cpu="0"}[30s]' % metric)
         assert v == sorted(v) and v[-1] > v[0], (metric, v)
+
+
+def test_prometheus_switch_port_counters(vm, prom):
+    """Prometheus's own scrapes cross the switch: in from the uplink, out to
+    the control domain's port, and its answers back; nothing dropped."""
+    for port, direction in (("uplink", "rx"), ("control.net0", "tx"), ("control.net0", "rx"),
+                            ("uplink", "tx")):
+        for unit in ("frames", "bytes"):
+            v = samples(prom, 'paravane_net_%s_%s_total{port="%s"}[30s]' % (direction, unit, port))
+            assert len(v) >= 5 and v == sorted(v) and v[-1] > v[0], (port, direction, unit, v)
+    drops = prom.query("paravane_net_dropped_frames_total")
+    assert {d["metric"]["port"] for d in drops} == {"uplink", "control.net0"}, drops
+    assert {d["metric"]["reason"] for d in drops} == {"spoof", "ip_spoof", "tx", "invalid", "storm"}
+    assert all(d["value"][1] == "0" for d in drops), drops
