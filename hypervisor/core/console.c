@@ -11,6 +11,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/netback.h>
+#include <hv/sched.h>
 #include <hv/serial_tx.h>
 #include <hv/time.h>
 #include <hv/uart.h>
@@ -107,15 +108,39 @@ static void put(struct domain *d, char ch)
 	}
 }
 
+/* 'R' on the serial console is the operator's way out when the control
+ * domain hangs: every privileged domain is ended as crashed (reason
+ * killed), so its on_crash policy restarts it; no other domain notices. */
+static bool kill_privileged(struct domain *d, void *count)
+{
+	if (d->privileged && !d->kill_requested) {
+		sched_kill(d);
+		(*(uint32_t *)count)++;
+	}
+	return true;
+}
+
+static void restart_control(void)
+{
+	uint32_t n = 0;
+
+	domain_walk(0, kill_privileged, &n);
+	log_event("console-restart-control killed=%u", n);
+}
+
 /* Keys typed on the serial console, polled: 's' prints the switch's
- * per-port counters.  The poll is also the transmit ring's safety net
- * against a lost interrupt. */
+ * per-port counters, 'R' restarts the control domain.  The poll is also
+ * the transmit ring's safety net against a lost interrupt. */
 #define KEY_POLL_MS 100
 
 static void poll_keys(void)
 {
-	if (uart_getc() == 's' && IS_ENABLED(CONFIG_NET))
+	int key = uart_getc();
+
+	if (key == 's' && IS_ENABLED(CONFIG_NET))
 		net_report();
+	else if (key == 'R')
+		restart_control();
 	serial_tx_poll();
 }
 

@@ -98,7 +98,7 @@ void domain_cfg_free(struct manifest_guest *g)
 	frame_free(virt_to_phys(g));
 }
 
-/* A run-time domain owns its settings and its image reference. */
+/* A domain owns a reference on its image; a run-time one its settings too. */
 static void domain_release(struct domain *d)
 {
 	domain_free_memory(d);
@@ -253,15 +253,15 @@ static void set_name(struct domain *d, const struct manifest_guest *g, uint32_t 
 		strlcpy(d->name, g->name, sizeof(d->name));
 }
 
-/* Where a new domain comes from: a manifest section and the loader's
- * module, or (gi == DOMAIN_RUNTIME) a domctl CREATE's settings and a
- * stored image, both then owned by the domain. */
+/* Where a new domain comes from: a manifest section, or (gi ==
+ * DOMAIN_RUNTIME) a domctl CREATE's settings, then owned by the domain;
+ * and a stored image whose reference passes to the domain. */
 struct domain_source {
 	const struct manifest_guest *g;
 	uint32_t gi, instance;
 	const void *image;
 	uint64_t image_size;
-	struct image *img;         /* run time only: reference handed to the domain */
+	struct image *img;         /* the reference handed to the domain */
 };
 
 static struct domain *create_in_slot(const struct domain_source *src, uint32_t id, uint64_t t0,
@@ -324,18 +324,20 @@ static struct domain *create(const struct domain_source *src, uint32_t restart_n
 struct domain *domain_create(uint32_t gi, uint32_t instance, uint32_t restart_no)
 {
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
-	const struct boot_module *mod = boot_module_for(gi);
-	struct domain_source src = { g, gi, instance, NULL, 0, NULL };
+	struct image *img = image_boot_get(gi);
+	struct domain_source src = { g, gi, instance, NULL, 0, img };
 	char err[160];
 	struct domain *d;
 
-	if (!mod)
+	if (!img)
 		return refuse(g, "its image was not loaded"), NULL;
-	src.image = phys_to_virt(mod->phys);
-	src.image_size = mod->size;
+	src.image = img->bytes;
+	src.image_size = img->size;
 	d = create(&src, restart_no, NULL, err, sizeof(err));
-	if (!d)
+	if (!d) {
 		refuse(g, err);
+		image_put(img);
+	}
 	return d;
 }
 
@@ -562,6 +564,7 @@ void domains_start(void)
 	if (IS_ENABLED(CONFIG_NET))
 		net_init();
 	sched_init(m->hv.time_slice_us);
+	image_boot_init();        /* may give duplicate images' frames back: before the count */
 	free_kib_at_start = free_kib();
 	work_queue(0, &create_all_work);
 	sched_start();

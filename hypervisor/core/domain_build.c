@@ -246,15 +246,20 @@ static void init_regs(struct domain *d)
 	d->regs.ss = GDT_UDATA;
 }
 
+/* Validated against the largest possible memory, so that an image that is
+ * fine but too big for a domain gets a message about memory, not the ELF.
+ * The one check for boot images and run-time ones (CREATE, IMAGE_ADD). */
+int domain_image_check(const void *bytes, uint64_t size, struct elf_image *elf, char *err, size_t n)
+{
+	return elf_image_parse(bytes, size, PV_GUEST_BASE, PV_GUEST_BASE + MANIFEST_MEMORY_MAX, elf, err, n);
+}
+
 static int plan_layout(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
 	uint64_t top = PV_GUEST_BASE + g->memory, fixed = (INFO_PAGES + 1) * PAGE_SIZE + STACK_SIZE;
 	uint64_t need;
 
-	/* Validate against the largest possible memory first, so that an image
-	 * that is fine but too big gets a message about memory, not the ELF. */
-	if (elf_image_parse(d->image, d->image_size, PV_GUEST_BASE, PV_GUEST_BASE + MANIFEST_MEMORY_MAX,
-			    &d->elf, err, n))
+	if (domain_image_check(d->image, d->image_size, &d->elf, err, n))
 		return -ENOEXEC;
 	if (d->elf.need_net > g->net_count || d->elf.need_block > g->block_count) {
 		snprintf(err, n, "image expects %u net and %u block devices; the manifest gives %u and %u",

@@ -56,6 +56,6 @@ void domain_describe(const struct domain *d, struct pv_domctl_dominfo *o)
 	o->flags = (d->privileged ? PV_DOMCTL_INFO_PRIVILEGED : 0) |
 		   (d->guest_index != DOMAIN_RUNTIME ? PV_DOMCTL_INFO_BOOT : 0);
 	o->last_cpu = __atomic_load_n(&d->cpu, __ATOMIC_RELAXED);
-	if (d->img)                /* boot images are not hashed: zeros */
+	if (d->img)
 		memcpy(o->image_hash, d->img->hash, sizeof(o->image_hash));
 }

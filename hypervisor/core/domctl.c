@@ -7,6 +7,7 @@
 #include <hv/domain.h>
 #include <hv/domctl.h>
 #include <hv/errno.h>
+#include <hv/image_store.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
 #include <hv/log.h>
@@ -27,6 +28,9 @@ union domctl_arg {
 	struct pv_domctl_host host;
 	struct pv_domctl_read read;
 	struct pv_domctl_create create;
+	struct pv_domctl_getconfig getconfig;
+	struct pv_domctl_image image;
+	struct pv_domctl_image_list image_list;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -56,6 +60,8 @@ static int64_t op_host(struct domain *caller, union domctl_arg *a)
 	h->tsc_khz = tsc_hz / 1000;
 	strlcpy(h->version, PARAVANE_VERSION, sizeof(h->version));
 	h->abi_version = PV_ABI_VERSION;
+	image_name_stats(&h->images, &h->image_bytes);
+	h->image_limit = image_limit();
 	return 0;
 }
 
@@ -194,9 +200,14 @@ static int64_t op_console(struct domain *caller, union domctl_arg *a)
 
 static int64_t op_create(struct domain *caller, union domctl_arg *a)
 {
-	memset(a->create.image_hash, 0, sizeof(a->create.image_hash));
 	return domctl_create(caller, &a->create);
 }
+
+/* Each in its own file (hv/domctl.h). */
+static int64_t op_get_config(struct domain *c, union domctl_arg *a) { return domctl_get_config(c, &a->getconfig); }
+static int64_t op_image_add(struct domain *c, union domctl_arg *a) { return domctl_image_add(c, &a->image); }
+static int64_t op_image_remove(struct domain *c, union domctl_arg *a) { return domctl_image_remove(c, &a->image); }
+static int64_t op_image_list(struct domain *c, union domctl_arg *a) { return domctl_image_list(c, &a->image_list); }
 
 static bool kill_if(struct domain *d, void *ctx)
 {
@@ -275,6 +286,10 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_HOST_INFO] = { op_host, sizeof(struct pv_domctl_host) },
 	[PV_DOMCTL_CONSOLE_READ] = { op_console, sizeof(struct pv_domctl_read) },
 	[PV_DOMCTL_EVENTS_READ] = { op_events, sizeof(struct pv_domctl_read) },
+	[PV_DOMCTL_GET_CONFIG] = { op_get_config, sizeof(struct pv_domctl_getconfig) },
+	[PV_DOMCTL_IMAGE_ADD] = { op_image_add, sizeof(struct pv_domctl_image) },
+	[PV_DOMCTL_IMAGE_REMOVE] = { op_image_remove, sizeof(struct pv_domctl_image) },
+	[PV_DOMCTL_IMAGE_LIST] = { op_image_list, sizeof(struct pv_domctl_image_list) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this

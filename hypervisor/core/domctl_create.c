@@ -17,7 +17,7 @@
 
 #define ERR(msg) (snprintf(err, n, "%s", msg), false)
 
-static bool name_ok(const char *name)
+bool domctl_name_ok(const char *name)
 {
 	size_t len = strnlen(name, PV_NAME_MAX);
 
@@ -89,7 +89,7 @@ static bool net_ok(const struct pv_domctl_net *in, struct manifest_net *out, cha
 
 static bool limits_ok(const struct pv_domctl_config *c, char *err, size_t n)
 {
-	if (!name_ok(c->name))
+	if (!domctl_name_ok(c->name))
 		return ERR("name: 1..31 of A-Z a-z 0-9 _ . -");
 	if (strnlen(c->cmdline, sizeof(c->cmdline)) == sizeof(c->cmdline))
 		return ERR("cmdline: not NUL terminated");
@@ -124,13 +124,15 @@ static bool settings(const struct pv_domctl_config *c, struct manifest_guest *g,
 	return true;
 }
 
-/* The new domain's id, or 0 with a message. */
+/* The new domain's id, or 0 with a message.  img: a stored image's user
+ * reference (CREATE by hash), else the bytes are copied in now. */
 static uint32_t build(struct domain *caller, struct pv_domctl_create *q, struct manifest_guest *g,
-		      char *err, size_t n)
+		      struct image *img, char *err, size_t n)
 {
-	struct image *img = image_from_guest(&caller->mem, q->image_gva, q->image_size, err, n);
 	uint32_t id;
 
+	if (!img)
+		img = image_from_guest(&caller->mem, q->image_gva, q->image_size, err, n);
 	if (!img)
 		return 0;
 	memcpy(q->image_hash, img->hash, sizeof(q->image_hash));
@@ -148,23 +150,36 @@ static int64_t refusal(const char *msg)
 	return !strncmp(msg, "too many", 8) ? -ENOSPC : -EINVAL;
 }
 
+static int64_t refuse(struct manifest_guest *g, int64_t r, struct pv_domctl_create *q, const char *msg)
+{
+	domain_cfg_free(g);
+	if (msg)                   /* else the message is written already */
+		strlcpy(q->hdr.message, msg, sizeof(q->hdr.message));
+	return r;
+}
+
+/* With image_gva = image_size = 0 the image is the stored one whose hash
+ * the caller gave: its reference is taken under the store's lock, so a
+ * racing IMAGE_REMOVE cannot free it while the domain is built. */
 int64_t domctl_create(struct domain *caller, struct pv_domctl_create *q)
 {
 	struct manifest_guest *g = domain_cfg_alloc();
+	bool hashed = !q->image_gva && !q->image_size;
+	struct image *img = NULL;
 	uint32_t id;
 
+	if (!hashed)
+		memset(q->image_hash, 0, sizeof(q->image_hash));   /* OUT only */
 	if (!g)
 		return snprintf(q->hdr.message, sizeof(q->hdr.message), "out of hypervisor memory"), -ENOMEM;
-	if (!settings(&q->config, g, q->hdr.message, sizeof(q->hdr.message))) {
-		domain_cfg_free(g);
-		return -EINVAL;
-	}
-	if (!name_free(g->name)) {
-		domain_cfg_free(g);
-		return snprintf(q->hdr.message, sizeof(q->hdr.message), "name: a live domain already has it"), -EEXIST;
-	}
+	if (!settings(&q->config, g, q->hdr.message, sizeof(q->hdr.message)))
+		return refuse(g, -EINVAL, q, NULL);
+	if (!name_free(g->name))
+		return refuse(g, -EEXIST, q, "name: a live domain already has it");
+	if (hashed && !(img = image_find(q->image_hash)))
+		return refuse(g, -ENOENT, q, "no stored image with that hash");
 	sti();
-	id = build(caller, q, g, q->hdr.message, sizeof(q->hdr.message));
+	id = build(caller, q, g, img, q->hdr.message, sizeof(q->hdr.message));
 	cli();
 	if (!id) {
 		domain_cfg_free(g);

@@ -43,25 +43,35 @@ static void schedule(uint32_t w[64], const uint8_t block[64])
 	}
 }
 
-static void compress(uint32_t h[8], const uint8_t block[64])
+/* One round with the working variables named, not shifted through an
+ * array: a..h rotate by renaming from one round to the next. */
+#define ROUND(a, b, c, d, e, f, g, h, i) do { \
+	uint32_t t1 = h + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i]; \
+	uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c)); \
+	d += t1; \
+	h = t1 + t2; \
+} while (0)
+
+static void compress(uint32_t hs[8], const uint8_t block[64])
 {
-	uint32_t w[64], v[8];
+	uint32_t w[64];
+	uint32_t a = hs[0], b = hs[1], c = hs[2], d = hs[3], e = hs[4], f = hs[5], g = hs[6], h = hs[7];
 
 	schedule(w, block);
-	for (int i = 0; i < 8; i++)
-		v[i] = h[i];
-	for (int i = 0; i < 64; i++) {
-		uint32_t e = v[4], a = v[0];
-		uint32_t t1 = v[7] + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & v[5]) ^ (~e & v[6])) + K[i] + w[i];
-		uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
-
-		for (int j = 7; j > 0; j--)
-			v[j] = v[j - 1];
-		v[4] += t1;
-		v[0] = t1 + t2;
+	for (int i = 0; i < 64; i += 8) {
+		ROUND(a, b, c, d, e, f, g, h, i);
+		ROUND(h, a, b, c, d, e, f, g, i + 1);
+		ROUND(g, h, a, b, c, d, e, f, i + 2);
+		ROUND(f, g, h, a, b, c, d, e, i + 3);
+		ROUND(e, f, g, h, a, b, c, d, i + 4);
+		ROUND(d, e, f, g, h, a, b, c, i + 5);
+		ROUND(c, d, e, f, g, h, a, b, i + 6);
+		ROUND(b, c, d, e, f, g, h, a, i + 7);
 	}
+	const uint32_t v[8] = { a, b, c, d, e, f, g, h };
+
 	for (int i = 0; i < 8; i++)
-		h[i] += v[i];
+		hs[i] += v[i];
 }
 
 void sha256_init(struct sha256 *s)
@@ -84,9 +94,14 @@ void sha256_update(struct sha256 *s, const void *data, size_t n)
 	while (n) {
 		size_t take = 64 - s->used < n ? 64 - s->used : n;
 
-		for (size_t i = 0; i < take; i++)
-			s->block[s->used + i] = p[i];
-		s->used += (uint32_t)take;
+		if (!s->used && n >= 64) {      /* whole blocks straight from the input */
+			compress(s->h, p);
+			take = 64;
+		} else {
+			for (size_t i = 0; i < take; i++)
+				s->block[s->used + i] = p[i];
+			s->used += (uint32_t)take;
+		}
 		p += take;
 		n -= take;
 		if (s->used == 64) {

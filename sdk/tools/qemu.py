@@ -529,7 +529,7 @@ class Background:
         if cmd is None:          # cmd: a whole other command line (baselines)
             cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,
                           "stdio", (), net)
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self._chunks = []
         self._cond = threading.Condition()
@@ -548,6 +548,11 @@ class Background:
     def log(self):
         with self._cond:
             return clean("".join(self._chunks))
+
+    def type(self, keys):
+        """Type keys (bytes) on the serial console, as an operator would."""
+        self.proc.stdin.write(keys)
+        self.proc.stdin.flush()
 
     def wait_for(self, regex, timeout=60):
         """The match of regex in the log, or None after timeout / exit."""

@@ -8,6 +8,6 @@ TEST_GUEST_ELFS := $(foreach g,$(TEST_GUESTS),$(O)/apps/$(g)/$(g).elf)
 .PHONY: test-guests
 test-guests: $(TEST_GUEST_ELFS)
 
-$(O)/apps/ctl/ctl.elf: $(O)/apps/hello/hello.elf
+$(O)/apps/ctl/ctl.elf: $(O)/apps/hello/hello.elf $(O)/apps/spin/spin.elf
 $(TEST_GUEST_ELFS): $(O)/apps/%.elf: $(LIBOS_LIB) $(LIBOS_NET_LIB) $(NEWLIB_STAMP) apps-force
 	$(Q)$(MAKE) --no-print-directory -C tests/guests/$(*D) O=$(abspath $(O)) PV_TOP=1

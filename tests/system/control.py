@@ -26,6 +26,8 @@ memory = 160M
 privileged = yes
 cmdline = "control --token=%s %s"
 net = mac=02:00:00:00:00:01, ip=%s/24, gw=10.0.2.2
+on_crash = restart
+restart_limit = 5
 """
 
 

@@ -2,7 +2,9 @@
 PV_HC_DOMCTL answers a privileged domain's host, list and info queries and
 destroys other domains; every other domain gets -EPERM; a malformed
 request is refused without effect (tests/guests/ctl)."""
+import hashlib
 import re
+from pathlib import Path
 
 from conftest import guest
 
@@ -120,7 +122,7 @@ def test_paused_domain_gets_no_cpu_until_resumed(boot):
 def test_unprivileged_domain_gets_eperm_for_every_op(boot):
     b = boot(MANIFEST, files=[guest("ctl"), guest("spin")], timeout=120)
     answers = ctl_lines(b, "unpriv")
-    assert len(answers) == 7, b.log[-3000:]
+    assert len(answers) == 15, b.log[-3000:]     # every op, PV_DOMCTL_CREATE..PV_DOMCTL_OP_MAX - 1
     assert all(a["r"] == str(-EPERM) for a in answers), answers
     assert any(e["name"] == "victim-1" for e in b.events("domain-stopped"))   # the privileged one did it
 
@@ -141,6 +143,191 @@ def test_a_thousand_creates_and_destroys_return_every_frame(boot):
     done = ctl_lines(b, "cycles")
     assert done and done[0] == {"done": "1000", "failed": "0"}, b.log[-3000:]
     assert len([e for e in b.events("domain-created") if e["name"].startswith("cycle")]) == 1000
+    check = b.event("memory-check")
+    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    assert b.status == 0
+
+
+# ---- the named image store, CREATE by hash, GET_CONFIG ----------------------
+
+IMAGES = """
+[hypervisor]
+poweroff_when_idle = yes
+[guest ctl]
+image = ctl.elf
+memory = 4M
+privileged = yes
+cmdline = "ctl images"
+[guest keeper]
+image = spin.elf
+memory = 2M
+cmdline = "spin"
+cpus = 0
+weight = 300
+on_crash = restart
+restart_limit = 7
+net = mac=02:00:00:00:00:07, ip=10.0.0.7/24, gw=10.0.0.1, guard=mac
+net = mac=02:00:00:00:00:08, dhcp
+[guest twin]
+image = spin.elf
+memory = 1M
+cmdline = "spin"
+on_exit = poweroff
+"""
+
+ENOSPC = 28
+
+
+def sha(name):
+    """The first 8 bytes of a built image's SHA-256, as ctl prints hashes."""
+    return hashlib.sha256(Path(guest(name)[0]).read_bytes()).hexdigest()[:16]
+
+
+def size(name):
+    return Path(guest(name)[0]).stat().st_size
+
+
+def one(b, key):
+    lines = ctl_lines(b, key)
+    assert len(lines) == 1, (key, lines, b.log[-3000:])
+    return lines[0]
+
+
+def test_image_store_names_bytes_once_and_refuses_clearly(boot):
+    b = boot(IMAGES, files=[guest("ctl"), guest("spin")], timeout=120)
+    empty = one(b, "store-empty")
+    assert empty["images"] == "0" and empty["bytes"] == "0", b.log[-3000:]
+    assert int(empty["limit"]) == int(empty["total"]) // 4
+    hello = one(b, "add-hello")
+    assert hello["r"] == "0" and hello["flags"] == "0" and hello["hash"] == sha("hello"), hello
+    assert int(hello["size"]) == size("hello") and hello["users"] == "0" and hello["names"] == "1"
+    again = one(b, "add-again")
+    assert again["r"] == "0" and again["flags"] == "1" and again["hash"] == hello["hash"]
+    other = one(b, "add-other")
+    assert other["r"] == str(-EEXIST) and "other bytes" in other["msg"], other
+    assert one(b, "add-junk") == {"r": str(-EINVAL), "flags": "0", "msg": "not an ELF file"}
+    cut = one(b, "add-cut")
+    assert cut["r"] == str(-EINVAL) and "outside the file" in cut["msg"], cut
+    for bad in ("digits", "badname"):
+        r = one(b, "add-" + bad)
+        assert r["r"] == str(-EINVAL) and r["msg"].startswith("name:"), r
+    assert one(b, "add-badptr")["r"] == str(-EINVAL) and "readable" in one(b, "add-badptr")["msg"]
+    assert one(b, "add-empty")["r"] == str(-EINVAL) and "image_size" in one(b, "add-empty")["msg"]
+    # spin.elf is also the boot image of keeper and twin: the name shares it
+    spinner = one(b, "add-spinner")
+    assert spinner["r"] == "0" and spinner["hash"] == sha("spin") and spinner["users"] == "2", spinner
+    spin2 = one(b, "add-spin2")
+    assert spin2["r"] == "0" and spin2["users"] == "0" and int(spin2["size"]) == size("spin") + 4096
+    alias = one(b, "add-alias")
+    assert alias["r"] == "0" and alias["hash"] == hello["hash"] and alias["names"] == "2", alias
+    full = one(b, "store-full")
+    assert full["images"] == "4" and int(full["bytes"]) == size("hello") + 2 * size("spin") + 4096, full
+    assert one(b, "ilist-all")["names"] == "alias:0:2,hello:0:2,spin2:0:1,spinner:2:1"
+    two = one(b, "ilist-two")
+    assert two["count"] == "2" and two["total"] == "4" and two["names"] == "alias:0:2,hello:0:2", two
+    assert one(b, "ilist-toomany")["r"] == str(-EINVAL)
+    after = one(b, "store-after")
+    assert after["images"] == "0" and after["bytes"] == "0", after
+    check = b.event("memory-check")
+    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    assert b.status == 0
+
+
+def test_create_by_hash_shares_the_stored_bytes_which_outlive_their_name(boot):
+    b = boot(IMAGES, files=[guest("ctl"), guest("spin")], timeout=120)
+    spin2 = one(b, "add-spin2")["hash"]
+    for run in ("run1", "run2"):
+        made, info = one(b, "hcreate-" + run), one(b, "hinfo-" + run)
+        assert made["r"] == "0" and made["hash"] == spin2, (made, b.log[-3000:])
+        assert info["r"] == "0" and info["hash"] == spin2 and info["flags"] == "0", info
+    users = one(b, "add-spin2-users")
+    assert users["flags"] == "1" and users["users"] == "2" and users["names"] == "1", users
+    unknown = one(b, "hcreate-unknown")
+    assert unknown["r"] == str(-ENOENT) and unknown["msg"] == "no stored image with that hash"
+    removed = one(b, "remove-spin2")
+    assert removed["r"] == "0" and removed["users"] == "2" and removed["names"] == "1", removed
+    assert one(b, "remove-spin2-again")["r"] == str(-ENOENT)
+    assert one(b, "hinfo-run1-after")["state"] in ("1", "2")          # it goes on
+    assert one(b, "hcreate-run3")["r"] == "0"                        # the bytes too, while used
+    assert "run1| spin: spinning forever" in b.log and "run3| spin: spinning forever" in b.log
+    gone = one(b, "hcreate-gone")                                    # freed with the last user
+    assert gone["r"] == str(-ENOENT), gone
+    for name, names in (("hello", "2"), ("alias", "1"), ("spinner", "1")):
+        r = one(b, "remove-" + name)
+        assert r["r"] == "0" and r["names"] == names, r
+    check = b.event("memory-check")
+    assert check["free_kib_at_start"] == check["free_kib_now"], check
+
+
+def test_boot_images_are_hashed_and_shared(boot):
+    b = boot(IMAGES, files=[guest("ctl"), guest("spin")], timeout=120)
+    keeper, twin, me = one(b, "hinfo-keeper"), one(b, "hinfo-twin"), one(b, "hinfo-self")
+    assert keeper["hash"] == twin["hash"] == sha("spin") and keeper["flags"] == "2", (keeper, twin)
+    assert me["hash"] == sha("ctl") and me["flags"] == "3", me
+    line = [l for l in b.log.splitlines() if "hv| images: " in l][0]
+    m = re.search(r"(\d+) boot images hashed \((\d+) KiB\) in (\d+) us, (\d+) distinct; (\d+) KiB of duplicates", line)
+    assert m and m.group(1) == "3" and m.group(4) == "2", line
+    assert int(m.group(5)) == (size("spin") + 4095) // 4096 * 4, line      # twin's copy given back
+    copy = one(b, "hcreate-bootcopy")                                # CREATE by a boot image's hash
+    assert copy["r"] == "0" and copy["hash"] == sha("spin"), copy
+    assert any(e["name"] == "bootcopy" and e["code"] == "0" for e in b.events("domain-exited"))
+
+
+def test_get_config_of_created_and_boot_domains(boot):
+    b = boot(IMAGES, files=[guest("ctl"), guest("spin")], timeout=120)
+    run1 = one(b, "config-run1")
+    assert run1 == {"r": "0", "name": "run1", "cmdline": "spin%20forever", "memory_kib": "1024",
+                    "cpu_mask": "0x0", "weight": "256", "on_exit": "0", "on_crash": "0",
+                    "restart_limit": "0", "nets": "0"}, (run1, b.log[-3000:])
+    keeper = one(b, "config-keeper")
+    assert keeper == {"r": "0", "name": "keeper", "cmdline": "spin", "memory_kib": "2048", "cpu_mask": "0x1",
+                      "weight": "300", "on_exit": "0", "on_crash": "1", "restart_limit": "7", "nets": "2"}, keeper
+    nets = ctl_lines(b, "confignet-keeper")
+    assert nets == [{"i": "0", "mac": "02:00:00:00:00:07", "ip": "10.0.0.7/24", "gw": "10.0.0.1", "flags": "2"},
+                    {"i": "1", "mac": "02:00:00:00:00:08", "ip": "0.0.0.0/0", "gw": "0.0.0.0", "flags": "1"}], nets
+    twin = one(b, "config-twin")
+    assert twin["on_exit"] == "2" and twin["on_crash"] == "0" and twin["restart_limit"] == "3", twin
+    me = one(b, "config-self")
+    assert me["cmdline"] == "ctl%20images" and me["memory_kib"] == "4096", me
+    missing = one(b, "config-missing")
+    assert missing["r"] == str(-ENOENT) and missing["msg"] == "no such domain"
+
+
+STORE = """
+[hypervisor]
+poweroff_when_idle = yes
+[guest ctl]
+image = ctl.elf
+memory = 48M
+privileged = yes
+cmdline = "ctl store 40"
+"""
+
+
+def test_store_limits_and_cycles_return_every_frame(boot):
+    """256 names fill the table; half the byte limit fits and the other half
+    and a page more does not; 40 add/create-by-hash/destroy/remove cycles;
+    then every frame is back."""
+    b = boot(STORE, files=[guest("ctl")], timeout=240, memory="256M")
+    assert one(b, "fill") == {"added": "256", "failed": "0"}, b.log[-3000:]
+    names = one(b, "store-names")
+    assert names["images"] == "256" and int(names["bytes"]) < 4096, names   # one tiny image, 256 names
+    more = one(b, "add-one-more")
+    assert more["r"] == str(-ENOSPC) and "256 names" in more["msg"] and "0 left" in more["msg"], more
+    assert one(b, "unfill") == {"removed": "256", "failed": "0"}
+    limit = int(one(b, "store-start")["limit"])
+    half = one(b, "add-half")
+    assert half["r"] == "0", half
+    over = one(b, "add-over")
+    m = re.search(r"needs (\d+) KiB, (\d+) KiB of the (\d+) KiB limit left", over["msg"])
+    assert over["r"] == str(-ENOSPC) and m, over
+    assert int(m.group(2)) == (limit - int(half["size"])) >> 10 and int(m.group(3)) == limit >> 10, over
+    assert one(b, "store-bytes")["images"] == "1"
+    assert one(b, "remove-half")["r"] == "0"
+    assert one(b, "store-cycles") == {"done": "40", "failed": "0"}
+    end = one(b, "store-end")
+    assert end["images"] == "0" and end["bytes"] == "0", end
+    assert len([e for e in b.events("domain-created") if e["name"].startswith("cyc")]) == 40
     check = b.event("memory-check")
     assert check["free_kib_at_start"] == check["free_kib_now"], check
     assert b.status == 0

@@ -48,7 +48,7 @@ struct domain {
 	uint32_t instance;        /* which copy of it (manifest `instances`) */
 	uint32_t restart_no;      /* 0, or which restart of its configuration this is */
 	const struct manifest_guest *cfg;   /* its settings: the manifest's, or its own (run time) */
-	struct image *img;        /* run time: its stored image (hv/image_store.h), else NULL */
+	struct image *img;        /* its stored image (hv/image_store.h): one user reference */
 	char name[PV_NAME_MAX];
 	enum domain_state state;
 	bool privileged;
@@ -143,6 +143,8 @@ struct pv_domctl_dominfo;
 void domain_describe(const struct domain *d, struct pv_domctl_dominfo *o);
 
 /* Address space construction (core/domain_build.c). */
+struct elf_image;
+int domain_image_check(const void *bytes, uint64_t size, struct elf_image *elf, char *err, size_t n);
 int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n);
 void domain_free_memory(struct domain *d);
 /* A not-present fault at gva: back it if it is an untouched heap page.

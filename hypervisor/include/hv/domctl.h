@@ -2,6 +2,7 @@
 #ifndef HV_DOMCTL_H
 #define HV_DOMCTL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct domain;
@@ -13,5 +14,18 @@ int64_t hc_domctl(struct domain *d, struct trap_frame *f);
 /* CREATE on the caller's copy (core/domctl_create.c). */
 struct pv_domctl_create;
 int64_t domctl_create(struct domain *caller, struct pv_domctl_create *q);
+/* 1..31 of [A-Za-z0-9_.-], NUL terminated within PV_NAME_MAX. */
+bool domctl_name_ok(const char *name);
+
+/* The named image store's operations (core/domctl_image.c). */
+struct pv_domctl_image;
+struct pv_domctl_image_list;
+int64_t domctl_image_add(struct domain *caller, struct pv_domctl_image *q);
+int64_t domctl_image_remove(struct domain *caller, struct pv_domctl_image *q);
+int64_t domctl_image_list(struct domain *caller, struct pv_domctl_image_list *l);
+
+/* GET_CONFIG (core/domctl_config.c). */
+struct pv_domctl_getconfig;
+int64_t domctl_get_config(struct domain *caller, struct pv_domctl_getconfig *q);
 
 #endif

@@ -74,6 +74,7 @@ PV_ASSERT_SIZE(struct pv_domctl_net, 20);
 enum pv_domctl_action {        /* what happens when the domain ends */
 	PV_DOMCTL_ACTION_DESTROY = 0,
 	PV_DOMCTL_ACTION_RESTART = 1,
+	PV_DOMCTL_ACTION_POWEROFF = 2,  /* GET_CONFIG of a boot domain whose manifest says so */
 };
 
 #define PV_DOMCTL_MAX_NETS 4u
@@ -95,7 +96,8 @@ PV_ASSERT_SIZE(struct pv_domctl_config, 400);
 
 /* The image is either in the caller's memory (image_size > 0) or, with
  * image_gva = image_size = 0, the stored image whose SHA-256 is image_hash
- * (IMAGE_ADD put it there; -ENOENT if none). */
+ * (one IMAGE_ADD put there, one a live domain runs, or a boot image;
+ * -ENOENT if none). */
 struct pv_domctl_create {
 	struct pv_domctl_hdr hdr;          /* OUT hdr.domid */
 	uint64_t image_gva;                /* IN: the ELF image in the caller's memory */

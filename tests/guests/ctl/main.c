@@ -3,7 +3,9 @@
  *   ctl priv     host info, list, info, bad headers and pointers, then
  *                destroys every domain named victim* and lists again
  *   ctl unpriv   every operation must answer -EPERM, then stay 1.5 s
- *   ctl cycles N N creates of hello, each destroyed at once */
+ *   ctl cycles N N creates of hello, each destroyed at once
+ *   ctl images   the named image store, CREATE by hash, GET_CONFIG (images.c)
+ *   ctl store N  the store's limits, then N add/create/destroy/remove cycles */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +15,11 @@
 #include <paravane.h>
 #include <public/errno.h>
 
+#include "ctl.h"
+
 static struct pv_domctl_dominfo entries[64];
 
-static void hdr(struct pv_domctl_hdr *h, uint16_t op, uint32_t size, uint32_t domid)
+void hdr(struct pv_domctl_hdr *h, uint16_t op, uint32_t size, uint32_t domid)
 {
 	memset(h, 0, size);
 	h->magic = PV_DOMCTL_MAGIC;
@@ -92,7 +96,7 @@ static void bad_headers(void)
 	printf("ctl: read-only r=%ld\n", pv_domctl((void *)(uintptr_t)&hdr, sizeof(h)));
 }
 
-static void destroy(uint32_t id, const char *label)
+void destroy(uint32_t id, const char *label)
 {
 	struct pv_domctl_hdr h;
 	long r;
@@ -102,7 +106,7 @@ static void destroy(uint32_t id, const char *label)
 	printf("ctl: destroy-%s r=%ld msg=%s\n", label, r, h.message[0] ? h.message : "-");
 }
 
-static void nap_ms(long ms)
+void nap_ms(long ms)
 {
 	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
 }
@@ -146,8 +150,6 @@ static void streams(uint32_t bystander)
 	printf("ctl: console-missing r=%ld\n", err);
 }
 
-extern const char hello_image[], hello_image_end[];
-
 /* CREATE from bytes in our memory; prints r, id, the hash's first bytes
  * and the hypervisor's message. */
 static uint32_t create(const char *label, const char *name, const void *img, uint64_t size, uint64_t memory)
@@ -183,7 +185,7 @@ static void creates(void)
 	(void)id;
 }
 
-static long simple(uint16_t op, uint32_t id)
+long simple(uint16_t op, uint32_t id)
 {
 	struct pv_domctl_hdr h;
 
@@ -253,13 +255,11 @@ static void privileged(void)
 
 static void unprivileged(void)
 {
-	struct pv_domctl_info q;
-	static const uint16_t ops[] = { PV_DOMCTL_CREATE, PV_DOMCTL_DESTROY, PV_DOMCTL_PAUSE,
-					PV_DOMCTL_UNPAUSE, PV_DOMCTL_INFO, PV_DOMCTL_LIST, PV_DOMCTL_HOST_INFO };
+	struct pv_domctl_create q;   /* the largest of them: every op's header fits */
 
-	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
-		hdr(&q.hdr, ops[i], sizeof(q), 1);
-		printf("ctl: unpriv op=%u r=%ld\n", ops[i], pv_domctl(&q, sizeof(q)));
+	for (uint16_t op = 1; op < PV_DOMCTL_OP_MAX; op++) {
+		hdr(&q.hdr, op, sizeof(q), 1);
+		printf("ctl: unpriv op=%u r=%ld\n", op, pv_domctl(&q, sizeof(q)));
 	}
 	nap_ms(1500);    /* still alive when the privileged one lists */
 }
@@ -294,6 +294,10 @@ int main(int argc, char **argv)
 		unprivileged();
 	else if (argc > 2 && !strcmp(argv[1], "cycles"))
 		cycles(atol(argv[2]));
+	else if (argc > 1 && !strcmp(argv[1], "images"))
+		images();
+	else if (argc > 2 && !strcmp(argv[1], "store"))
+		store_cycles(atol(argv[2]));
 	else
 		privileged();
 	printf("ctl: done\n");
