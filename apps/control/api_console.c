@@ -51,38 +51,55 @@ bool query_u63(struct request *r, const char *key, uint64_t dflt, uint64_t *out)
 
 static bool follow_poll(struct request *r, struct stream *s)
 {
+	struct pv_domctl_dominfo d;
 	struct pv_domctl_read rd;
 	uint64_t now = now_ms();
+	bool live = hv_info(s->domid, &d) == 0;     /* before the read: no last bytes missed */
 
-	if (console_read(s->domid, s->offset, &rd))
-		return false;                       /* the domain is gone */
-	if (rd.start != s->offset)
-		return false;                       /* fell behind: the client asks again */
+	if (console_read(s->domid, s->offset, &rd) || rd.start != s->offset)
+		return false;                       /* gone, or fell behind: the client asks again */
 	if (rd.count) {
 		stream_chunk(r, bytes, rd.count);
 		s->offset = rd.next;
 		s->last_ms = now;
 	}
-	return now - s->last_ms < FOLLOW_QUIET_MS;
+	return live && now - s->last_ms < FOLLOW_QUIET_MS;
+}
+
+/* The domain ref names: a live one, or by id one that ended and whose
+ * console the hypervisor still keeps (a guest that printed and exited). */
+static uint32_t console_ref(struct request *r)
+{
+	struct pv_domctl_dominfo d;
+	struct pv_domctl_read rd;
+	char *end;
+	unsigned long id = strtoul(r->arg, &end, 10);
+
+	if (hv_lookup(r->arg, &d))
+		return d.domid;
+	if (!*end && *r->arg >= '1' && *r->arg <= '9' && id <= UINT32_MAX && !console_read((uint32_t)id, 0, &rd))
+		return (uint32_t)id;
+	reply_error(r, 404, "no_such_domain", NULL, "no domain \"%s\"", r->arg);
+	return 0;
 }
 
 void api_console(struct request *r)
 {
-	struct pv_domctl_dominfo d;
 	struct pv_domctl_read rd;
 	uint64_t offset, follow;
+	uint32_t id = console_ref(r);
 	char extra[160];
 	long err;
 
-	if (!domain_ref(r, &d) || !query_u63(r, "offset", 0, &offset) || !query_u63(r, "follow", 0, &follow))
+	if (!id || !query_u63(r, "offset", 0, &offset) || !query_u63(r, "follow", 0, &follow))
 		return;
 	if (follow > 1)
 		return reply_error(r, 400, "bad_parameter", "follow", "follow: 0 or 1");
-	err = console_read(d.domid, offset, &rd);
+	err = console_read(id, offset, &rd);
 	if (err)
 		return hv_error(r, err, rd.hdr.message);
 	if (follow) {
-		struct stream s = { .poll = follow_poll, .domid = d.domid, .offset = rd.start }, *st;
+		struct stream s = { .poll = follow_poll, .domid = id, .offset = rd.start }, *st;
 
 		snprintf(extra, sizeof(extra), "Paravane-Console-Offset: %lu\r\nParavane-Console-Lost: %lu\r\n",
 			 (unsigned long)rd.start, (unsigned long)(offset < rd.start ? rd.start - offset : 0));

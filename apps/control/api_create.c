@@ -203,17 +203,22 @@ static bool parse(struct create *x, const struct request *r)
 	       cpus_of(x) && policy_of(x) && net_of(x) && image_of(x);
 }
 
-static void created(struct request *r, uint32_t id)
+static void created(struct request *r, uint32_t id, const struct pv_domctl_create *c)
 {
 	static struct pv_domctl_image_entry images[PV_DOMCTL_IMAGES_MAX];
 	struct pv_domctl_dominfo d;
 	struct buf b = { 0 };
 	char loc[64];
 
-	if (hv_info(id, &d)) {                 /* ended already: still created */
+	if (hv_info(id, &d)) {                 /* ended already: what it was made as */
 		memset(&d, 0, sizeof(d));
 		d.domid = id;
 		d.state = PV_DOMCTL_ENDING;
+		memcpy(d.name, c->config.name, sizeof(d.name));
+		memcpy(d.image_hash, c->image_hash, sizeof(d.image_hash));
+		d.memory = c->config.memory;
+		d.weight = c->config.weight;
+		d.cpu_mask = c->config.cpu_mask;
 	}
 	domain_json(&b, &d, images, hv_images(images));
 	buf_str(&b, "\n");
@@ -235,5 +240,5 @@ void api_domain_create(struct request *r)
 	err = hv_call(&x.c, PV_DOMCTL_CREATE, sizeof(x.c), 0);
 	if (err)
 		return create_failed(r, err, &x.c);
-	created(r, x.c.hdr.domid);
+	created(r, x.c.hdr.domid, &x.c);
 }

@@ -1,7 +1,7 @@
 /* Domain lifecycle: create from the manifest, end (exit or crash), apply the
- * manifest's on_exit / on_crash policy (destroy, restart with back-off and a
- * limit, power off), and power off when everything has ended if asked to.
- * Every step prints a stable "@event domain-..." line.
+ * on_exit / on_crash policy (destroy, power off, or restart: with back-off
+ * and a limit, core/domain_restart.c), and power off when everything has
+ * ended if asked to.  Every step prints a stable "@event domain-..." line.
  *
  * domains_lock guards the domain table (all_domains, live_count, next_id)
  * and the restart and exit bookkeeping; it is never held while a domain is
@@ -11,6 +11,7 @@
 #include <boot_info.h>
 #include <manifest.h>
 #include <hv/boot.h>
+#include <hv/console_keep.h>
 #include <hv/domain.h>
 #include <hv/image_store.h>
 #include <hv/layout.h>
@@ -27,10 +28,9 @@
 
 #define FPU_ALIGN 64
 
-static struct spinlock domains_lock = SPINLOCK_INIT("domains", LOCK_RANK_DOMAINS);
+struct spinlock domains_lock = SPINLOCK_INIT("domains", LOCK_RANK_DOMAINS);
 static struct domain *all_domains, *last_linked;   /* in id order; the last one */
 static uint32_t live_count, next_id = 1;
-static uint32_t restarts[MANIFEST_MAX_GUESTS];
 static uint32_t ended_ok, ended_failed, ended_crashed;
 static uint64_t free_kib_at_start;
 
@@ -98,13 +98,14 @@ void domain_cfg_free(struct manifest_guest *g)
 	frame_free(virt_to_phys(g));
 }
 
-/* A domain owns a reference on its image; a run-time one its settings too. */
+/* A run-time domain owns its settings and its image reference, unless it
+ * handed them on to its restart. */
 static void domain_release(struct domain *d)
 {
 	domain_free_memory(d);
-	if (d->img)
+	if (d->img && !d->handed_on)
 		image_put(d->img);
-	if (d->guest_index == DOMAIN_RUNTIME && d->cfg)
+	if (d->guest_index == DOMAIN_RUNTIME && d->cfg && !d->handed_on)
 		domain_cfg_free((struct manifest_guest *)d->cfg);
 	frame_free_contig(virt_to_phys(d), struct_pages());
 }
@@ -343,10 +344,27 @@ struct domain *domain_create(uint32_t gi, uint32_t instance, uint32_t restart_no
 
 uint32_t domain_create_runtime(const struct manifest_guest *g, struct image *img, char *err, size_t n)
 {
+	return domain_create_restart(g, img, 0, err, n);
+}
+
+static bool same_name(struct domain *d, void *ctx)
+{
+	return strcmp(d->name, ctx) != 0;
+}
+
+/* A restart never takes a name a live domain has (a CREATE may have taken
+ * it while the restart waited). */
+uint32_t domain_create_restart(const struct manifest_guest *g, struct image *img, uint32_t restart_no,
+			       char *err, size_t n)
+{
 	struct domain_source src = { g, DOMAIN_RUNTIME, 0, img->bytes, img->size, img };
 	uint32_t id = 0;
 
-	if (!create(&src, 0, &id, err, n))
+	if (restart_no && domain_walk(0, same_name, (void *)g->name))
+		snprintf(err, n, "name: a live domain already has it");
+	else
+		create(&src, restart_no, &id, err, n);
+	if (!id)
 		refuse(g, err);
 	return id;
 }
@@ -361,6 +379,7 @@ static void domain_destroy(struct domain *d)
 		write_cr3(kspace_pml4());   /* never free the tables we run on */
 	unlink_domain(d);
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
+	console_keep(d);
 	domain_release(d);
 	release_slot();   /* only now: "all ended" must see its memory back */
 }
@@ -376,7 +395,7 @@ static enum power_status final_status(void)
  * failed must not count itself as pending). */
 static volatile bool creating_boot_domains = true;
 
-static void check_all_ended_but(uint32_t own_timers)
+void domain_check_all_ended(uint32_t own_timers)
 {
 	if (creating_boot_domains || domain_count() || sched_pending_timers() > own_timers ||
 	    !boot.manifest->hv.poweroff_when_idle)
@@ -392,52 +411,7 @@ static void check_all_ended_but(uint32_t own_timers)
 
 static void check_all_ended(void)
 {
-	check_all_ended_but(0);
-}
-
-/* Restart timers carry (instance << 8) | guest index. */
-#define RESTART_ARG(gi, inst) (((inst) << 8) | (gi))
-
-static void restart_timer(uint32_t arg)
-{
-	uint32_t gi = arg & 0xff;
-	if (!domain_create(gi, arg >> 8, restarts[gi]))
-		check_all_ended_but(1);
-}
-
-/* The restart count after this one, or 0 past the limit. */
-static uint32_t count_restart(const struct manifest_guest *g, uint32_t gi)
-{
-	uint64_t f = spin_lock(&domains_lock);
-	uint32_t n = restarts[gi] < g->restart_limit ? ++restarts[gi] : 0;
-
-	spin_unlock(&domains_lock, f);
-	return n;
-}
-
-/* Exponential back-off from the manifest's restart_delay (else the build's
- * default), capped at 1 s or the delay itself when that is longer. */
-static uint64_t restart_delay_us(const struct manifest_guest *g, uint32_t n)
-{
-	uint64_t base = g->restart_delay_us == MANIFEST_RESTART_DELAY_BUILD ?
-			CONFIG_RESTART_BACKOFF_MS * 1000ULL : g->restart_delay_us;
-
-	return MIN(base << MIN(n - 1, 20u), MAX(base, 1000000ULL));
-}
-
-static void schedule_restart(const struct manifest_guest *g, uint32_t gi, uint32_t instance)
-{
-	uint32_t n = count_restart(g, gi);
-	uint64_t us;
-
-	if (!n) {
-		log_warn("domain %s: restart limit (%u) reached, not restarting", g->name, g->restart_limit);
-		log_event("domain-restart-limit name=%s restarts=%u", g->name, g->restart_limit);
-		return;
-	}
-	us = restart_delay_us(g, n);
-	if (sched_timer_add(rdtsc() + ns_to_tsc(us * 1000), restart_timer, RESTART_ARG(gi, instance)))
-		log_err("domain %s: no timer slot for its restart", g->name);
+	domain_check_all_ended(0);
 }
 
 static void record(enum domain_end how, int code)
@@ -455,11 +429,12 @@ static void record(enum domain_end how, int code)
 
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason)
 {
-	uint32_t gi = d->guest_index, d_instance = d->instance;
 	struct manifest_guest g_copy = *d->cfg;    /* d and a run-time d's settings go below */
 	const struct manifest_guest *g = &g_copy;
 	enum manifest_action act = how == END_EXIT ? g->on_exit : how == END_CRASH ? g->on_crash :
 				   MANIFEST_ACTION_DESTROY;
+	bool poweroff = act == MANIFEST_ACTION_POWEROFF || !strcmp(reason, "poweroff");
+	struct domain_restart restart = { 0 };
 
 	console_flush(d);
 	if (how == END_EXIT)
@@ -472,8 +447,10 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 		log_event("domain-crashed id=%u name=%s reason=%s code=%d cpu_us=%lu ran_on=0x%lx", d->id,
 			  d->name, reason, code, domain_cpu_ns(d) / 1000, d->cpus_used);
 	record(how, code);
+	if (act == MANIFEST_ACTION_RESTART && !poweroff)
+		domain_restart_keep(d, &restart);    /* before d and what it owns go */
 	domain_destroy(d);
-	if (act == MANIFEST_ACTION_POWEROFF || !strcmp(reason, "poweroff")) {
+	if (poweroff) {
 		log_event("memory-check free_kib_at_start=%lu free_kib_now=%lu", free_kib_at_start, free_kib());
 		if (IS_ENABLED(CONFIG_NET))
 			net_report();
@@ -481,8 +458,8 @@ void domain_end(struct domain *d, enum domain_end how, int code, const char *rea
 		power_off(how == END_CRASH ? POWER_STATUS_GUEST_CRASHED :
 			  code ? POWER_STATUS_GUEST_FAILED : POWER_STATUS_OK);
 	}
-	if (act == MANIFEST_ACTION_RESTART && gi != DOMAIN_RUNTIME)
-		schedule_restart(&boot.manifest->guest[gi], gi, d_instance);
+	if (restart.wanted)
+		domain_restart_schedule(&restart);
 	check_all_ended();
 }
 

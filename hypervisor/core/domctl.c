@@ -16,6 +16,7 @@
 #include <hv/percpu.h>
 #include <hv/sched.h>
 #include <hv/smp.h>
+#include <hv/console_keep.h>
 #include <hv/text_ring.h>
 #include <hv/time.h>
 #include <hv/version.h>
@@ -31,6 +32,8 @@ union domctl_arg {
 	struct pv_domctl_getconfig getconfig;
 	struct pv_domctl_image image;
 	struct pv_domctl_image_list image_list;
+	struct pv_domctl_cpus cpus;
+	struct pv_domctl_ports ports;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -184,6 +187,14 @@ static bool console_if(struct domain *d, void *ctx)
 	return false;
 }
 
+static void read_kept(const struct text_ring *ring, void *ctx)
+{
+	struct console_read *c = ctx;
+
+	read_stream(c->caller, ring, c->q);
+}
+
+/* A live domain's ring, or the copy kept when it ended (hv/console_keep.h). */
 static int64_t op_console(struct domain *caller, union domctl_arg *a)
 {
 	struct console_read c = { a->hdr.domid, caller, &a->read, false };
@@ -191,8 +202,10 @@ static int64_t op_console(struct domain *caller, union domctl_arg *a)
 
 	if (r)
 		return r;
-	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, console_if, &c), !c.found))
-		return fail(a, -ENOENT, "no such domain");
+	if (a->hdr.domid)
+		domain_walk(a->hdr.domid - 1, console_if, &c);
+	if (!c.found && !console_kept(a->hdr.domid, read_kept, &c))
+		return fail(a, -ENOENT, "no such domain, and no console kept for that id");
 	return 0;
 }
 
@@ -274,6 +287,17 @@ static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 	return 0;
 }
 
+/* Counters for metrics: core/domctl_stats.c. */
+static int64_t op_cpu_stats(struct domain *caller, union domctl_arg *a)
+{
+	return domctl_cpu_stats(caller, &a->cpus);
+}
+
+static int64_t op_net_ports(struct domain *caller, union domctl_arg *a)
+{
+	return domctl_net_ports(caller, &a->ports);
+}
+
 /* ---- the boundary -------------------------------------------------------------- */
 
 static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
@@ -290,6 +314,8 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_IMAGE_ADD] = { op_image_add, sizeof(struct pv_domctl_image) },
 	[PV_DOMCTL_IMAGE_REMOVE] = { op_image_remove, sizeof(struct pv_domctl_image) },
 	[PV_DOMCTL_IMAGE_LIST] = { op_image_list, sizeof(struct pv_domctl_image_list) },
+	[PV_DOMCTL_CPU_STATS] = { op_cpu_stats, sizeof(struct pv_domctl_cpus) },
+	[PV_DOMCTL_NET_PORTS] = { op_net_ports, sizeof(struct pv_domctl_ports) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this

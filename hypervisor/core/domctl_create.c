@@ -97,8 +97,8 @@ static bool limits_ok(const struct pv_domctl_config *c, char *err, size_t n)
 		return ERR("memory: 64 KiB..64 GiB, a multiple of 4 KiB");
 	if (c->weight > MANIFEST_WEIGHT_MAX)
 		return ERR("weight: 1..65535 (0: the default)");
-	if (c->on_exit != PV_DOMCTL_ACTION_DESTROY || c->on_crash != PV_DOMCTL_ACTION_DESTROY)
-		return ERR("on_exit/on_crash: only destroy is offered for domains created at run time");
+	if (c->on_exit > PV_DOMCTL_ACTION_RESTART || c->on_crash > PV_DOMCTL_ACTION_RESTART)
+		return ERR("on_exit/on_crash: destroy (0) or restart (1)");
 	if (c->net_count > PV_DOMCTL_MAX_NETS || c->reserved)
 		return ERR("net_count: at most 4 (and reserved must be 0)");
 	return true;
@@ -116,7 +116,10 @@ static bool settings(const struct pv_domctl_config *c, struct manifest_guest *g,
 	g->weight = c->weight ? c->weight : MANIFEST_WEIGHT_DEFAULT;
 	g->instances = 1;
 	g->valid = true;
-	g->on_exit = g->on_crash = MANIFEST_ACTION_DESTROY;
+	g->on_exit = c->on_exit == PV_DOMCTL_ACTION_RESTART ? MANIFEST_ACTION_RESTART : MANIFEST_ACTION_DESTROY;
+	g->on_crash = c->on_crash == PV_DOMCTL_ACTION_RESTART ? MANIFEST_ACTION_RESTART : MANIFEST_ACTION_DESTROY;
+	g->restart_limit = c->restart_limit;
+	g->restart_delay_us = MANIFEST_RESTART_DELAY_BUILD;
 	g->net_count = c->net_count;
 	for (uint32_t i = 0; i < c->net_count; i++)
 		if (!net_ok(&c->net[i], &g->net[i], err, n))

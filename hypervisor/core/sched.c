@@ -53,11 +53,23 @@ void sched_init_cpu(struct cpu *c)
 void sched_report(void)
 {
 	for (uint32_t i = 0; i < cpu_count; i++) {
-		const struct cpu_sched *s = &cpu_get(i)->sched;
+		struct sched_stats st;
 
-		log_event("cpu-sched cpu=%u switches=%lu wakeups=%lu steals=%lu pushes=%lu timer_irqs=%lu", i,
-			  s->switches, s->wakeups, s->steals, s->pushes, s->timer_irqs);
+		sched_cpu_stats(cpu_get(i), &st);
+		log_event("cpu-sched cpu=%u switches=%lu wakeups=%lu steals=%lu pushes=%lu timer_irqs=%lu idle_ms=%lu",
+			  i, st.switches, st.wakeups, st.steals, cpu_get(i)->sched.pushes, st.timer_irqs,
+			  st.idle_ns / 1000000);
 	}
+}
+
+void sched_cpu_stats(struct cpu *c, struct sched_stats *out)
+{
+	uint64_t f = spin_lock(&c->sched.lock);
+	const struct cpu_sched *s = &c->sched;
+	uint64_t idle = s->idle_tsc + (s->idle ? rdtsc() - s->idle_since_tsc : 0);
+
+	*out = (struct sched_stats){ tsc_to_ns(idle), s->switches, s->wakeups, s->steals, s->timer_irqs };
+	spin_unlock(&c->sched.lock, f);
 }
 
 /* ---- locking the CPU a domain belongs to --------------------------------- */

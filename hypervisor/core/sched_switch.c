@@ -277,6 +277,23 @@ static struct domain *pick(struct cpu *c, uint64_t *flags)
 	return e ? entity_domain(e) : NULL;
 }
 
+/* c's lock held around both: idle time is the span from just before the
+ * halt to the re-lock after the wake-up (the interrupt that woke it
+ * included).  Only this CPU adds to it, under its own lock, which it
+ * takes here anyway; a reader under the same lock adds the halt under way
+ * (sched_cpu_stats), so a CPU halted for seconds is not reported busy. */
+static void idle_begin(struct cpu *c)
+{
+	c->sched.idle = true;
+	c->sched.idle_since_tsc = rdtsc();
+}
+
+static void idle_end(struct cpu *c)
+{
+	c->sched.idle_tsc += rdtsc() - c->sched.idle_since_tsc;
+	c->sched.idle = false;
+}
+
 /* Nobody to run: halt with interrupts on until an IPI, the timer or a
  * device brings work.  Returns the domain to run, c's lock held. */
 static struct domain *idle(struct cpu *c, uint64_t *flags)
@@ -291,14 +308,13 @@ static struct domain *idle(struct cpu *c, uint64_t *flags)
 		d = pick(c, flags);
 		if (d)
 			break;
-		c->sched.idle = true;
+		idle_begin(c);
 		sched_arm_timer(c);
 		spin_unlock(&c->sched.lock, *flags);
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
 		*flags = spin_lock(&c->sched.lock);
-		c->sched.idle = false;
+		idle_end(c);
 	}
-	c->sched.idle = false;
 	return d;
 }
 

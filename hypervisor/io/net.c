@@ -85,6 +85,18 @@ void net_report_port(const struct vswitch_port *p)
 		  p->c.drop_storm);
 }
 
+uint32_t net_ports_walk(bool (*fn)(const struct vswitch_port *p, void *ctx), void *ctx)
+{
+	uint64_t f = spin_lock(&net_lock);
+	uint32_t n = 0;
+
+	for (const struct vswitch_port *p = vswitch_ports(); p; p = p->next, n++)
+		if (!fn(p, ctx))
+			break;
+	spin_unlock(&net_lock, f);
+	return n;
+}
+
 void net_report(void)
 {
 	uint64_t f = spin_lock(&net_lock);

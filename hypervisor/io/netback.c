@@ -180,6 +180,7 @@ int netback_attach(struct netback *nb, struct domain *d, uint32_t index,
 			 r == -EEXIST ? "is already in use" : "does not fit the switch table");
 		return r;
 	}
+	nb->sw.owner = d->id;
 	if (cfg->guard == MANIFEST_GUARD_IP)
 		ipguard_init(&nb->sw.guard, cfg->dhcp ? IPGUARD_DHCP : IPGUARD_STATIC, cfg->ipv4);
 	nb->attached = true;

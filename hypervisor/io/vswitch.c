@@ -85,6 +85,7 @@ int vswitch_port_add(struct vswitch_port *p, const char *name, const uint8_t *ma
 		     vswitch_deliver_fn deliver, void *ctx)
 {
 	struct mac_entry *e = NULL, *slot;
+	struct vswitch_port **tail = &ports;
 
 	memset(p, 0, sizeof(*p));
 	if (mac) {
@@ -107,8 +108,9 @@ int vswitch_port_add(struct vswitch_port *p, const char *name, const uint8_t *ma
 	strlcpy(p->name, name, sizeof(p->name));
 	p->deliver = deliver;
 	p->ctx = ctx;
-	p->next = ports;
-	ports = p;
+	while (*tail)
+		tail = &(*tail)->next;     /* appended: port order is join order */
+	*tail = p;
 	return 0;
 }
 

@@ -149,6 +149,8 @@ BAD_BODIES = [
     (b'{"name": "a", "image": "hello", "memory": 1048576, "cpus": [64]}', "bad_field", "cpus.0"),
     (b'{"name": "a", "image": "hello", "memory": 1048576, "args": ["x\\u0000"]}', "bad_field", "args.0"),
     (b'{"name": "a", "image": "hello", "memory": 1048576, "args": ["' + b"x" * 300 + b'"]}',
+     "bad_field", "args.0"),
+    (b'{"name": "a", "image": "hello", "memory": 1048576, "args": [' + b",".join([b'"' + b"y" * 50 + b'"'] * 6) + b']}',
      "bad_field", "args"),
     (b'{"name": "a", "image": "hello", "memory": 1048576, "on_exit": "reboot"}', "bad_field", "on_exit"),
     (b'{"name": "a", "image": "hello", "memory": 1048576, "privileged": true}', "unknown_field",
@@ -337,6 +339,11 @@ def test_create_console_destroy(vm):
     text = vm.wait_console(d["id"], b"hi there")
     assert b'argv[2] = "hi there"' in text
     vm.wait_gone(str(d["id"]))                                 # hello exits: on_exit destroy
+    status, _, kept = vm.request("GET", "/v1/domains/%d/console" % d["id"])
+    assert status == 200 and b"hi there" in kept               # its last words are kept, by id
+    assert vm.api("GET", "/v1/domains/greeter/console")[0] == 404
+    status, _, body = vm.request("GET", "/v1/domains/%d/console?follow=1" % d["id"])
+    assert status == 200 and b"hi there" in body               # the stream ends: the domain has
 
 
 def test_create_conflicts_and_refusals(vm):
@@ -423,7 +430,7 @@ def test_console_follow_streams(vm):
     assert r.status == 200 and r.getheader("Transfer-Encoding") == "chunked"
     got = b""
     end = time.monotonic() + 10
-    while got.count(b"tick") < 3 and time.monotonic() < end:
+    while got.count(b": tick ") < 3 and time.monotonic() < end:
         got += r.read1(4096)
     conn.close()
     ticks = [int(n) for n in re.findall(rb"tick (\d+)", got)]

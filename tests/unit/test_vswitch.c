@@ -480,6 +480,25 @@ static void test_ip_guard_dhcp_malformed(void)
 	CHECK_EQ_INT(send(2, ip4(2, LEASE, 6, 80, 80), 1), VSWITCH_FORWARDED);
 }
 
+/* Port order is join order (the uplink, added first, is port 0); a
+ * removed port leaves the others in order and a new one goes last. */
+static void test_port_order_is_join_order(void)
+{
+	struct vswitch_port *p;
+	uint8_t m[6];
+	long seen[NPORTS + 1];
+	int n = 0;
+
+	setup();
+	vswitch_port_remove(&port[2]);
+	mac_of(2, m);
+	vswitch_port_add(&port[2], "g", m, deliver, (void *)2L);
+	for (p = vswitch_ports(); p && n <= NPORTS; p = p->next)
+		seen[n++] = p - port;
+	CHECK_EQ_INT(n, NPORTS);
+	CHECK(seen[0] == 0 && seen[1] == 1 && seen[2] == 3 && seen[3] == 2);
+}
+
 int main(void)
 {
 	RUN(test_unicast_between_guests);
@@ -497,5 +516,6 @@ int main(void)
 	RUN(test_ip_guard_dhcp_before_lease);
 	RUN(test_ip_guard_dhcp_lease);
 	RUN(test_ip_guard_dhcp_malformed);
+	RUN(test_port_order_is_join_order);
 	return harness_report();
 }

@@ -49,6 +49,7 @@ struct domain {
 	uint32_t restart_no;      /* 0, or which restart of its configuration this is */
 	const struct manifest_guest *cfg;   /* its settings: the manifest's, or its own (run time) */
 	struct image *img;        /* its stored image (hv/image_store.h): one user reference */
+	bool handed_on;           /* run time: cfg and img passed to its restart, not freed with it */
 	char name[PV_NAME_MAX];
 	enum domain_state state;
 	bool privileged;
@@ -114,15 +115,22 @@ const struct boot_module *boot_module_for(uint32_t guest);
 
 /* Create from the manifest entry and its image; NULL with a logged reason. */
 struct domain *domain_create(uint32_t guest_index, uint32_t instance, uint32_t restarts);
-/* Create at run time (domctl): g (kmalloc'd) and the image reference pass
- * to the domain on success, which returns its id (the domain may already
- * be running, even gone, elsewhere); 0 with err on failure (the caller
- * keeps them).  guest_index is DOMAIN_RUNTIME; such a domain is never restarted. */
+/* Create at run time (domctl): g (from domain_cfg_alloc) and the image
+ * reference pass to the domain on success, which returns its id (the
+ * domain may already be running, even gone, elsewhere); 0 with err on
+ * failure (the caller keeps them).  guest_index is DOMAIN_RUNTIME; its
+ * on_exit / on_crash restart it like a manifest domain (domain_restart.c),
+ * a DESTROY never does. */
 #define DOMAIN_RUNTIME UINT32_MAX
 struct image;
 struct manifest_guest *domain_cfg_alloc(void);   /* zeroed; NULL: no memory */
 void domain_cfg_free(struct manifest_guest *g);
 uint32_t domain_create_runtime(const struct manifest_guest *g, struct image *img, char *err, size_t n);
+/* domain_create_runtime for restart number restart_no of g (core/
+ * domain_restart.c); a restart (> 0) is refused if a live domain has its
+ * name. */
+uint32_t domain_create_restart(const struct manifest_guest *g, struct image *img, uint32_t restart_no,
+			       char *err, size_t n);
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);
@@ -137,6 +145,23 @@ bool domain_walk(uint32_t after_id, bool (*fn)(struct domain *d, void *ctx), voi
 bool domain_visit_first(const char *prefix, void (*fn)(struct domain *));
 uint32_t domain_count(void);
 uint64_t domain_cpu_ns(const struct domain *d);   /* d current here */
+
+/* ---- between core/domain.c and core/domain_restart.c -------------------- */
+struct spinlock;
+extern struct spinlock domains_lock;   /* the domain table, restart and exit counts */
+/* What restarting an ended domain needs, taken from it before it is freed:
+ * a run-time domain's settings and image reference pass to the restart. */
+struct domain_restart {
+	bool wanted;
+	uint32_t gi, instance, restart_no;
+	struct manifest_guest *g;  /* run time only, owned from here */
+	struct image *img;         /* run time only, owned from here */
+};
+void domain_restart_keep(struct domain *d, struct domain_restart *r);
+void domain_restart_schedule(const struct domain_restart *r);
+/* Power off if asked to and nothing is left (own_timers: hypervisor timers
+ * the caller itself is, so a failed restart does not wait for itself). */
+void domain_check_all_ended(uint32_t own_timers);
 
 /* The control plane's view of d (core/domain_query.c); under domain_walk. */
 struct pv_domctl_dominfo;

@@ -28,4 +28,10 @@ int64_t domctl_image_list(struct domain *caller, struct pv_domctl_image_list *l)
 struct pv_domctl_getconfig;
 int64_t domctl_get_config(struct domain *caller, struct pv_domctl_getconfig *q);
 
+/* CPU_STATS and NET_PORTS on the caller's copy (core/domctl_stats.c). */
+struct pv_domctl_cpus;
+struct pv_domctl_ports;
+int64_t domctl_cpu_stats(struct domain *caller, struct pv_domctl_cpus *q);
+int64_t domctl_net_ports(struct domain *caller, struct pv_domctl_ports *q);
+
 #endif

@@ -18,6 +18,7 @@
 /* The lock order, lowest first.  Keep docs/architecture.md in step. */
 enum lock_rank {
 	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
+	LOCK_RANK_CONSOLE_KEEP = 12, /* consoles of ended domains (copied out under it) */
 	LOCK_RANK_IMAGES = 15,    /* run-time image store and its reference counts */
 	LOCK_RANK_NET = 20,       /* switch, every net backend, the uplink NIC */
 	LOCK_RANK_GUESTMEM = 25,  /* one domain's demand-zero pages as they are backed */

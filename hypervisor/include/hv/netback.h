@@ -36,6 +36,11 @@ int netback_kick(struct netback *nb);   /* -EIO once disconnected */
 /* Per-port counters to the log (also as @event lines). */
 void net_report(void);
 void net_report_port(const struct vswitch_port *p);
+/* fn(p, ctx) for each switch port in port order, under net_lock (ports
+ * neither come nor go meanwhile; fn must not take a lock ranked at or
+ * below it) until fn returns false.  Returns how many times it returned
+ * true. */
+uint32_t net_ports_walk(bool (*fn)(const struct vswitch_port *p, void *ctx), void *ctx);
 /* The lock of the whole network subsystem (io/net.c), and its clock. */
 extern struct spinlock net_lock;
 uint64_t net_now_ms(void);

@@ -41,6 +41,10 @@ void sched_kill(struct domain *d);
 bool sched_pause(struct domain *d);
 void sched_unpause(struct domain *d);
 void sched_report(void);                   /* @event cpu-sched per CPU */
+/* c's counters as one consistent snapshot, taken under its run-queue lock
+ * (domctl CPU_STATS).  idle_ns includes a halt under way. */
+struct sched_stats { uint64_t idle_ns, switches, wakeups, steals, timer_irqs; };
+void sched_cpu_stats(struct cpu *c, struct sched_stats *out);
 
 /* Around a hypercall handler on CPU c: a wake-up it causes on this CPU
  * does not preempt the caller, which keeps the CPU until it blocks, yields

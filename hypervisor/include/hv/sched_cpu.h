@@ -27,6 +27,8 @@ struct cpu_sched {
 	uint64_t slice_ticks;
 	uint64_t wakeups, switches, steals, pushes;     /* counters */
 	uint64_t timer_irqs;
+	uint64_t idle_tsc;           /* halted in the idle loop, summed over finished halts */
+	uint64_t idle_since_tsc;     /* start of the halt under way, while `idle` */
 };
 
 #endif

@@ -54,12 +54,13 @@ struct vswitch_port {
 	bool used, is_uplink;
 	uint8_t mac[6];
 	char name[VSWITCH_NAME_MAX];
+	uint32_t owner;                 /* owning domain's id, 0: the uplink (set by the owner) */
 	vswitch_deliver_fn deliver;
 	void *ctx;
 	struct vswitch_counters c;
 	struct ipguard guard;           /* which ARP/IPv4 senders it may use */
 	uint64_t flood_tokens, flood_refill;   /* storm control bucket; refill time */
-	struct vswitch_port *next;      /* all ports, for flooding */
+	struct vswitch_port *next;      /* all ports in port order: the order they joined */
 };
 
 enum vswitch_verdict {
@@ -82,6 +83,8 @@ enum vswitch_verdict vswitch_input(struct vswitch_port *in, const void *frame, s
 unsigned vswitch_age(uint64_t now);
 /* Port a MAC maps to now (NULL: unknown); for tests and the report. */
 struct vswitch_port *vswitch_lookup(const uint8_t mac[6], uint64_t now);
+/* The first port (then ->next), in port order: the order they were added,
+ * so the uplink, added at start-up, is port 0. */
 struct vswitch_port *vswitch_ports(void);
 unsigned vswitch_learned(void);
 

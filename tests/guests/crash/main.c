@@ -1,9 +1,11 @@
-/* Crashes on purpose, the way argv[1] says, after printing what it does.
- * The hypervisor must end only this domain, with a report. */
+/* Crashes on purpose, the way argv[1] says, after printing what it does
+ * (and, with argv[2], after living that many milliseconds).  The
+ * hypervisor must end only this domain, with a report. */
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static volatile int zero;
 
@@ -56,7 +58,10 @@ __attribute__((noinline)) static void crash_by(const char *mode)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "null";
+	long ms = argc > 2 ? atol(argv[2]) : 0;
 
+	if (ms > 0)
+		nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
 	printf("crash: about to crash by %s\n", mode);
 	fflush(stdout);
 	crash_by(mode);
