@@ -27,8 +27,10 @@ void domain_json(struct buf *b, const struct pv_domctl_dominfo *d,
 		 const struct pv_domctl_image_entry *images, int nimages);
 /* 404 no_such_domain unless ref names a live domain. */
 uint32_t domain_ref(struct request *r, struct pv_domctl_dominfo *out);
-/* A hypervisor failure as an API error (api_domains.c). */
+/* A hypervisor failure as an API error (api_domains.c): -ENOENT is
+ * no_such_domain, anything else hv_refused's 500 hypervisor_error. */
 void hv_error(struct request *r, long err, const char *message);
+void hv_refused(struct request *r, long err, const char *message);
 
 const char *state_name(uint32_t state);
 

@@ -68,14 +68,15 @@ static bool follow_poll(struct request *r, struct stream *s)
 
 /* The domain ref names: a live one, or by id one that ended and whose
  * console the hypervisor still keeps (a guest that printed and exited). */
-static uint32_t console_ref(struct request *r)
+static uint32_t console_ref(struct request *r, bool *live)
 {
 	struct pv_domctl_dominfo d;
 	struct pv_domctl_read rd;
 	char *end;
 	unsigned long id = strtoul(r->arg, &end, 10);
 
-	if (hv_lookup(r->arg, &d))
+	*live = hv_lookup(r->arg, &d) != 0;
+	if (*live)
 		return d.domid;
 	if (!*end && *r->arg >= '1' && *r->arg <= '9' && id <= UINT32_MAX && !console_read((uint32_t)id, 0, &rd))
 		return (uint32_t)id;
@@ -83,11 +84,32 @@ static uint32_t console_ref(struct request *r)
 	return 0;
 }
 
+/* A follow stream from what rd read on.  An ended domain's follower that
+ * has every byte gets 404, the end docs/api.md promises it: a 200 with
+ * nothing would have it ask again for ever. */
+static void follow_start(struct request *r, uint32_t id, bool live, uint64_t offset,
+			 const struct pv_domctl_read *rd)
+{
+	struct stream s = { .poll = follow_poll, .domid = id, .offset = rd->start }, *st;
+	char extra[160];
+
+	if (!live && !rd->count)
+		return reply_error(r, 404, "no_such_domain", NULL, "domain %u has ended", id);
+	snprintf(extra, sizeof(extra), "Paravane-Console-Offset: %lu\r\nParavane-Console-Lost: %lu\r\n",
+		 (unsigned long)rd->start, (unsigned long)(offset < rd->start ? rd->start - offset : 0));
+	st = reply_stream(r, "text/plain; charset=utf-8", extra, &s);
+	if (st && rd->count) {
+		stream_chunk(r, bytes, rd->count);
+		st->offset = rd->next;
+	}
+}
+
 void api_console(struct request *r)
 {
 	struct pv_domctl_read rd;
 	uint64_t offset, follow;
-	uint32_t id = console_ref(r);
+	bool live;
+	uint32_t id = console_ref(r, &live);
 	char extra[160];
 	long err;
 
@@ -98,18 +120,8 @@ void api_console(struct request *r)
 	err = console_read(id, offset, &rd);
 	if (err)
 		return hv_error(r, err, rd.hdr.message);
-	if (follow) {
-		struct stream s = { .poll = follow_poll, .domid = id, .offset = rd.start }, *st;
-
-		snprintf(extra, sizeof(extra), "Paravane-Console-Offset: %lu\r\nParavane-Console-Lost: %lu\r\n",
-			 (unsigned long)rd.start, (unsigned long)(offset < rd.start ? rd.start - offset : 0));
-		st = reply_stream(r, "text/plain; charset=utf-8", extra, &s);
-		if (st && rd.count) {
-			stream_chunk(r, bytes, rd.count);
-			st->offset = rd.next;
-		}
-		return;
-	}
+	if (follow)
+		return follow_start(r, id, live, offset, &rd);
 	snprintf(extra, sizeof(extra),
 		 "Paravane-Console-Offset: %lu\r\nParavane-Console-Next: %lu\r\nParavane-Console-Lost: %lu\r\n",
 		 (unsigned long)rd.start, (unsigned long)rd.next,

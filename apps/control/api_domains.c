@@ -135,13 +135,23 @@ void domain_json(struct buf *b, const struct pv_domctl_dominfo *d,
 
 void hv_error(struct request *r, long err, const char *message)
 {
-	char msg[PV_DOMCTL_MSG_MAX + 1];
-
-	snprintf(msg, sizeof(msg), "%s", message);
 	if (err == -PV_ENOENT)
 		reply_error(r, 404, "no_such_domain", NULL, "no domain \"%s\"", r->arg);
 	else
-		reply_error(r, 500, "hypervisor_error", NULL, "%s (error %ld)", *msg ? msg : "refused", err);
+		hv_refused(r, err, message);
+}
+
+/* 500 hypervisor_error: the hypervisor's words, or ours when it gave none
+ * (an operation it does not offer answers -ENOSYS with an empty message). */
+void hv_refused(struct request *r, long err, const char *message)
+{
+	char msg[PV_DOMCTL_MSG_MAX + 1];
+
+	snprintf(msg, sizeof(msg), "%.*s", (int)PV_DOMCTL_MSG_MAX, message);
+	if (!*msg)
+		snprintf(msg, sizeof(msg), "%s", err == -PV_ENOSYS ?
+			 "the hypervisor does not offer this operation" : "the hypervisor refused it");
+	reply_error(r, 500, "hypervisor_error", NULL, "%s (error %ld)", msg, err);
 }
 
 uint32_t domain_ref(struct request *r, struct pv_domctl_dominfo *out)

@@ -83,7 +83,7 @@ static void store_refused(struct request *r, long err, const struct pv_domctl_im
 		snprintf(more, sizeof(more), "\"resource\":\"memory\",\"requested\":%lu,\"available\":%lu",
 			 (unsigned long)a->image_size, (unsigned long)h.memory_free);
 	else
-		return reply_error(r, 500, "hypervisor_error", NULL, "%s (error %ld)", msg, err);
+		return hv_refused(r, err, msg);
 	reply_error_more(r, 507, "admission_refused", more, "%s", msg);
 }
 
@@ -143,6 +143,6 @@ void api_image_delete(struct request *r)
 	if (err == -PV_ENOENT)
 		return reply_error(r, 404, "no_such_image", NULL, "no image \"%s\"", r->arg);
 	if (err)
-		return reply_error(r, 500, "hypervisor_error", NULL, "%s (error %ld)", a.hdr.message, err);
+		return hv_refused(r, err, a.hdr.message);
 	one(r, 200, &a.entry, NULL);
 }

@@ -95,5 +95,5 @@ void create_failed(struct request *r, long err, const struct pv_domctl_create *c
 	else if (err == -PV_EINVAL)
 		reply_error(r, 400, "bad_field", NULL, "%s", msg);
 	else
-		reply_error(r, 500, "hypervisor_error", NULL, "%s (error %ld)", msg, err);
+		hv_refused(r, err, msg);
 }
