@@ -57,6 +57,15 @@ static void refuse(struct request *r, const char *resource, uint64_t requested, 
 	reply_error_more(r, 507, "admission_refused", more, "%s", why);
 }
 
+/* What a domain of this memory takes from the hypervisor: its memory,
+ * the list of its frames and its page tables (8 bytes each per 4 KiB
+ * page), and its structure, console ring and top-level tables (about 32
+ * KiB): INFO's memory_overhead measures the same. */
+static uint64_t need(uint64_t memory)
+{
+	return memory + memory / 256 + (32u << 10);
+}
+
 bool create_admits(struct request *r, const struct pv_domctl_config *cfg)
 {
 	struct pv_domctl_host h;
@@ -69,10 +78,11 @@ bool create_admits(struct request *r, const struct pv_domctl_config *cfg)
 			 h.domains_max);
 		return refuse(r, "domains", 1, 0, why), false;
 	}
-	if (cfg->memory > h.memory_free) {
-		snprintf(why, sizeof(why), "not enough memory for domain \"%s\": needs %lu bytes, %lu free",
-			 cfg->name, (unsigned long)cfg->memory, (unsigned long)h.memory_free);
-		return refuse(r, "memory", cfg->memory, h.memory_free, why), false;
+	if (need(cfg->memory) > h.memory_free) {
+		snprintf(why, sizeof(why), "not enough memory for domain \"%s\": needs %lu bytes (%lu + %lu overhead), "
+			 "%lu free", cfg->name, (unsigned long)need(cfg->memory), (unsigned long)cfg->memory,
+			 (unsigned long)(need(cfg->memory) - cfg->memory), (unsigned long)h.memory_free);
+		return refuse(r, "memory", need(cfg->memory), h.memory_free, why), false;
 	}
 	return true;
 }
@@ -87,7 +97,7 @@ void create_failed(struct request *r, long err, const struct pv_domctl_create *c
 	if (err == -PV_EEXIST)
 		reply_error(r, 409, "name_taken", "name", "%s", msg);
 	else if (err == -PV_ENOMEM)
-		refuse(r, "memory", c->config.memory, h.memory_free, msg);
+		refuse(r, "memory", need(c->config.memory), h.memory_free, msg);
 	else if (err == -PV_ENOSPC)
 		refuse(r, "domains", 1, h.domains_max - h.domains, msg);
 	else if (err == -PV_ENOENT)

@@ -405,6 +405,10 @@ def test_pvctl_create_from_a_file_with_arguments(vm, cwd):
                      'argv[3] = "a "quoted" \\\\ word"'], lines
     vm.wait_gone(str(hid))
     assert re.search(r"^domain-exited id=%d name=hello code=0" % hid, ok(vm, "events"), re.M)
+    # it has ended, yet what it printed is still there by its id
+    assert 'argv[2] = "hi there"' in ok(vm, "console", hid)
+    code, out, err = pvctl(vm, "console", "-f", hid)
+    assert code == 0 and 'argv[2] = "hi there"' in out and "has ended" in err, (out, err)
     # the same file again is not uploaded again: the store has its bytes
     code, out, err = pvctl(vm, "create", HELLO, "--name", "hello2", "--memory", "1M", cwd=cwd)
     assert code == 0 and err == "" and '"hello2"' in out, (out, err)
