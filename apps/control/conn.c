@@ -37,6 +37,19 @@ static void conn_close(struct conn *c)
 	c->fd = -1;
 }
 
+/* No room: a 503 written straight away (it fits any socket buffer). */
+static void refuse_connection(int fd)
+{
+	static const char body[] = "{\"error\":{\"code\":\"busy\",\"message\":\"too many connections\"}}\n";
+	char head[200];
+	int n = snprintf(head, sizeof(head), "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+			 "Retry-After: 1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n", sizeof(body) - 1);
+
+	send(fd, head, (size_t)n, 0);
+	send(fd, body, sizeof(body) - 1, 0);
+	close(fd);
+}
+
 void conn_accept(int lfd)
 {
 	int fd = accept(lfd, NULL, NULL);
@@ -47,15 +60,8 @@ void conn_accept(int lfd)
 	for (int i = 0; i < CONN_MAX && !c && fd < FD_SETSIZE; i++)
 		if (conns[i].fd < 0)
 			c = &conns[i];
-	if (!c) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-			"Retry-After: 1\r\nConnection: close\r\nContent-Length: 83\r\n\r\n"
-			"{\"error\":{\"code\":\"busy\",\"message\":\"too many connections (at most 32)\"}}\n\n\n\n\n\n\n\n\n\n";
-
-		send(fd, busy, sizeof(busy) - 1, 0);
-		close(fd);
-		return;
-	}
+	if (!c)
+		return refuse_connection(fd);
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	memset(c, 0, sizeof(*c));
 	c->fd = fd;

@@ -180,11 +180,25 @@ static void release_slot(void)
 
 /* The table is kept in id order (ids only grow, so this is nearly always
  * an append) for listings that resume after an id. */
-static void link_domain(struct domain *d)
+/* Names are unique among linked domains: checked here, under the lock
+ * that links, so two creators racing for one name cannot both win. */
+static bool name_linked(const char *name)
+{
+	for (struct domain *d = all_domains; d; d = d->all_next)
+		if (!strcmp(d->name, name))
+			return true;
+	return false;
+}
+
+static bool link_domain(struct domain *d)
 {
 	uint64_t f = spin_lock(&domains_lock);
 	struct domain **pp = &all_domains;
 
+	if (name_linked(d->name)) {
+		spin_unlock(&domains_lock, f);
+		return false;
+	}
 	if (last_linked && last_linked->id < d->id)
 		pp = &last_linked->all_next;
 	while (*pp && (*pp)->id < d->id)
@@ -194,6 +208,7 @@ static void link_domain(struct domain *d)
 	if (!d->all_next)
 		last_linked = d;
 	spin_unlock(&domains_lock, f);
+	return true;
 }
 
 bool domain_walk(uint32_t after_id, bool (*fn)(struct domain *d, void *ctx), void *ctx)
@@ -265,6 +280,15 @@ struct domain_source {
 	struct image *img;         /* the reference handed to the domain */
 };
 
+/* A built domain that is not wanted after all: what create_in_slot took
+ * goes back; its settings and image stay the caller's. */
+static void unbuild(struct domain *d)
+{
+	detach_devices(d);
+	d->cfg = NULL;
+	domain_release(d);
+}
+
 static struct domain *create_in_slot(const struct domain_source *src, uint32_t id, uint64_t t0,
 				     char *err, size_t n)
 {
@@ -284,9 +308,7 @@ static struct domain *create_in_slot(const struct domain_source *src, uint32_t i
 	d->image_size = src->image_size;
 	set_scheduling(d, g);
 	if (domain_build(d, g, err, n) || attach_devices(d, g, err, n)) {
-		detach_devices(d);
-		d->cfg = NULL;             /* still the caller's */
-		domain_release(d);
+		unbuild(d);
 		return NULL;
 	}
 	d->console.tokens = CONFIG_CONSOLE_BURST;
@@ -304,13 +326,17 @@ static struct domain *create(const struct domain_source *src, uint32_t restart_n
 	if (!id)
 		return snprintf(err, n, "too many domains (CONFIG_MAX_DOMAINS)"), NULL;
 	d = create_in_slot(src, id, t0, err, n);
+	if (d && !link_domain(d)) {
+		snprintf(err, n, "name: a live domain already has it");
+		unbuild(d);
+		d = NULL;
+	}
 	if (!d) {
 		release_slot();
 		return NULL;
 	}
 	d->restart_no = restart_no;
 	d->img = src->img;
-	link_domain(d);
 	log_event("domain-created id=%u name=%s memory_kib=%lu private_kib=%lu overhead_kib=%lu build_us=%lu restart=%u",
 		  d->id, d->name, (d->mem.pages * PAGE_SIZE) >> 10, private_kib(d),
 		  (d->overhead_frames * PAGE_SIZE) >> 10, tsc_to_ns(rdtsc() - t0) / 1000, restart_no);

@@ -150,6 +150,8 @@ static int64_t refusal(const char *msg)
 {
 	if (!strncmp(msg, "out of", 6))
 		return -ENOMEM;
+	if (!strncmp(msg, "name:", 5))
+		return -EEXIST;             /* another creator took the name meanwhile */
 	return !strncmp(msg, "too many", 8) ? -ENOSPC : -EINVAL;
 }
 

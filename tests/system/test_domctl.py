@@ -332,3 +332,32 @@ def test_store_limits_and_cycles_return_every_frame(boot):
     check = b.event("memory-check")
     assert check["free_kib_at_start"] == check["free_kib_now"], check
     assert b.status == 0
+
+
+RACE = """
+[hypervisor]
+poweroff_when_idle = yes
+[guest ctl]
+image = ctl.elf
+memory = 4M
+privileged = yes
+instances = 2
+cmdline = "ctl race 1500 20"
+"""
+
+
+def test_two_creators_racing_for_one_name_never_both_win(boot, smp):
+    """Two privileged domains create the same name at the same instant,
+    20 times: the name check and the table insert are one step, so each
+    round has exactly one winner (-EEXIST for the other)."""
+    b = boot(RACE, files=[guest("ctl")], timeout=150)
+    rounds = {}
+    for line in b.log.splitlines():
+        m = re.match(r"^(ctl-\d)\| ctl: race round=(\d+) r=(-?\d+)$", line)
+        if m:
+            rounds.setdefault(int(m.group(2)), []).append(int(m.group(3)))
+    assert sorted(rounds) == list(range(20)), b.log[-3000:]
+    for k, results in rounds.items():
+        assert sorted(results) == [-EEXIST, 0], (k, results)
+    check = b.event("memory-check")
+    assert check["free_kib_now"] == check["free_kib_at_start"]

@@ -5,7 +5,8 @@
  *   ctl unpriv   every operation must answer -EPERM, then stay 1.5 s
  *   ctl cycles N N creates of hello, each destroyed at once
  *   ctl images   the named image store, CREATE by hash, GET_CONFIG (images.c)
- *   ctl store N  the store's limits, then N add/create/destroy/remove cycles */
+ *   ctl store N  the store's limits, then N add/create/destroy/remove cycles
+ *   ctl race T N N rounds of racing another ctl for one name (below) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +289,32 @@ static void cycles(long n)
 	printf("ctl: cycles done=%ld failed=%ld\n", n, failed);
 }
 
+/* ctl race AT_MS N: in round k, at AT_MS + 100k ms of system time (the
+ * same clock in every domain), CREATE spin as "race-k"; a winner destroys
+ * it 50 ms later.  Two of these racing must never both win a round. */
+static void race(long at_ms, long rounds)
+{
+	for (long k = 0; k < rounds; k++) {
+		uint64_t when = (uint64_t)(at_ms + 100 * k) * 1000000u;
+		struct pv_domctl_create q;
+		long r;
+
+		while (pv_monotonic_ns() < when)
+			;                       /* to the mark: every racer starts together */
+		hdr(&q.hdr, PV_DOMCTL_CREATE, sizeof(q), 0);
+		q.image_gva = (uintptr_t)spin_image;
+		q.image_size = (uint64_t)(spin_image_end - spin_image);
+		snprintf(q.config.name, sizeof(q.config.name), "race-%ld", k);
+		q.config.memory = 1 << 20;
+		r = pv_domctl(&q, sizeof(q));
+		printf("ctl: race round=%ld r=%ld\n", k, r);
+		if (!r) {
+			nap_ms(50);
+			simple(PV_DOMCTL_DESTROY, q.hdr.domid);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "unpriv"))
@@ -298,6 +325,8 @@ int main(int argc, char **argv)
 		images();
 	else if (argc > 2 && !strcmp(argv[1], "store"))
 		store_cycles(atol(argv[2]));
+	else if (argc > 3 && !strcmp(argv[1], "race"))
+		race(atol(argv[2]), atol(argv[3]));
 	else
 		privileged();
 	printf("ctl: done\n");
