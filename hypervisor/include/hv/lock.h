@@ -20,9 +20,12 @@ enum lock_rank {
 	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
 	LOCK_RANK_CONSOLE_KEEP = 12, /* consoles of ended domains (copied out under it) */
 	LOCK_RANK_IMAGES = 15,    /* run-time image store and its reference counts */
+	LOCK_RANK_VOLUMES = 17,   /* volume claims: one writer per extent */
 	LOCK_RANK_NET = 20,       /* switch, every net backend, the uplink NIC */
+	LOCK_RANK_BLKBACK = 22,   /* one block backend: its ring, in-flight requests */
 	LOCK_RANK_GUESTMEM = 25,  /* one domain's demand-zero pages as they are backed */
 	LOCK_RANK_RUNQUEUE = 30,  /* a CPU's run queue and deadline heap */
+	LOCK_RANK_DISK = 40,      /* one disk driver's queues (never held across done()) */
 	LOCK_RANK_TIMERS = 50,    /* hypervisor timers */
 	LOCK_RANK_HEAP = 60,      /* kmalloc heap (takes frames to refill) */
 	LOCK_RANK_KSPACE = 65,    /* hypervisor page tables (mmio_map, stacks) */

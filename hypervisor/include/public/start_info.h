@@ -45,7 +45,7 @@ struct pv_device {
 	uint32_t flags;
 	uint64_t ring_gva;       /* shared ring pages in guest memory */
 	uint32_t ring_pages;
-	uint32_t pad0;
+	uint32_t sector_size;    /* block: PV_BLK_SECTOR; 0 for others */
 	/* net */
 	uint8_t  mac[6];
 	uint8_t  prefix_len;     /* 0 with DHCP */
@@ -54,8 +54,11 @@ struct pv_device {
 	uint32_t gateway;
 	/* block */
 	uint64_t capacity;       /* bytes */
+	char     name[16];       /* block: the manifest's device name, NUL terminated */
 };
-PV_ASSERT_SIZE(struct pv_device, 56);
+PV_ASSERT_SIZE(struct pv_device, 72);
+
+#define PV_DEV_READONLY  (1u << 0)   /* block: writes are refused */
 
 #define PV_START_PRIVILEGED (1u << 0)
 
@@ -79,7 +82,7 @@ PV_ASSERT_OFFSET(struct pv_start_info, name, 16);
 PV_ASSERT_OFFSET(struct pv_start_info, mem_base, 48);
 PV_ASSERT_OFFSET(struct pv_start_info, cmdline, 112);
 PV_ASSERT_OFFSET(struct pv_start_info, device, 376);
-PV_ASSERT_SIZE(struct pv_start_info, 824);
+PV_ASSERT_SIZE(struct pv_start_info, 952);
 _Static_assert(sizeof(struct pv_start_info) <= PV_PAGE_SIZE, "start_info fits its page");
 
 #endif

@@ -1,0 +1,75 @@
+/* Physical disks (drivers/virtio_blk.c, drivers/nvme.c): each driver
+ * registers the disks it finds at PCI probe; the volume layer (io/) and
+ * through it the block backend submit I/O to them.
+ *
+ * One I/O is one contiguous piece: a read or write of len bytes (a
+ * multiple of 512, at most one page, pa .. pa + len inside one 4 KiB
+ * frame) at a 512-byte sector, or a cache flush.  Drivers queue what they
+ * cannot start at once (queue depth > 1: many I/Os in flight), complete
+ * in any order, and call done exactly once per I/O, from their interrupt
+ * handler (or the polling safety net), on any CPU, with no lock of the
+ * caller's held: done must be short and take only locks ranked above
+ * LOCK_RANK_DISK.  A write is done only when the device reported it
+ * written; a flush only when the device's volatile cache is on stable
+ * storage (or at once, if the device has no volatile cache). */
+#ifndef HV_DISK_H
+#define HV_DISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DISK_SECTOR   512u
+#define DISK_MAX      8u          /* disks registered at most */
+
+enum disk_op { DISK_READ = 1, DISK_WRITE = 2, DISK_FLUSH = 3 };
+
+struct disk_io {
+	enum disk_op op;
+	uint64_t sector;            /* first sector on the disk */
+	uint64_t pa;                /* physical address of the data (not for FLUSH) */
+	uint32_t len;               /* bytes, multiple of DISK_SECTOR, <= 4096, one frame */
+	int status;                 /* OUT: 0, or -EIO */
+	void (*done)(struct disk_io *io);
+	void *ctx;                  /* the submitter's */
+	struct disk_io *next;       /* the driver's queue while it waits */
+};
+
+struct disk;
+struct disk_ops {
+	/* Start io or queue it; never blocks, never fails (a bad io is the
+	 * caller's bug: the driver completes it with -EIO). */
+	void (*submit)(struct disk *d, struct disk_io *io);
+};
+
+struct disk {
+	char name[16];              /* "vda", "nvme0n1": for logs and disk:N order */
+	char model[40];             /* what the device says it is (sanitized) */
+	uint32_t index;             /* disk:N, in registration order */
+	uint64_t sectors;           /* capacity in 512-byte sectors */
+	bool volatile_cache;        /* FLUSH does something */
+	bool readonly;              /* the device refuses writes */
+	const struct disk_ops *ops;
+	void *priv;                 /* the driver's */
+	/* counters (the driver's lock) */
+	uint64_t reads, writes, flushes, errors, in_flight_max;
+};
+
+/* A driver hands over a disk it found; returns its index, or -1 (full). */
+int disk_register(struct disk *d);
+uint32_t disk_count(void);
+struct disk *disk_get(uint32_t index);
+
+static inline void disk_submit(struct disk *d, struct disk_io *io)
+{
+	d->ops->submit(d, io);
+}
+
+/* Synchronous I/O for boot-time readers (the volume layer's metadata):
+ * waits (polling the driver's completions) up to a few seconds.  buf is
+ * hypervisor memory, any length multiple of 512 (split into pages).
+ * Returns 0 or -EIO / -ETIMEDOUT. */
+int disk_read_sync(struct disk *d, uint64_t sector, void *buf, size_t len);
+int disk_write_sync(struct disk *d, uint64_t sector, const void *buf, size_t len);
+
+#endif
