@@ -6,7 +6,8 @@
  * once, flush, read it back the same way and compare; then 6 KiB more
  * through disk_write_sync/disk_read_sync (split into pages).  On every
  * disk: read sector 0 (its SHA-256 goes in the event, for the host to
- * compare with what it wrote), refuse an I/O past the end, flush.
+ * compare with what it wrote), refuse an I/O past the end (and, with
+ * 4096-byte blocks, a 512-byte one), flush.
  *
  * The waits run with interrupts on, so completions arrive by MSI-X; only
  * after IRQ_WAIT_MS without them does the wait poll the driver.  The
@@ -155,14 +156,24 @@ static bool st_sync(struct disk *d, uint64_t sector0)
 	return ok;
 }
 
-/* An I/O past the end must come back -EIO, not reach the device. */
-static bool st_refused(struct disk *d, struct st_batch *b)
+/* One read that must come back -EIO without reaching the device. */
+static bool st_refuse(struct disk *d, struct st_batch *b, uint64_t sector, uint32_t len)
 {
 	b->done = b->failed = 0;
-	b->io[0] = (struct disk_io){ .op = DISK_READ, .sector = d->sectors, .pa = b->pa[0],
-				     .len = DISK_SECTOR, .done = st_done, .ctx = b };
+	b->io[0] = (struct disk_io){ .op = DISK_READ, .sector = sector, .pa = b->pa[0],
+				     .len = len, .done = st_done, .ctx = b };
 	disk_submit(d, &b->io[0]);
 	return st_wait(d, b, 1) && b->io[0].status == -EIO;
+}
+
+/* Past the end; on a disk of 4096-byte blocks, half a block too. */
+static bool st_refused(struct disk *d, struct st_batch *b)
+{
+	bool ok = st_refuse(d, b, d->sectors, DISK_SECTOR);
+
+	if (d->block_size > DISK_SECTOR)
+		ok = ok && st_refuse(d, b, 1, DISK_SECTOR) && st_refuse(d, b, 0, PAGE_SIZE / 2);
+	return ok;
 }
 
 static void sector0_hash(struct disk *d, char hex[2 * SHA256_BYTES + 1], bool *ok)
@@ -208,9 +219,10 @@ static void selftest_one(struct disk *d, struct st_batch *b)
 	ok = ok && refused && st_batch(d, b, DISK_FLUSH, 0, 1);
 	if (!ok)
 		log_err("selftest: disk %u (%s) failed", d->index, d->name);
-	log_event("selftest-disk index=%u name=%s ok=%d wrote=%d base=%lu ios=%u in_flight_max=%lu "
-		  "irqs=%lu polled=%d refused=%d reads=%lu writes=%lu flushes=%lu errors=%lu "
-		  "sector0_sha256=%s", d->index, d->name, ok, write, write ? base : 0, b->submitted,
+	log_event("selftest-disk index=%u name=%s ok=%d wrote=%d base=%lu block_size=%u ios=%u "
+		  "in_flight_max=%lu irqs=%lu polled=%d refused=%d reads=%lu writes=%lu flushes=%lu "
+		  "errors=%lu sector0_sha256=%s", d->index, d->name, ok, write, write ? base : 0,
+		  d->block_size, b->submitted,
 		  d->in_flight_max, d->irqs, b->polled, refused, d->reads, d->writes, d->flushes,
 		  d->errors, hash);
 }

@@ -10,7 +10,8 @@
  * flight, so the submission queue cannot overflow; the rest wait in order.
  *
  * A namespace with 4096-byte LBAs is registered with its size in 512-byte
- * sectors, but any I/O not aligned to whole LBAs is refused (-EIO).
+ * sectors and block_size 4096: disk_io_check() refuses (-EIO) any I/O
+ * that is not whole LBAs; disk_*_sync handle partial blocks.
  *
  * Completions come by MSI-X and, as a safety net, by the registry's poll
  * and the synchronous waits; the disk's lock (LOCK_RANK_DISK) is dropped
@@ -309,6 +310,7 @@ static int read_namespace(struct nvme *c)
 		return -ENODEV;
 	}
 	c->lba_shift = lbads;
+	c->disk.block_size = 1u << lbads;
 	if (nsze > (UINT64_MAX >> (lbads - 9)))
 		return -ENODEV;
 	c->disk.sectors = nsze << (lbads - 9);
@@ -471,20 +473,12 @@ static void nvme_poll(struct disk *d)
 	service(d->priv);
 }
 
-/* Whole LBAs only: a 4096-byte-LBA namespace cannot do 512-byte I/O. */
-static bool lba_aligned(const struct nvme *c, const struct disk_io *io)
-{
-	uint64_t mask = (1ULL << (c->lba_shift - 9)) - 1;
-
-	return io->op == DISK_FLUSH || (!(io->sector & mask) && !(io->len & ((1u << c->lba_shift) - 1)));
-}
-
 static void nvme_submit(struct disk *d, struct disk_io *io)
 {
 	struct nvme *c = d->priv;
 	uint64_t f;
 
-	if (disk_io_check(d, io) || !lba_aligned(c, io)) {
+	if (disk_io_check(d, io)) {         /* whole LBAs included */
 		disk_finish_later(io, -EIO);
 		return;
 	}

@@ -121,3 +121,28 @@ def test_tiny_disks_registered_not_written(boot, tmp_path):
         assert tests[i]["writes"] == "0"
         assert tests[i]["sector0_sha256"] == hashlib.sha256(heads[i]).hexdigest()
         assert path.read_bytes() == before[i]
+
+
+FOUR_K = "logical_block_size=4096,physical_block_size=4096"
+
+
+@pytest.mark.parametrize("smp", [1], ids=["smp1"])
+def test_4096_byte_blocks(boot, tmp_path):
+    """Both drivers on 4 KiB-block devices: 512-byte I/O is refused, the
+    synchronous readers still read sector 0 and write 6 KiB (the partial
+    block by read-modify-write), the pattern lands in the file."""
+    vda, nvme = tmp_path / "vda.img", tmp_path / "nvme.img"
+    size = 16 * MIB
+    heads = {0: make_disk(vda, size), 1: make_disk(nvme, size)}
+    b = boot(HV, drives=[(str(vda), "virtio", FOUR_K), (str(nvme), "nvme", FOUR_K)],
+             timeout=120)
+    assert b.status == 0, b.log[-4000:]
+    disks = by_index(b.events("disk"))
+    assert [disks[i]["block_size"] for i in (0, 1)] == ["4096", "4096"]
+    assert "hv| disk: 1 nvme0n1 nvme 16 MiB, volatile cache, 4096-byte blocks (no 512-byte I/O)" in b
+    tests = by_index(b.events("selftest-disk"))
+    for i, path in ((0, vda), (1, nvme)):
+        ev = tests[i]
+        assert ev["ok"] == "1" and ev["wrote"] == "1" and ev["refused"] == "1", ev
+        assert ev["sector0_sha256"] == hashlib.sha256(heads[i]).hexdigest()
+        check_written(path, size, ev)
