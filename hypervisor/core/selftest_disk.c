@@ -7,7 +7,7 @@
  * through disk_write_sync/disk_read_sync (split into pages).  On every
  * disk: read sector 0 (its SHA-256 goes in the event, for the host to
  * compare with what it wrote), refuse an I/O past the end (and, with
- * 4096-byte blocks, a 512-byte one), flush.
+ * 4096-byte blocks, a 512-byte one; on a read-only disk, a write), flush.
  *
  * The waits run with interrupts on, so completions arrive by MSI-X; only
  * after IRQ_WAIT_MS without them does the wait poll the driver.  The
@@ -156,23 +156,28 @@ static bool st_sync(struct disk *d, uint64_t sector0)
 	return ok;
 }
 
-/* One read that must come back -EIO without reaching the device. */
-static bool st_refuse(struct disk *d, struct st_batch *b, uint64_t sector, uint32_t len)
+/* One I/O that must come back -EIO without reaching the device. */
+static bool st_refuse(struct disk *d, struct st_batch *b, enum disk_op op, uint64_t sector,
+		      uint32_t len)
 {
 	b->done = b->failed = 0;
-	b->io[0] = (struct disk_io){ .op = DISK_READ, .sector = sector, .pa = b->pa[0],
+	b->io[0] = (struct disk_io){ .op = op, .sector = sector, .pa = b->pa[0],
 				     .len = len, .done = st_done, .ctx = b };
 	disk_submit(d, &b->io[0]);
 	return st_wait(d, b, 1) && b->io[0].status == -EIO;
 }
 
-/* Past the end; on a disk of 4096-byte blocks, half a block too. */
+/* Past the end; on a disk of 4096-byte blocks, half a block; on a
+ * read-only disk, a write. */
 static bool st_refused(struct disk *d, struct st_batch *b)
 {
-	bool ok = st_refuse(d, b, d->sectors, DISK_SECTOR);
+	bool ok = st_refuse(d, b, DISK_READ, d->sectors, DISK_SECTOR);
 
 	if (d->block_size > DISK_SECTOR)
-		ok = ok && st_refuse(d, b, 1, DISK_SECTOR) && st_refuse(d, b, 0, PAGE_SIZE / 2);
+		ok = ok && st_refuse(d, b, DISK_READ, 1, DISK_SECTOR) &&
+		     st_refuse(d, b, DISK_READ, 0, PAGE_SIZE / 2);
+	if (d->readonly)
+		ok = ok && st_refuse(d, b, DISK_WRITE, 0, DISK_SECTOR);
 	return ok;
 }
 

@@ -146,3 +146,21 @@ def test_4096_byte_blocks(boot, tmp_path):
         assert ev["ok"] == "1" and ev["wrote"] == "1" and ev["refused"] == "1", ev
         assert ev["sector0_sha256"] == hashlib.sha256(heads[i]).hexdigest()
         check_written(path, size, ev)
+
+
+@pytest.mark.parametrize("smp", [1], ids=["smp1"])
+def test_read_only_virtio_disk(boot, tmp_path):
+    """VIRTIO_BLK_F_RO: the disk says read-only, the self-test does not
+    write it, sector 0 still reads, the file is unchanged."""
+    vda = tmp_path / "vda.img"
+    head = make_disk(vda, 8 * MIB)
+    before = vda.read_bytes()
+    b = boot(HV, drives=[(str(vda), "virtio", "readonly=on")], timeout=120)
+    assert b.status == 0, b.log[-4000:]
+    assert b.event("disk")["readonly"] == "1"
+    assert "hv| disk: 0 vda virtio-blk 8 MiB, volatile cache, read-only" in b
+    ev = b.event("selftest-disk")
+    assert ev["ok"] == "1" and ev["wrote"] == "0" and ev["writes"] == "0", ev
+    assert ev["refused"] == "1", ev                # a write among them
+    assert ev["sector0_sha256"] == hashlib.sha256(head).hexdigest()
+    assert vda.read_bytes() == before
