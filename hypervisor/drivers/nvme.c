@@ -72,6 +72,7 @@
 #define ADMIN_DEPTH    16u
 #define IO_DEPTH_MAX   64u          /* 64 x 64-byte entries: one frame */
 #define ADMIN_TIMEOUT_MS 2000u
+#define BROKEN_WAIT_MS 100u         /* under the lock: bounded well below the hold limit */
 #define NSID           1u
 
 /* identify data, by offset */
@@ -161,10 +162,11 @@ static void ring_cq(struct nvme *c, struct qpair *q)
 	wr32(c, REG_DOORBELLS + (2u * q->qid + 1) * c->stride, q->cq_head);
 }
 
-/* Wait until CSTS.RDY is `ready`; false on timeout or a fatal status. */
-static bool wait_ready(struct nvme *c, bool ready)
+/* Wait up to ms until CSTS.RDY is `ready`; false on timeout or a fatal
+ * status. */
+static bool wait_ready_ms(struct nvme *c, bool ready, uint64_t ms)
 {
-	uint64_t deadline = time_ns() + (uint64_t)MAX(CAP_TO_MS(c->cap), 500) * 1000000ULL;
+	uint64_t deadline = time_ns() + ms * 1000000ULL;
 
 	for (;;) {
 		uint32_t st = rd32(c, REG_CSTS);
@@ -177,6 +179,12 @@ static bool wait_ready(struct nvme *c, bool ready)
 			return false;
 		pause();
 	}
+}
+
+/* As long as the controller says it may take (CAP.TO), 500 ms at least. */
+static bool wait_ready(struct nvme *c, bool ready)
+{
+	return wait_ready_ms(c, ready, MAX(CAP_TO_MS(c->cap), 500));
 }
 
 /* ---- queue pairs ----------------------------------------------------------------------- */
@@ -396,7 +404,7 @@ static void ctrl_broken(struct nvme *c, const char *why, struct disk_io **h, str
 {
 	c->broken = true;
 	wr32(c, REG_CC, rd32(c, REG_CC) & ~CC_EN);
-	wait_ready(c, false);
+	wait_ready_ms(c, false, BROKEN_WAIT_MS);
 	log_err("disk: %s (" PCI_BDF_FMT ") %s; controller disabled", c->disk.name,
 		PCI_BDF_ARGS(c->pci), why);
 	for (uint16_t s = 0; s < IO_DEPTH_MAX; s++) {
@@ -601,8 +609,10 @@ static void nvme_add(struct pci_dev *p)
 		 PCI_BDF_ARGS(p), p->vendor, p->device, c->disk.name, c->io.depth, c->io.depth - 1,
 		 1u << c->lba_shift, c->irq ? "msi-x" : "polled");
 	nctrl++;
-	if (disk_register(&c->disk) < 0)
+	if (disk_register(&c->disk) < 0) {
+		c->broken = true;                /* nobody can reach it */
 		nvme_stop(c);
+	}
 }
 
 void nvme_probe(void)

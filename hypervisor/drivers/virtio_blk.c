@@ -385,8 +385,10 @@ static void vblk_add(struct pci_dev *p)
 		 PCI_BDF_ARGS(p), p->vendor, p->device, v->disk.name, v->q.size, v->slots,
 		 v->irq ? "msi-x" : "polled");
 	nvblk++;
-	if (disk_register(&v->disk) < 0)
-		vblk_stop(v);                    /* nobody can reach it */
+	if (disk_register(&v->disk) < 0) {
+		v->broken = true;                /* nobody can reach it */
+		vblk_stop(v);
+	}
 }
 
 void virtio_blk_probe(void)

@@ -18,7 +18,7 @@
 #include <hv/trap.h>
 #include <hv/work.h>
 
-#define DISK_POLL_MS   10          /* safety net behind the interrupts */
+#define DISK_POLL_MS   20          /* safety net behind the interrupts */
 #define DISK_VEC_BASE  0x38        /* 0x38..0x3f: above the NIC (0x30/0x31), serial (0x34) */
 #define DISK_VEC_COUNT 8u
 
@@ -105,7 +105,7 @@ int disk_io_check(const struct disk *d, const struct disk_io *io)
 	n = io->len / DISK_SECTOR;
 	if (io->sector > d->sectors || n > d->sectors - io->sector)
 		return -EIO;
-	if ((io->sector * DISK_SECTOR) % d->block_size || io->len % d->block_size)
+	if (io->sector % (d->block_size / DISK_SECTOR) || io->len % d->block_size)
 		return -EIO;               /* part of a 4096-byte block */
 	return io->op == DISK_WRITE && d->readonly ? -EIO : 0;
 }
