@@ -168,3 +168,24 @@ def test_read_only_virtio_disk(boot, tmp_path):
     assert ev["refused"] == "1", ev                # a write among them
     assert ev["sector0_sha256"] == hashlib.sha256(head).hexdigest()
     assert vda.read_bytes() == before
+
+
+def test_every_cpu_reads_at_once(boot, tmp_path, smp):
+    """Once domains run, every CPU reads the pattern back at the same time
+    (16 reads in flight each, polling): completions are reaped by whichever
+    CPU comes first, so done() runs on CPUs other than the submitter's."""
+    from conftest import guest
+    vda, nvme = tmp_path / "vda.img", tmp_path / "nvme.img"
+    make_disk(vda, 8 * MIB)
+    make_disk(nvme, 8 * MIB)
+    keepalive = '[guest sleeper]\nimage = sleeper.elf\nmemory = 1M\ncmdline = "sleeper 300 50"\n'
+    b = boot(HV + keepalive, [guest("sleeper")], drives=[(str(vda), "virtio"), (str(nvme), "nvme")],
+             timeout=180, until=r"@event selftest-disk-smp ")
+    ev = b.event("selftest-disk-smp")
+    cpus = int(ev["cpus"])
+    assert cpus == smp
+    assert ev["ok"] == "1" and ev["bad"] == "0", ev
+    assert int(ev["ios"]) == cpus * 2 * 24 * 16, ev
+    if smp > 1:
+        assert int(ev["foreign"]) > 0, ev              # done() on another CPU
+    assert "PANIC" not in b.log and "lock" not in "\n".join(b.lines("hv| ====")), b.log[-3000:]
