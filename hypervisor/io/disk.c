@@ -13,6 +13,7 @@
 #include <hv/lib.h>
 #include <hv/lock.h>
 #include <hv/log.h>
+#include <hv/nospec.h>
 #include <hv/pci.h>
 #include <hv/time.h>
 #include <hv/trap.h>
@@ -42,9 +43,12 @@ uint32_t disk_count(void)
 	return __atomic_load_n(&ndisks, __ATOMIC_ACQUIRE);
 }
 
+/* The index may come from a guest's request (disk:N): clamped. */
 struct disk *disk_get(uint32_t index)
 {
-	return index < disk_count() ? disks[index] : NULL;
+	uint32_t n = disk_count();
+
+	return index < n ? disks[index_nospec(index, n)] : NULL;
 }
 
 /* The device's model as one event token: sanitized, no spaces. */
