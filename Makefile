@@ -148,7 +148,7 @@ test-unit: $(UNIT_TESTS)
 
 test-system: | $(DEPS_STAMP)
 	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
-	cd tests/system && PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) -m pytest -q $(PYTEST_ARGS)
+	cd tests/system && PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 # Benchmarks use their own build: test hooks, but no lock checker.
 BENCH_O := build/bench
