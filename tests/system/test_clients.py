@@ -25,7 +25,7 @@ from control import ControlVM, HELLO, free_port
 
 sys.path.insert(0, str(ROOT / "tests" / "tools"))
 import cdp  # noqa: E402  (sdk/tools/cdp.py, on the path through conftest)
-from dashboard_steps import walkthrough  # noqa: E402  (tests/tools/dashboard_steps.py)
+from dashboard_steps import Dashboard, walkthrough  # noqa: E402  (tests/tools/dashboard_steps.py)
 
 PVCTL = ROOT / "sdk" / "tools" / "pvctl"
 TICKER = BUILD / "apps" / "ticker" / "ticker.elf"
@@ -468,6 +468,26 @@ def test_dashboard_round_against_the_control_domain(vm, browser):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20000, len(data)
     assert domain(vm, "web") is None
     assert "web" not in [i["name"] for i in api(vm, "/v1/images")["images"]]
+
+
+def test_dashboard_newcomer_uploads_hello_and_watches_it_print(vm, browser):
+    """README's first steps: upload build/apps/hello/hello.elf, create it,
+    and see what it printed, although it exits at once."""
+    page = browser.new_page()
+    try:
+        ui = Dashboard(page, vm.url, vm.token, patience=3.0)
+        ui.open()
+        ui.login()
+        ui.upload(HELLO, "hello-ui")
+        ui.fill_create("greet", "hello-ui", 1, "hi from the dashboard")
+        page.click('[data-testid="create-submit"]')
+        ui.wait_text('[data-testid="create-result"]', r"Created domain greet \(id \d+\)", 45)
+        ui.wait_console(r'argv\[4\] = "dashboard"', 45)
+        ui.wait_text('[data-testid="console-status"]', r"has ended", 45)
+        ui.wait_event(r"domain-exited id=\d+ name=greet code=0", 45)
+    finally:
+        browser.conn.call("Target.closeTarget", {"targetId": page.target})
+    assert vm.api("DELETE", "/v1/images/hello-ui")[0] == 200
 
 
 # ---- Prometheus ----------------------------------------------------------------------------
