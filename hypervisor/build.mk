@@ -35,7 +35,7 @@ endif
 # The manifest parser, one object per source (MANIFEST_SRCS in
 # sdk/manifest/build.mk, which is included after this file).
 HV_MANIFEST_OBJS := $(HV_DIR)/manifest.o $(HV_DIR)/manifest_text.o \
-	$(HV_DIR)/manifest_keys.o
+	$(HV_DIR)/manifest_keys.o $(HV_DIR)/manifest_block.o
 
 # Retpolines for the hypervisor's own indirect branches (docs/security.md).
 ifeq ($(CONFIG_ISOLATION),y)

@@ -85,9 +85,15 @@ struct manifest_net {
 	uint8_t  guard;         /* enum manifest_guard */
 };
 
+#define MANIFEST_BLOCK_SPEC_MAX 96  /* including the NUL; VOLUME_SPEC_MAX */
+#define MANIFEST_BLOCK_NAME_MAX 16  /* including the NUL; the device's name */
+#define MANIFEST_BLOCK_DISKS    8   /* disk:0 .. disk:7 (DISK_MAX) */
+
+/* block = SPEC [, ro | rw] [, name=NAME]  (docs/storage.md) */
 struct manifest_block {
-	char path[MANIFEST_PATH_MAX]; /* backing file on the ESP */
-	bool readonly;
+	char spec[MANIFEST_BLOCK_SPEC_MAX]; /* lvm:VG/LV, gpt:NAME, gpt:GUID, disk:N */
+	char name[MANIFEST_BLOCK_NAME_MAX]; /* unique in the guest; default from spec */
+	bool readonly;                      /* default rw */
 };
 
 struct manifest_guest {
