@@ -114,30 +114,43 @@ static void name_ascii(const struct gpt_entry *e, char *out)
 	out[i] = 0;
 }
 
+const uint8_t gpt_type_lvm[16] = {
+	0x79, 0xd3, 0xd6, 0xe6, 0x07, 0xf5, 0xc2, 0x44,
+	0xa2, 0x3c, 0x23, 0x8f, 0x2a, 0x3d, 0xf9, 0x28,
+};
+
+static bool key_matches(const struct gpt_entry *e, const struct gpt_key *k)
+{
+	if (k->unique)
+		return !memcmp(e->unique, k->unique, 16);
+	if (k->type)
+		return !memcmp(e->type, k->type, 16);
+	return name_is(e, k->name);
+}
+
 static void match_entry(const struct gpt_header *h, const struct gpt_entry *e,
-			const char *name, const uint8_t *guid, struct gpt_match *m)
+			const struct gpt_key *k, struct gpt_match *m)
 {
 	static const uint8_t unused[16];
 
-	if (!memcmp(e->type, unused, 16))
-		return;
-	if (guid ? memcmp(e->unique, guid, 16) != 0 : !name_is(e, name))
+	if (!memcmp(e->type, unused, 16) || !key_matches(e, k))
 		return;
 	if (e->first < h->first_usable || e->last < e->first || e->last > h->last_usable) {
 		m->found |= 0x80000000u;     /* a match that is out of bounds */
 		return;
 	}
-	if (!m->found++) {
-		m->first = e->first;
-		m->sectors = e->last - e->first + 1;
-		name_ascii(e, m->name);
+	if (m->found < GPT_MATCH_MAX) {
+		m->part[m->found].first = e->first;
+		m->part[m->found].sectors = e->last - e->first + 1;
 	}
+	if (!m->found++)
+		name_ascii(e, m->name);
 }
 
 /* Reads the array a chunk at a time, matching as it goes; the matches
  * count only if the CRC of the whole array is right. */
 static int scan_array(struct disk *d, const struct gpt_header *h, uint8_t *buf,
-		      const char *name, const uint8_t *guid, struct gpt_match *m)
+		      const struct gpt_key *k, struct gpt_match *m)
 {
 	uint64_t total = (uint64_t)h->entries * h->entry_size;
 	uint32_t crc = 0xffffffffu;
@@ -151,13 +164,13 @@ static int scan_array(struct disk *d, const struct gpt_header *h, uint8_t *buf,
 			return r;
 		crc = crc32_update(crc, buf, len);
 		for (uint32_t e = 0; e + h->entry_size <= len; e += h->entry_size)
-			match_entry(h, (const struct gpt_entry *)(buf + e), name, guid, m);
+			match_entry(h, (const struct gpt_entry *)(buf + e), k, m);
 	}
 	return ~crc == h->entries_crc ? 0 : -EINVAL;
 }
 
-int gpt_scan(struct disk *d, const char *name, const uint8_t *guid,
-	     struct gpt_match *m, char *err, size_t n)
+int gpt_scan(struct disk *d, const struct gpt_key *k, struct gpt_match *m,
+	     char *err, size_t n)
 {
 	uint8_t *buf = kmalloc(CHUNK);
 	struct gpt_header h;
@@ -170,7 +183,7 @@ int gpt_scan(struct disk *d, const char *name, const uint8_t *guid,
 	if (r == 0)
 		r = header_check(d, buf, &h, err, n);
 	if (r == 0) {
-		r = scan_array(d, &h, buf, name, guid, m);
+		r = scan_array(d, &h, buf, k, m);
 		if (r == -EINVAL)
 			damaged(d, err, n, "partition array checksum is wrong");
 		if (r == 0 && (m->found & 0x80000000u))
@@ -186,15 +199,17 @@ int gpt_scan(struct disk *d, const char *name, const uint8_t *guid,
 int gpt_find(const char *what, struct volume *v, char *err, size_t n)
 {
 	uint8_t guid[16];
-	bool by_guid = gpt_guid_parse(what, guid);
+	struct gpt_key k = { .name = what };
 	uint32_t found = 0;
 	char why[96] = "";
 
+	if (gpt_guid_parse(what, guid))
+		k = (struct gpt_key){ .unique = guid };
 	for (uint32_t i = 0; i < disk_count(); i++) {
 		struct disk *d = disk_get(i);
 		struct gpt_match m;
 
-		if (gpt_scan(d, what, by_guid ? guid : NULL, &m, why, sizeof(why)) || !m.found)
+		if (gpt_scan(d, &k, &m, why, sizeof(why)) || !m.found)
 			continue;
 		if (found || m.found > 1) {
 			snprintf(err, n, "gpt:%s: more than one partition matches "
@@ -203,9 +218,9 @@ int gpt_find(const char *what, struct volume *v, char *err, size_t n)
 		}
 		found = 1;
 		v->disk = d;
-		v->extent[0] = (struct volume_extent){ m.first, m.sectors };
+		v->extent[0] = (struct volume_extent){ m.part[0].first, m.part[0].sectors };
 		v->extent_count = 1;
-		v->sectors = m.sectors;
+		v->sectors = m.part[0].sectors;
 	}
 	if (!found)
 		snprintf(err, n, "gpt:%s: no such partition on any disk%s%s%s", what,

@@ -3,13 +3,15 @@
 
     mkdisk.py OUT.img --size 256M --gpt data:64M,logs:32M
     mkdisk.py OUT.img --size 256M --lvm vg0:web=64M,db=32M
+    mkdisk.py OUT.img --size 256M --gpt boot:16M --lvm vg0:web=64M
 
 --gpt writes a GPT with named partitions (sgdisk); a last partition given
 without a size (logs) takes the rest.  --lvm makes the image an LVM2
 physical volume with a volume group and linear logical volumes (lvm2's
 own tools, through a loop device, with device-mapper left out: the
-volumes are never activated on this host).  One image is one PV with
-one VG; give the image several times (disks) for several VGs.
+volumes are never activated on this host).  With both, the PV is a last
+GPT partition (type Linux LVM, named after the VG) after the --gpt ones.
+One image holds one VG; use several images (disks) for several VGs.
 
 The image is sparse.  It prints the manifest specs that name the volumes
 (block = gpt:data, block = lvm:vg0/web).  --lvm needs root (losetup) and
@@ -87,15 +89,27 @@ def need(tool, package):
                     "(sdk/tools/ensure-deps.sh does)" % (tool, package))
 
 
-def make_gpt(img, parts):
+def make_gpt(img, parts, lvm_part=None):
+    """GPT partitions; lvm_part: a last one (type 8E00) with this name, the
+    rest of the disk.  Returns the manifest lines and (first, sectors) of
+    that last partition, or None."""
     need("sgdisk", "gdisk")
     args = ["sgdisk", "-o"]
     for i, (name, size) in enumerate(parts, 1):
         end = "+%dK" % (size // 1024) if size and size % 1024 == 0 else \
             ("+%d" % (size // 512) if size else "0")
         args += ["-n", "%d:0:%s" % (i, end), "-t", "%d:8300" % i, "-c", "%d:%s" % (i, name)]
+    n = len(parts) + 1
+    if lvm_part:
+        args += ["-n", "%d:0:0" % n, "-t", "%d:8E00" % n, "-c", "%d:%s" % (n, lvm_part)]
     run(*args, img)
-    return ["block = gpt:%s" % name for name, _ in parts]
+    where = None
+    if lvm_part:
+        info = run("sgdisk", "-i", str(n), img)
+        first = int(re.search(r"First sector: (\d+)", info).group(1))
+        last = int(re.search(r"Last sector: (\d+)", info).group(1))
+        where = (first, last - first + 1)
+    return ["block = gpt:%s" % name for name, _ in parts], where
 
 
 def lvm_config(loop):
@@ -104,12 +118,14 @@ def lvm_config(loop):
             'global { use_lvmlockd=0 } backup { backup=0 archive=0 }' % loop)
 
 
-def make_lvm(img, vg, lvs):
+def make_lvm(img, vg, lvs, where=None):
+    """The PV is the whole image, or the partition where = (first, sectors)."""
     need("losetup", "util-linux")
     need("pvcreate", "lvm2")
     if os.geteuid() != 0:
         raise Error("--lvm needs root (losetup attaches the image for pvcreate)")
-    loop = run("losetup", "-f", "--show", img).strip()
+    span = ["-o", str(where[0] * 512), "--sizelimit", str(where[1] * 512)] if where else []
+    loop = run("losetup", "-f", "--show", *span, img).strip()
     try:
         def lvm(*a):
             return run(a[0], "--driverloaded", "n", "--config", lvm_config(loop), *a[1:])
@@ -131,25 +147,28 @@ def main(argv=None):
     ap.add_argument("image")
     ap.add_argument("--size", required=True, help="image size: 256M, 1G, ...")
     ap.add_argument("--gpt", help="NAME:SIZE,... GPT partitions (the last may omit SIZE)")
-    ap.add_argument("--lvm", help="VG:LV=SIZE,... an LVM2 PV, VG and linear LVs")
+    ap.add_argument("--lvm", help="VG:LV=SIZE,... an LVM2 PV, VG and linear LVs "
+                    "(with --gpt: in a last partition)")
     ap.add_argument("--force", action="store_true", help="overwrite an existing image")
     a = ap.parse_args(argv)
     try:
-        if bool(a.gpt) == bool(a.lvm):
-            raise Error("give one of --gpt or --lvm (the hypervisor reads LVM2 "
-                        "physical volumes on whole disks)")
+        if not a.gpt and not a.lvm:
+            raise Error("give --gpt, --lvm or both")
         size = size_of(a.size)
         parts = parse_gpt(a.gpt) if a.gpt else None
         vg_lvs = parse_lvm(a.lvm) if a.lvm else None
+        if parts and vg_lvs and parts[-1][1] is None:
+            raise Error("with --lvm every --gpt partition needs a size "
+                        "(the LVM partition takes the rest)")
         if os.path.exists(a.image) and not a.force:
             raise Error("%s exists (use --force to overwrite it)" % a.image)
         with open(a.image, "wb") as f:
             f.truncate(size)
         try:
-            if parts:
-                specs = make_gpt(a.image, parts)
-            else:
-                specs, report = make_lvm(a.image, *vg_lvs)
+            specs, where = make_gpt(a.image, parts, vg_lvs and vg_lvs[0]) if parts else ([], None)
+            if vg_lvs:
+                more, report = make_lvm(a.image, *vg_lvs, where=where)
+                specs += more
                 print(report.rstrip())
         except Error:
             os.unlink(a.image)          # no half-made image left behind

@@ -37,14 +37,26 @@ def test_gpt_partitions(tmp_path):
     assert got["rest"] > 150 << 20
 
 
-def test_lvm_volumes(tmp_path):
+@pytest.mark.parametrize("gpt", [None, "boot:8M"])
+def test_lvm_volumes(tmp_path, gpt):
+    """On the whole image, or in a last GPT partition after boot."""
     if os.geteuid() != 0:
         pytest.fail("mkdisk --lvm needs root for losetup; CI runs as root")
     img = tmp_path / "v.img"
-    r = mkdisk(img, "--size", "128M", "--lvm", "tvgmk:web=16M,db=8M")
+    r = mkdisk(img, "--size", "128M", "--lvm", "tvgmk:web=16M,db=8M",
+               *(["--gpt", gpt] if gpt else []))
     assert r.returncode == 0, r.stderr
     assert "block = lvm:tvgmk/web" in r.stdout and "block = lvm:tvgmk/db" in r.stdout
-    loop = subprocess.run(["losetup", "-f", "--show", str(img)], capture_output=True,
+    span = []
+    if gpt:
+        assert "block = gpt:boot" in r.stdout
+        info = subprocess.run(["sgdisk", "-i", "2", str(img)], capture_output=True,
+                              text=True, check=True).stdout
+        assert "Linux LVM" in info and "Partition name: 'tvgmk'" in info
+        first = int(re.search(r"First sector: (\d+)", info).group(1))
+        last = int(re.search(r"Last sector: (\d+)", info).group(1))
+        span = ["-o", str(first * 512), "--sizelimit", str((last - first + 1) * 512)]
+    loop = subprocess.run(["losetup", "-f", "--show", *span, str(img)], capture_output=True,
                           text=True, check=True).stdout.strip()
     try:
         cfg = 'devices { use_devicesfile=0 filter=["a|^%s$|","r|.*|"] }' % loop
@@ -60,8 +72,8 @@ def test_lvm_volumes(tmp_path):
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["--size", "10M"], "give one of --gpt or --lvm"),
-    (["--size", "10M", "--gpt", "a:1M", "--lvm", "v:a=1M"], "give one of --gpt or --lvm"),
+    (["--size", "10M"], "give --gpt, --lvm or both"),
+    (["--size", "10M", "--gpt", "a", "--lvm", "v:a=1M"], "every --gpt partition needs a size"),
     (["--size", "10X", "--gpt", "a:1M"], "bad size '10X'"),
     (["--size", "10M", "--gpt", "a b:1M"], "bad partition name 'a b'"),
     (["--size", "10M", "--gpt", "a,b:1M"], "only the last partition may omit its size"),
