@@ -193,7 +193,10 @@ uint64_t volume_extent_end(const struct volume *v, uint64_t sector)
 }
 
 /* A bad io (outside the volume, across an extent, a write to a read-only
- * volume) is the caller's bug: it completes at once with -EIO. */
+ * volume) is the caller's bug.  It still goes to the driver, aimed past
+ * the disk's end as a read, so the driver refuses it with -EIO the way it
+ * refuses any bad io (later, never inside this call: the caller may hold
+ * its own lock) and it can reach no sector of the disk. */
 void volume_submit(struct volume *v, struct disk_io *io)
 {
 	uint64_t count = io->len / DISK_SECTOR, start;
@@ -205,11 +208,12 @@ void volume_submit(struct volume *v, struct disk_io *io)
 	}
 	e = extent_of(v, io->sector, &start);
 	if (!e || !count || io->len % DISK_SECTOR || count > start + e->sectors - io->sector ||
+	    (io->op != DISK_READ && io->op != DISK_WRITE) ||
 	    (io->op == DISK_WRITE && v->readonly)) {
-		io->status = -EIO;
-		io->done(io);
-		return;
+		io->op = DISK_READ;
+		io->sector = v->disk->sectors;
+	} else {
+		io->sector = e->disk_sector + (io->sector - start);
 	}
-	io->sector = e->disk_sector + (io->sector - start);
 	disk_submit(v->disk, io);
 }

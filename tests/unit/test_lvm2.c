@@ -493,16 +493,22 @@ static void test_submit(void)
 	CHECK_EQ_INT(io_done_status, 0);
 	submit(&a, DISK_WRITE, a.extent[0].sectors + 3, 512);
 	CHECK_EQ_U64(shim_last_sector, a.extent[1].disk_sector + 3);
-	/* Across an extent boundary, past the end, a write to a read-only one. */
+	/* Across an extent boundary, past the end, a write to a read-only one:
+	 * sent to the driver as a read past the disk's end, which it refuses. */
 	CHECK_EQ_U64(volume_extent_end(&a, a.extent[0].sectors - 2), 2);
 	submit(&a, DISK_READ, a.extent[0].sectors - 2, 4096);
 	CHECK_EQ_INT(io_done_status, -EIO);
-	CHECK_EQ_U64(shim_last_sector, ~0ull);
+	CHECK_EQ_U64(shim_last_sector, a.disk->sectors);
 	CHECK_EQ_U64(volume_extent_end(&a, a.sectors), 0);
 	submit(&a, DISK_READ, a.sectors, 512);
 	CHECK_EQ_INT(io_done_status, -EIO);
+	CHECK_EQ_U64(shim_last_sector, a.disk->sectors);
+	submit(&a, DISK_READ, ~0ull - 3, 512);
+	CHECK_EQ_INT(io_done_status, -EIO);
 	submit(&ar, DISK_WRITE, 0, 512);
 	CHECK_EQ_INT(io_done_status, -EIO);
+	CHECK_EQ_INT(shim_last_io->op, DISK_READ);
+	CHECK_EQ_U64(shim_last_sector, a.disk->sectors);
 	submit(&ar, DISK_READ, 0, 512);
 	CHECK_EQ_INT(io_done_status, 0);
 	submit(&a, DISK_FLUSH, 0, 0);
