@@ -67,12 +67,20 @@ static int damaged(struct disk *d, char *err, size_t n, const char *what)
 	return -EINVAL;
 }
 
+/* GPT counts in the device's logical blocks (LBAs): 512-byte sectors, or
+ * 8 of them on a disk with 4096-byte blocks. */
+static uint32_t lba_sectors(const struct disk *d)
+{
+	return d->block_size == 4096 ? 8 : 1;
+}
+
 /* 1: no GPT signature, 0: a sound header, -EINVAL: damaged. */
 static int header_check(struct disk *d, uint8_t *sec, struct gpt_header *h,
 			char *err, size_t n)
 {
+	uint64_t bytes, blocks = d->sectors / lba_sectors(d);
+	uint64_t lba_bytes = (uint64_t)lba_sectors(d) * DISK_SECTOR;
 	uint32_t crc;
-	uint64_t bytes;
 
 	memcpy(h, sec, sizeof(*h));
 	if (memcmp(h->signature, "EFI PART", 8))
@@ -87,10 +95,10 @@ static int header_check(struct disk *d, uint8_t *sec, struct gpt_header *h,
 		return damaged(d, err, n, "entry size is wrong");
 	bytes = (uint64_t)h->entries * h->entry_size;
 	if (!h->entries || bytes > ARRAY_MAX || h->entries_lba < 2 ||
-	    h->entries_lba >= d->sectors ||
-	    (bytes + DISK_SECTOR - 1) / DISK_SECTOR > d->sectors - h->entries_lba)
+	    h->entries_lba >= blocks ||
+	    (bytes + lba_bytes - 1) / lba_bytes > blocks - h->entries_lba)
 		return damaged(d, err, n, "partition array is out of bounds");
-	if (h->first_usable > h->last_usable || h->last_usable >= d->sectors)
+	if (h->first_usable > h->last_usable || h->last_usable >= blocks)
 		return damaged(d, err, n, "usable range is wrong");
 	return 0;
 }
@@ -158,7 +166,8 @@ static int scan_array(struct disk *d, const struct gpt_header *h, uint8_t *buf,
 	for (uint64_t off = 0; off < total; off += CHUNK) {
 		uint32_t len = total - off < CHUNK ? (uint32_t)(total - off) : CHUNK;
 		uint32_t rd = (len + DISK_SECTOR - 1) / DISK_SECTOR * DISK_SECTOR;
-		int r = disk_read_sync(d, h->entries_lba + off / DISK_SECTOR, buf, rd);
+		int r = disk_read_sync(d, h->entries_lba * lba_sectors(d) + off / DISK_SECTOR,
+				       buf, rd);
 
 		if (r)
 			return r;
@@ -179,7 +188,8 @@ int gpt_scan(struct disk *d, const struct gpt_key *k, struct gpt_match *m,
 	*m = (struct gpt_match){ 0 };
 	if (!buf)
 		return -ENOMEM;
-	r = d->sectors < 3 ? 1 : disk_read_sync(d, 1, buf, DISK_SECTOR);
+	r = d->sectors / lba_sectors(d) < 3 ? 1 :
+		disk_read_sync(d, lba_sectors(d), buf, DISK_SECTOR);
 	if (r == 0)
 		r = header_check(d, buf, &h, err, n);
 	if (r == 0) {
@@ -188,6 +198,10 @@ int gpt_scan(struct disk *d, const struct gpt_key *k, struct gpt_match *m,
 			damaged(d, err, n, "partition array checksum is wrong");
 		if (r == 0 && (m->found & 0x80000000u))
 			r = damaged(d, err, n, "partition lies outside the usable range");
+	}
+	for (uint32_t i = 0; r == 0 && i < m->found && i < GPT_MATCH_MAX; i++) {
+		m->part[i].first *= lba_sectors(d);      /* LBAs to sectors */
+		m->part[i].sectors *= lba_sectors(d);
 	}
 	if (r == -EIO)
 		snprintf(err, n, "%s: cannot read the GPT", d->name);

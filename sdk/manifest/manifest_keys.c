@@ -110,6 +110,7 @@ static const struct word selftest_words[] = {
 	{ "strayirq", MANIFEST_SELFTEST_STRAYIRQ },
 	{ "cpustate", MANIFEST_SELFTEST_CPUSTATE },
 	{ "disk", MANIFEST_SELFTEST_DISK },
+	{ "volumes", MANIFEST_SELFTEST_VOLUMES },
 	{ NULL, 0 },
 };
 

@@ -131,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(m.hv.log_level <= 3);
 	REQUIRE(m.hv.time_slice_us >= MANIFEST_SLICE_MIN_US &&
 		m.hv.time_slice_us <= MANIFEST_SLICE_MAX_US);
-	REQUIRE(m.hv.selftest <= MANIFEST_SELFTEST_DISK);
+	REQUIRE(m.hv.selftest <= MANIFEST_SELFTEST_VOLUMES);
 	check_terminated(m.file, sizeof(m.file));
 	check_errors();
 	for (i = 0; i < m.guest_count; i++)

@@ -387,6 +387,8 @@ static void test_words(void)
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_CPUSTATE);
 	parse_hv("selftest", "disk");
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_DISK);
+	parse_hv("selftest", "volumes");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_VOLUMES);
 	parse_hv("selftest", "panic");
 	CHECK_ONE_ERROR(2, "selftest", "bad selftest \"panic\"");
 
