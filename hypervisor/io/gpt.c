@@ -209,6 +209,14 @@ int gpt_scan(struct disk *d, const struct gpt_key *k, struct gpt_match *m,
 	return r;
 }
 
+static void take(struct volume *v, struct disk *d, const struct gpt_match *m)
+{
+	v->disk = d;
+	v->extent[0] = (struct volume_extent){ m->part[0].first, m->part[0].sectors };
+	v->extent_count = 1;
+	v->sectors = m->part[0].sectors;
+}
+
 /* Exactly one partition over all disks, or an error naming why. */
 int gpt_find(const char *what, struct volume *v, char *err, size_t n)
 {
@@ -220,24 +228,18 @@ int gpt_find(const char *what, struct volume *v, char *err, size_t n)
 	if (gpt_guid_parse(what, guid))
 		k = (struct gpt_key){ .unique = guid };
 	for (uint32_t i = 0; i < disk_count(); i++) {
-		struct disk *d = disk_get(i);
 		struct gpt_match m;
 
-		if (gpt_scan(d, &k, &m, why, sizeof(why)) || !m.found)
+		if (gpt_scan(disk_get(i), &k, &m, why, sizeof(why)) || !m.found)
 			continue;
-		if (found || m.found > 1) {
-			snprintf(err, n, "gpt:%s: more than one partition matches "
-				 "(name it by its unique GUID)", what);
-			return -EINVAL;
-		}
-		found = 1;
-		v->disk = d;
-		v->extent[0] = (struct volume_extent){ m.part[0].first, m.part[0].sectors };
-		v->extent_count = 1;
-		v->sectors = m.part[0].sectors;
+		found += m.found;
+		take(v, disk_get(i), &m);
 	}
-	if (!found)
+	if (found > 1)
+		snprintf(err, n, "gpt:%s: more than one partition matches "
+			 "(name it by its unique GUID)", what);
+	else if (!found)
 		snprintf(err, n, "gpt:%s: no such partition on any disk%s%s%s", what,
 			 why[0] ? " (" : "", why, why[0] ? ")" : "");
-	return found ? 0 : -ENOENT;
+	return found == 1 ? 0 : found ? -EINVAL : -ENOENT;
 }

@@ -304,6 +304,17 @@ static void find_pvs(struct scan *s)
 	}
 }
 
+/* No copy of the VG's metadata: say so, and why the last damaged PV was. */
+static int no_vg(const struct scan *s, const char *lv, char *err, size_t n)
+{
+	if (s->why[0])
+		snprintf(err, n, "lvm:%s/%s: no volume group %s on any disk (%s)", s->vg, lv,
+			 s->vg, s->why);
+	else
+		snprintf(err, n, "lvm:%s/%s: no volume group %s on any disk", s->vg, lv, s->vg);
+	return -ENOENT;
+}
+
 int lvm2_find(const char *vg, const char *lv, struct volume *v, char *err, size_t n)
 {
 	struct scan *s = kzalloc(sizeof(*s));
@@ -319,11 +330,7 @@ int lvm2_find(const char *vg, const char *lv, struct volume *v, char *err, size_
 	for (uint32_t i = 0; i < s->pvs; i++)
 		scan_pv(s, i);
 	if (!s->tree.node) {
-		snprintf(err, n, "lvm:%s/%s: no volume group %s on any disk%s%s", vg, lv,
-			 vg, s->why[0] ? " (" : "", s->why);
-		if (s->why[0])
-			strlcpy(err + strlen(err), ")", n - strlen(err));
-		r = -ENOENT;
+		r = no_vg(s, lv, err, n);
 	} else {
 		r = lvm2_map(&s->tree, vg, lv, pv_at_of, s, v, err, n);
 		lvm_text_free(&s->tree);

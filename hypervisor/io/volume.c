@@ -61,8 +61,14 @@ static int open_disk(const char *what, struct volume *v, char *err, size_t n)
 	return 0;
 }
 
-static int unknown(const char *spec, char *err, size_t n)
+static int open_kind(const char *spec, struct volume *v, char *err, size_t n)
 {
+	if (!strncmp(spec, "lvm:", 4))
+		return open_lvm(spec + 4, v, err, n);
+	if (!strncmp(spec, "gpt:", 4))
+		return gpt_find(spec + 4, v, err, n);
+	if (!strncmp(spec, "disk:", 5))
+		return open_disk(spec + 5, v, err, n);
 	snprintf(err, n, "%s: unknown volume (use lvm:VG/LV, gpt:NAME, gpt:GUID "
 		 "or disk:N)", spec);
 	return -EINVAL;
@@ -79,14 +85,7 @@ int volume_open(const char *spec, bool readonly, struct volume *v, char *err, si
 	}
 	strlcpy(v->spec, spec, sizeof(v->spec));
 	v->readonly = readonly;
-	if (!strncmp(spec, "lvm:", 4))
-		r = open_lvm(spec + 4, v, err, n);
-	else if (!strncmp(spec, "gpt:", 4))
-		r = gpt_find(spec + 4, v, err, n);
-	else if (!strncmp(spec, "disk:", 5))
-		r = open_disk(spec + 5, v, err, n);
-	else
-		r = unknown(spec, err, n);
+	r = open_kind(spec, v, err, n);
 	if (!r && !readonly && v->disk->readonly) {
 		snprintf(err, n, "%s: disk %s is read-only (use ro)", spec, v->disk->name);
 		r = -EINVAL;
