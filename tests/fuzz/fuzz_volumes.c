@@ -50,7 +50,7 @@ static void text_case(const uint8_t *data, size_t size)
 {
 	char *text = malloc(size + 1), err[160];
 	struct lvm_tree t;
-	struct volume v;
+	struct volume v = { .readonly = size & 1 };
 
 	memcpy(text, data, size);
 	text[size] = 0;
