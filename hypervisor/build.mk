@@ -26,10 +26,14 @@ hv-y += io/disk.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
 hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
 	drivers/virtio_net.o
 
+# Volumes (hv/volume.h): LVM2 and GPT readers over the disk registry.
+hv-y += io/volume.o io/lvm2.o io/lvm2_label.o io/lvm2_text.o io/gpt.o lib/crc32.o \
+	core/selftest_volumes.o
+
 # The manifest parser, one object per source (MANIFEST_SRCS in
 # sdk/manifest/build.mk, which is included after this file).
 HV_MANIFEST_OBJS := $(HV_DIR)/manifest.o $(HV_DIR)/manifest_text.o \
-	$(HV_DIR)/manifest_keys.o
+	$(HV_DIR)/manifest_keys.o $(HV_DIR)/manifest_block.o
 
 # Retpolines for the hypervisor's own indirect branches (docs/security.md).
 ifeq ($(CONFIG_ISOLATION),y)
