@@ -5,7 +5,9 @@
  *   ctl unpriv   every operation must answer -EPERM, then stay 1.5 s
  *   ctl cycles N N creates of hello, each destroyed at once
  *   ctl images   the named image store, CREATE by hash, GET_CONFIG (images.c)
- *   ctl store N  the store's limits, then N add/create/destroy/remove cycles */
+ *   ctl store N  the store's limits, then N add/create/destroy/remove cycles
+ *   ctl timing N KIB  CREATE of hello with KIB of memory (by hash, then
+ *                with bytes) and DESTROY, each timed, N times (timing.c) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +300,8 @@ int main(int argc, char **argv)
 		images();
 	else if (argc > 2 && !strcmp(argv[1], "store"))
 		store_cycles(atol(argv[2]));
+	else if (argc > 3 && !strcmp(argv[1], "timing"))
+		timing(atol(argv[2]), atol(argv[3]));
 	else
 		privileged();
 	printf("ctl: done\n");
