@@ -10,8 +10,9 @@ bool net_device(const struct jdoc *doc, int t, const char *path, struct pv_domct
 		struct jerr *err);
 
 /* Admission (create_admit.c): answer the 409s and 507s the hypervisor
- * would answer less precisely (a live name or MAC, memory, domains);
- * false when it answered. */
+ * would answer less precisely (a live MAC, memory, domains; a live name is
+ * the hypervisor's own refusal); create_conflicts true and create_admits
+ * false when they answered. */
 bool create_conflicts(struct request *r, const struct pv_domctl_config *cfg);
 bool create_admits(struct request *r, const struct pv_domctl_config *cfg);
 /* CREATE failed: the error the API promises for err. */

@@ -38,7 +38,8 @@ long hv_config(uint32_t domid, struct pv_domctl_config *out)
 	return r;
 }
 
-/* One LIST call: live domains after after_id into v[0..max). */
+/* One LIST call: live domains after after_id into v[0..max), at most
+ * PV_DOMCTL_LIST_MAX of them (the hypervisor refuses a larger max). */
 static long list_page(uint32_t after_id, struct pv_domctl_dominfo *v, uint32_t max, uint32_t *count,
 		      uint32_t *total)
 {
@@ -47,7 +48,7 @@ static long list_page(uint32_t after_id, struct pv_domctl_dominfo *v, uint32_t m
 
 	memset(&l, 0, sizeof(l));
 	l.after_id = after_id;
-	l.max = max;
+	l.max = max < PV_DOMCTL_LIST_MAX ? max : PV_DOMCTL_LIST_MAX;
 	l.buf_gva = (uintptr_t)v;
 	r = hv_call(&l, PV_DOMCTL_LIST, sizeof(l), 0);
 	*count = l.count;

@@ -9,7 +9,9 @@ against a baseline measured in the same run (a plain function call for the
 hypercall, a yield with nobody to switch to for the context switch).
 The guest and network figures are also measured on -smp 4 (plain TCG;
 icount needs one CPU); the SMP figures (scaling, wake-up latency, idle
-cost) come from smp_bench.py.
+cost) come from smp_bench.py, the control plane's (creates through the
+API, the hypervisor's part of a create, creates/s, density) from
+serverless_bench.py.
 """
 import os
 import re
@@ -23,6 +25,7 @@ sys.path.insert(0, str(ROOT / "sdk" / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pvrun  # noqa: E402
 import qemu  # noqa: E402
+import serverless_bench  # noqa: E402
 import smp_bench  # noqa: E402
 
 BUILD = Path(os.environ.get("PARAVANE_BUILD", ROOT / "build" / "test"))
@@ -434,6 +437,7 @@ def main():
     net1, net_many = measure_net(1), measure_net(MANY_CPUS)
     print_net(net1, net_many, measure_linux_vm())
     smp_bench.print_smp(smp_bench.measure_smp(BUILD), smp_row)
+    serverless_bench.print_serverless(serverless_bench.measure(BUILD, ICOUNT_SHIFT, hello_kib))
 
 
 if __name__ == "__main__":

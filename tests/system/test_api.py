@@ -533,3 +533,28 @@ def test_create_destroy_cycles_return_every_frame(vm):
         vm.wait_gone("cyc%d" % i)
     time.sleep(0.5)
     assert vm.api("GET", "/v1/host")[2]["memory_free"] == free
+
+
+# ---- more domains than one LIST call returns -------------------------------------------
+
+MANY = 1100          # > PV_DOMCTL_LIST_MAX (1024): the listing takes several LIST calls
+
+
+def test_more_domains_than_one_list_call_are_all_listed_named_and_measured():
+    with ControlVM(smp=1, files=[guest("ticker")], hv="log_level = warn", memory="1G") as m:
+        m.upload("ticker", TICKER)
+        c = m.conn()
+        for i in range(MANY):
+            status, _, d = m.api("POST", "/v1/domains", dict(name="many%d" % i, image="ticker", memory=160 << 10,
+                                                             args=["0", "100000000"]), conn=c)
+            assert status == 201, (i, d)
+        status, _, doc = m.api("GET", "/v1/domains", timeout=120)
+        assert status == 200, doc
+        names = {d["name"] for d in doc["domains"]}
+        assert {"many%d" % i for i in range(MANY)} <= names
+        status, _, last = m.api("GET", "/v1/domains/many%d" % (MANY - 1))       # a name is found by listing
+        assert status == 200 and last["name"] == "many%d" % (MANY - 1), last
+        status, _, doc = m.create("many%d" % (MANY - 1), image="ticker", memory=160 << 10)
+        assert status == 409 and doc["error"]["code"] == "name_taken", doc
+        text = m.request("GET", "/metrics", timeout=120)[2].decode()
+        assert len(re.findall(r'^paravane_domain_info\{id="\d+",name="many\d+"', text, re.M)) == MANY

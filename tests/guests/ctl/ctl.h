@@ -17,5 +17,7 @@ void destroy(uint32_t id, const char *label);
 void images(void);
 /* ctl store N: the store's limits, then N add/create/destroy/remove cycles. */
 void store_cycles(long n);
+/* ctl timing N KIB: CREATE and DESTROY timed by the caller (timing.c). */
+void timing(long n, long kib);
 
 #endif

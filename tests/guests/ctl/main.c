@@ -6,7 +6,9 @@
  *   ctl cycles N N creates of hello, each destroyed at once
  *   ctl images   the named image store, CREATE by hash, GET_CONFIG (images.c)
  *   ctl store N  the store's limits, then N add/create/destroy/remove cycles
- *   ctl race T N N rounds of racing another ctl for one name (below) */
+ *   ctl race T N N rounds of racing another ctl for one name (below)
+ *   ctl timing N KIB  CREATE of hello with KIB of memory (by hash, then
+ *                with bytes) and DESTROY, each timed, N times (timing.c) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +329,8 @@ int main(int argc, char **argv)
 		store_cycles(atol(argv[2]));
 	else if (argc > 3 && !strcmp(argv[1], "race"))
 		race(atol(argv[2]), atol(argv[3]));
+	else if (argc > 3 && !strcmp(argv[1], "timing"))
+		timing(atol(argv[2]), atol(argv[3]));
 	else
 		privileged();
 	printf("ctl: done\n");
