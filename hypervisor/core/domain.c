@@ -403,9 +403,9 @@ static void domain_destroy(struct domain *d)
 	sched_remove(d);
 	if (read_cr3() == d->pml4)
 		write_cr3(kspace_pml4());   /* never free the tables we run on */
+	console_keep(d);        /* first: a reader by id finds it live or kept, never neither */
 	unlink_domain(d);
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
-	console_keep(d);
 	domain_release(d);
 	release_slot();   /* only now: "all ended" must see its memory back */
 }

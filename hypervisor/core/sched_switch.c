@@ -387,6 +387,10 @@ static struct domain *replace_current(struct cpu *c, struct trap_frame *f, uint6
 	if (prev) {
 		sched_charge(c, now);
 		switch_out(c, f, now);
+		/* Looking for work may drop the lock (push, steal, idle): prev,
+		 * blocked, may meanwhile be woken, stolen, ended and freed by
+		 * another CPU.  Never sit on its tables while it can go. */
+		write_cr3(kspace_pml4());
 	}
 	if (c->sched.fq.count > 1 && cpu_count > 1)
 		push_one(c, flags);
