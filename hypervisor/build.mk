@@ -16,10 +16,15 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch
 	lib/string.o lib/format.o lib/stack_protector.o lib/sanitize.o
 hv-y += core/domctl_stats.o core/domain_restart.o
 
+# Disks: the registry, synchronous I/O and the drivers (PCI and the
+# virtio transport are shared with the NIC).
+hv-y += io/disk.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
+	drivers/virtio_blk.o drivers/nvme.o core/selftest_disk.o
+
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.
 hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
-	drivers/pci.o drivers/virtio_pci.o drivers/virtio_net.o
+	drivers/virtio_net.o
 
 # The manifest parser, one object per source (MANIFEST_SRCS in
 # sdk/manifest/build.mk, which is included after this file).

@@ -5,6 +5,7 @@
 #include <hv/acpi.h>
 #include <hv/boot.h>
 #include <hv/cpu.h>
+#include <hv/disk.h>
 #include <hv/layout.h>
 #include <hv/hwevent.h>
 #include <hv/ipi.h>
@@ -97,6 +98,7 @@ void hv_main(uint64_t bi_phys)
 	mitigations_init((int)boot.manifest->hv.isolation);
 	smp_start(boot.manifest->hv.cpus);
 	banner_print();
+	disk_init();              /* before the self-tests and the volume layer */
 	selftest_run(boot.manifest->hv.selftest);
 	boot.tsc_ready = rdtsc();
 	banner_print_timing();

@@ -157,4 +157,6 @@ void selftest_run(enum manifest_selftest which)
 		selftest_textalias();
 	else if (which == MANIFEST_SELFTEST_SMASH)
 		selftest_smash();
+	else if (which == MANIFEST_SELFTEST_DISK)
+		selftest_disk();
 }

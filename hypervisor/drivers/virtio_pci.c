@@ -343,6 +343,22 @@ void virtq_add(struct virtq *q, uint16_t id, uint64_t pa, uint32_t len, bool dev
 	q->avail_idx++;
 }
 
+void virtq_add_chain(struct virtq *q, uint16_t first, const struct virtq_buf *b, unsigned int n)
+{
+	HV_ASSERT(n && (uint32_t)first + n <= q->size);
+	for (unsigned int i = 0; i < n; i++) {
+		struct virtq_desc *d = &q->desc[first + i];
+
+		d->addr = b[i].pa;
+		d->len = b[i].len;
+		d->flags = (b[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+			   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+		d->next = i + 1 < n ? (uint16_t)(first + i + 1) : 0;
+	}
+	q->avail->ring[q->avail_idx & (q->size - 1)] = first;
+	q->avail_idx++;
+}
+
 void virtq_publish(struct virtq *q)
 {
 	virtio_wmb();                    /* descriptors and ring entries first */

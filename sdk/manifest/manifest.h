@@ -63,6 +63,7 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_SMASH = 10,    /* overwrite a stack canary */
 	MANIFEST_SELFTEST_STRAYIRQ = 11, /* once guests run: a self-IPI on a vector nobody handles */
 	MANIFEST_SELFTEST_CPUSTATE = 12, /* loader leaves junk in DR7/CR4/SYSENTER; every CPU reports */
+	MANIFEST_SELFTEST_DISK = 13,     /* write, read back and flush every disk's last MiB */
 };
 
 enum manifest_isolation {         /* page-table isolation and speculation barriers */

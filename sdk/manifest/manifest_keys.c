@@ -109,6 +109,7 @@ static const struct word selftest_words[] = {
 	{ "smash", MANIFEST_SELFTEST_SMASH },
 	{ "strayirq", MANIFEST_SELFTEST_STRAYIRQ },
 	{ "cpustate", MANIFEST_SELFTEST_CPUSTATE },
+	{ "disk", MANIFEST_SELFTEST_DISK },
 	{ NULL, 0 },
 };
 

@@ -121,20 +121,52 @@ def net_args(net):
             "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
 
 
+DRIVE_KINDS = ("virtio", "nvme")
+
+
+def drive_args(drives):
+    """QEMU arguments for extra raw disks after the boot disk: drives is a
+    list of (path, kind), kind "virtio" (a modern-only virtio-blk-pci) or
+    "nvme".  They are written for real (no snapshot): tests read them
+    back afterwards."""
+    out = []
+    for i, (path, kind) in enumerate(drives):
+        if kind not in DRIVE_KINDS:
+            raise ValueError("drive %r: kind %r, want one of %s" % (path, kind, DRIVE_KINDS))
+        if "," in str(path):
+            raise ValueError("drive %r: a comma in the path" % path)
+        out += ["-drive", "file=%s,if=none,id=xd%d,format=raw" % (path, i)]
+        if kind == "virtio":
+            out += ["-device", "virtio-blk-pci,drive=xd%d,disable-legacy=on" % i]
+        else:
+            out += ["-device", "nvme,serial=pvdisk%d,drive=xd%d" % (i, i)]
+    return out
+
+
+def boot_drive_args(image, drives):
+    """The boot disk on q35's AHCI; with extra disks it gets bootindex=0
+    so the firmware never tries to boot one of them."""
+    if not drives:
+        return ["-drive", "if=ide,format=raw,snapshot=on,file=" + image]
+    return ["-drive", "if=none,id=boot,format=raw,snapshot=on,file=" + image,
+            "-device", "ide-hd,drive=boot,bus=ide.0,bootindex=0"]
+
+
 GDB_PORT = 1234
 
 
 def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
-            serial="stdio", extra_args=(), net=None):
+            serial="stdio", extra_args=(), net=None, drives=()):
     """QEMU's command line.  gdb: False, True (port GDB_PORT) or a port; the
-    stub listens on 127.0.0.1 only (QEMU's -s would take every interface)."""
+    stub listens on 127.0.0.1 only (QEMU's -s would take every interface).
+    drives: extra disks, see drive_args()."""
     # The boot disk is on q35's AHCI (if=ide), not virtio: it boots as fast
     # (measured) and leaves every virtio-blk device to the tests.
     cmd = [QEMU, "-machine", "q35", "-cpu", "max", "-m", str(memory),
            "-smp", str(smp), "-nodefaults", "-display", "none", "-no-reboot",
            "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
            "-drive", "if=pflash,format=raw,file=" + vars_file,
-           "-drive", "if=ide,format=raw,snapshot=on,file=" + image,
+           *boot_drive_args(image, drives),
            "-serial", serial,
            "-device", "isa-debug-exit,iobase=%#x,iosize=0x04" % EXIT_PORT]
     if icount is not None:
@@ -145,7 +177,7 @@ def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
         cmd += ["-gdb", "tcp:127.0.0.1:%d" % _gdb_port(gdb), "-S"]
     if net is not None:
         cmd += net_args([] if net is True else [net] if isinstance(net, str) else net)
-    return cmd + list(extra_args)
+    return cmd + drive_args(drives) + list(extra_args)
 
 
 def _gdb_port(gdb):
@@ -368,19 +400,20 @@ def _pump(proc, reader, deadline):
 
 
 def run(image, timeout=60, until=None, extra_args=(), icount=None, gdb=False,
-        memory="512M", smp=1, stream=None, net=None):
+        memory="512M", smp=1, stream=None, net=None, drives=()):
     """Boot image headless; returns a Result.
 
     until:  regex (str or compiled); stop QEMU as soon as a line matches.
     stream: file or callable that gets every clean line as it arrives.
     net:    None (no NIC), or a list of host forwards (may be empty), e.g.
             ["tcp:127.0.0.1:8080-10.0.2.15:80"]: adds a virtio-net NIC.
+    drives: extra raw disks [(path, "virtio" | "nvme")], after the boot disk.
     """
     if not os.path.isfile(image):
         raise FileNotFoundError(image)
     with tempfile.TemporaryDirectory(prefix="paravane-qemu-") as tmp:
         cmd = command(image, _fresh_vars(tmp), memory, smp, icount, gdb,
-                      "stdio", extra_args, net)
+                      "stdio", extra_args, net, drives)
         start = time.monotonic()
         reader = _Reader(until, stream, start)
         with stop_signals():
@@ -524,11 +557,12 @@ class Background:
     forward): start, wait_for(regex), then stop().  The serial log
     accumulates in .log.  Only this process's own QEMU is ever killed."""
 
-    def __init__(self, image, memory="512M", smp=1, net=None, icount=None, cmd=None):
+    def __init__(self, image, memory="512M", smp=1, net=None, icount=None, cmd=None,
+                 drives=()):
         self._tmp = tempfile.mkdtemp(prefix="pv-qemu-")
         if cmd is None:          # cmd: a whole other command line (baselines)
             cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,
-                          "stdio", (), net)
+                          "stdio", (), net, drives)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self._chunks = []

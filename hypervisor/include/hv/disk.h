@@ -40,6 +40,11 @@ struct disk_ops {
 	/* Start io or queue it; never blocks, never fails (a bad io is the
 	 * caller's bug: the driver completes it with -EIO). */
 	void (*submit)(struct disk *d, struct disk_io *io);
+	/* Reap completions without waiting for an interrupt (the boot-time
+	 * synchronous readers, the periodic safety net); any CPU, no lock of
+	 * the caller's held (it may call done). */
+	void (*poll)(struct disk *d);
+	const char *driver;         /* "virtio-blk", "nvme": logs and events */
 };
 
 struct disk {
@@ -53,6 +58,7 @@ struct disk {
 	void *priv;                 /* the driver's */
 	/* counters (the driver's lock) */
 	uint64_t reads, writes, flushes, errors, in_flight_max;
+	uint64_t irqs;              /* interrupts that found completions */
 };
 
 /* A driver hands over a disk it found; returns its index, or -1 (full). */
@@ -71,5 +77,20 @@ static inline void disk_submit(struct disk *d, struct disk_io *io)
  * Returns 0 or -EIO / -ETIMEDOUT. */
 int disk_read_sync(struct disk *d, uint64_t sector, void *buf, size_t len);
 int disk_write_sync(struct disk *d, uint64_t sector, const void *buf, size_t len);
+
+/* ---- io/disk.c, for the drivers and boot ------------------------------------ */
+/* Probe every disk driver (at boot, boot CPU, before domains start) and
+ * arm the periodic poll that is every driver's safety net. */
+void disk_init(void);
+/* 0 if io is well formed for d (op, length, alignment, range, a write to
+ * a read-only disk), else -EIO: the checks every driver makes first. */
+int disk_io_check(const struct disk *d, const struct disk_io *io);
+/* Complete io with status soon, from the poll or a synchronous wait:
+ * what submit uses for an io it refuses (it must not call done itself,
+ * the submitter may hold its own locks).  Takes the disk-later lock. */
+void disk_finish_later(struct disk_io *io, int status);
+/* An interrupt vector for a driver's MSI-X messages; fn(arg) runs on
+ * each (then EOI).  0 when none is left. */
+uint8_t disk_irq_vector(void (*fn)(void *arg), void *arg);
 
 #endif

@@ -20,5 +20,6 @@
 #define ERANGE PV_ERANGE
 #define ENODEV PV_ENODEV
 #define EIO    PV_EIO
+#define ETIMEDOUT 110       /* hypervisor-internal (disk_*_sync): never returned to a guest */
 
 #endif

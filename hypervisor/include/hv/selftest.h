@@ -7,5 +7,6 @@
 void selftest_run(enum manifest_selftest which);           /* at boot */
 void selftest_after_start(enum manifest_selftest which);   /* once domains exist */
 void selftest_ptdump(uint32_t unused);   /* core/selftest_ptdump.c */
+void selftest_disk(void);                /* core/selftest_disk.c */
 
 #endif

@@ -12,6 +12,8 @@
 #define VIRTIO_PCI_MODERN_BASE  0x1040  /* device id = base + virtio type */
 #define VIRTIO_PCI_LEGACY_NET   0x1000  /* transitional net: subsystem id 1 */
 #define VIRTIO_ID_NET           1
+#define VIRTIO_ID_BLOCK         2
+#define VIRTIO_PCI_LEGACY_BLOCK 0x1001  /* transitional block: subsystem id 2 */
 
 /* device_status bits */
 #define VIRTIO_STATUS_ACKNOWLEDGE  1u
@@ -111,6 +113,16 @@ uint8_t virtio_status(const struct virtio_dev *vd);
 /* ---- queue operations (single producer, single consumer, IF=0) ------------ */
 /* Post buffer `id` (descriptor id) at pa/len; not visible until publish. */
 void virtq_add(struct virtq *q, uint16_t id, uint64_t pa, uint32_t len, bool device_writes);
+/* One buffer of a chain. */
+struct virtq_buf {
+	uint64_t pa;
+	uint32_t len;
+	bool device_writes;
+};
+/* Post a chain of n buffers on descriptors first .. first + n - 1 (the
+ * driver's fixed layout: they are its own, never read back); the used
+ * ring names `first` when the device is done with all of them. */
+void virtq_add_chain(struct virtq *q, uint16_t first, const struct virtq_buf *b, unsigned int n);
 void virtq_publish(struct virtq *q);
 /* Notify the device unless it said it does not need it.  True if sent. */
 bool virtq_kick(struct virtq *q);
