@@ -8,7 +8,7 @@
  * The kick must fail (-PV_EIO: disconnected), the reads in flight must
  * complete (done or -ENOTCONN, never hang), later requests fail with
  * -ENOTCONN, and the domain goes on: a device named "other", if the
- * manifest has one, still works. */
+ * manifest has one, still works (read, and written unless read-only). */
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -75,6 +75,7 @@ static int wait_bounded(struct pv_blk *d, struct pv_blk_req *r, uint32_t port)
 static int other_device_works(void)
 {
 	static uint8_t buf[4096] __attribute__((aligned(4096)));
+	struct pv_blk_info in;
 	struct pv_blk *o;
 	int e;
 
@@ -82,8 +83,10 @@ static int other_device_works(void)
 		return 0;
 	if (!(o = pv_blk_open("other")))
 		return printf("blktest: FAIL open other %d\n", errno), 1;
+	pv_blk_info(o, &in);
 	memset(buf, 0x5a, sizeof(buf));
-	if ((e = pv_blk_write(o, 8, buf, sizeof(buf))) || (e = pv_blk_read(o, 8, buf, sizeof(buf))))
+	if ((!in.readonly && (e = pv_blk_write(o, 8, buf, sizeof(buf)))) ||
+	    (e = pv_blk_read(o, 8, buf, sizeof(buf))))
 		return printf("blktest: FAIL other device %d\n", e), 1;
 	printf("blktest: other device ok\n");
 	return 0;

@@ -6,7 +6,8 @@
  *   blktest edges DEV            sector 0, the last sector, one past it
  *   blktest ro DEV               a read-only device refuses writes
  *   blktest async DEV N          N requests in flight at once
- *   blktest records DEV N        N numbered records, a flush after each
+ *   blktest records DEV N BASE   N numbered records at BASE+1.., a flush after each
+ *   blktest abandon DEV N        N 64 KiB writes submitted, then exit at once
  *   blktest hostile DEV HOW      corrupt the ring while I/O is in flight
  *   blktest missing NAME         pv_blk_open of a name that is not there
  * Every mode prints "blktest: <mode> ok ..." and exits 0, or prints
@@ -231,6 +232,25 @@ static int do_records(struct pv_blk *d, uint64_t base, uint32_t count)
 	return 0;
 }
 
+/* The domain ends with its I/O in flight: the backend must finish it on
+ * its own frames and give everything back. */
+static int do_abandon(struct pv_blk *d, uint32_t n)
+{
+	struct pv_blk_req *rq = calloc(n, sizeof(*rq));
+	uint8_t *mem = memalign(4096, 65536);
+	int e;
+
+	memset(mem, 0xab, 65536);
+	for (uint32_t i = 0; i < n; i++) {
+		rq[i] = (struct pv_blk_req){ .op = PV_BLK_WRITE, .sector = i * 128ull, .buf = mem,
+					     .len = 65536 };
+		if ((e = pv_blk_submit(d, &rq[i])))
+			return failed("submit", i, e);
+	}
+	printf("blktest: abandon ok n=%u\n", n);
+	pv_shutdown(PV_SHUTDOWN_EXIT, 0);
+}
+
 static int do_missing(const char *name)
 {
 	struct pv_blk *d = pv_blk_open(name);
@@ -262,6 +282,8 @@ static int run(int argc, char **argv, struct pv_blk *d)
 		return do_async(d, (uint32_t)a);
 	if (!strcmp(m, "records"))
 		return do_records(d, b, (uint32_t)a);
+	if (!strcmp(m, "abandon"))
+		return do_abandon(d, (uint32_t)a);
 	if (!strcmp(m, "hostile"))
 		return blktest_hostile(d, argv[3]);
 	return failed("unknown mode", argc, 0);
