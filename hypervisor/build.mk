@@ -29,6 +29,17 @@ hv-y += io/blkback.o io/blkback_io.o
 hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
 	drivers/virtio_net.o
 
+# Volumes (hv/volume.h): LVM2 and GPT readers over the disk registry
+# (hv/disk.h).  Linked once a disk registry is in the tree (the drivers'
+# branch); until then compiled with the hypervisor's flags so they stay
+# buildable, and tested on the host (tests/unit/test_lvm2.c, test_gpt.c).
+HV_VOLUME := io/volume.o io/lvm2.o io/lvm2_label.o io/lvm2_text.o io/gpt.o lib/crc32.o
+ifneq ($(wildcard hypervisor/drivers/disk.c hypervisor/io/disk.c hypervisor/core/disk.c),)
+hv-y += $(HV_VOLUME)
+else
+HV_VOLUME_ONLY := $(addprefix $(HV_DIR)/,$(HV_VOLUME))
+endif
+
 # The manifest parser, one object per source (MANIFEST_SRCS in
 # sdk/manifest/build.mk, which is included after this file).
 HV_MANIFEST_OBJS := $(HV_DIR)/manifest.o $(HV_DIR)/manifest_text.o \
@@ -74,4 +85,4 @@ $(HV_ELF): $(HV_DIR)/paravane.pass1.elf sdk/tools/ksyms.py
 	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(HV_DIR)/ksyms.o
 	$(Q)$(PY) sdk/tools/ksyms.py --verify $< $@
 
--include $(HV_OBJS:.o=.d)
+-include $(HV_OBJS:.o=.d) $(HV_VOLUME_ONLY:.o=.d)

@@ -19,6 +19,13 @@ test_buddy_SRCS := hypervisor/mm/buddy.c
 test_sha256_SRCS := hypervisor/lib/sha256.c
 test_text_ring_SRCS := hypervisor/core/text_ring.c
 test_control_input_SRCS := apps/control/json_in.c apps/control/http.c apps/control/buf.c apps/control/args.c
+VOLUME_SRCS := hypervisor/io/volume.c hypervisor/io/lvm2.c hypervisor/io/lvm2_label.c \
+	hypervisor/io/lvm2_text.c hypervisor/io/gpt.c hypervisor/lib/crc32.c \
+	tests/unit/disk_shim.c tests/unit/host_shims.c
+test_lvm2_SRCS := $(VOLUME_SRCS)
+test_gpt_SRCS := $(VOLUME_SRCS)
+# volume.c's lock goes through the checked path, which disk_shim.c provides.
+$(O)/tests/unit/obj/hypervisor/io/volume.o: UNIT_CFLAGS += -DCONFIG_LOCK_CHECK=1
 
 # ---- rule generator: nothing to edit below ---------------------------------
 UNIT_O := $(O)/tests/unit
