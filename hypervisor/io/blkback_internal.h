@@ -46,6 +46,9 @@ struct blkback {
 	struct blk_req req[PV_BLK_RING_SIZE];
 	struct blk_req *backlog, *backlog_tail;
 	struct blk_piece piece[BLKBACK_PIECES];
+	uint32_t busy;            /* pieces in flight now */
+	/* counters, reported at detach */
+	uint64_t reads, writes, flushes, refused, errors, busy_max;
 };
 
 /* Lock held: answer q now (status not PV_BLK_OK) or put it on the backlog. */

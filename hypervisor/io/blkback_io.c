@@ -14,6 +14,16 @@
 
 static void piece_done(struct disk_io *io);
 
+static void count(struct blkback *bb, uint8_t op)
+{
+	if (op == PV_BLK_READ)
+		bb->reads++;
+	else if (op == PV_BLK_WRITE)
+		bb->writes++;
+	else
+		bb->flushes++;
+}
+
 void blkback_queue(struct blkback *bb, struct blk_req *q, int status)
 {
 	q->used = true;
@@ -24,9 +34,11 @@ void blkback_queue(struct blkback *bb, struct blk_req *q, int status)
 	q->started = false;
 	q->next = NULL;
 	if (status != PV_BLK_OK) {
+		bb->refused++;
 		blkback_respond(bb, q);
 		return;
 	}
+	count(bb, q->r.op);
 	if (bb->backlog_tail)
 		bb->backlog_tail->next = q;
 	else
@@ -106,6 +118,8 @@ static void start_piece(struct blkback *bb, struct blk_req *q, struct blk_piece 
 	*list = p;
 	q->pending++;
 	bb->refs++;
+	if (++bb->busy > bb->busy_max)
+		bb->busy_max = bb->busy;
 }
 
 /* A disconnected device starts nothing more: what waits is answered
@@ -163,8 +177,11 @@ static void complete(struct blkback *bb, struct blk_piece *p)
 	struct blk_req *q = p->req;
 
 	p->busy = false;
+	bb->busy--;
 	if (!bb->d)
 		return;
+	if (p->io.status && q->status == PV_BLK_OK)
+		bb->errors++;
 	if (p->io.status)
 		q->status = PV_BLK_ERR_IO;
 	else if (p->io.op == DISK_READ && q->status == PV_BLK_OK && !bb->disconnected &&
@@ -193,11 +210,21 @@ static void piece_done(struct disk_io *io)
 		blkback_free(bb);
 }
 
+/* Lock held, domain attached: what the device did, as one @event. */
+static void report(const struct blkback *bb)
+{
+	log_event("blk-stats id=%u name=%s dev=%s reads=%lu writes=%lu flushes=%lu refused=%lu "
+		  "errors=%lu in_flight_max=%lu disconnected=%u", bb->d->id, bb->d->name, bb->name,
+		  bb->reads, bb->writes, bb->flushes, bb->refused, bb->errors, bb->busy_max,
+		  bb->disconnected);
+}
+
 void blkback_detach(struct blkback *bb)
 {
 	uint64_t f = spin_lock(&bb->lock);
 	bool last;
 
+	report(bb);
 	bb->d = NULL;
 	bb->backlog = bb->backlog_tail = NULL;
 	last = --bb->refs == 0;

@@ -120,6 +120,26 @@ def test_many_requests_in_flight(boot, tmp_path):
     assert sectors(d, 199 * 8, 8) == b"".join(pattern(5, s) for s in range(199 * 8, 200 * 8))
 
 
+def test_two_guests_share_a_disk_fairly(boot, tmp_path):
+    """A guest with 1000 requests in flight and one doing small synchronous
+    I/O on two partitions of one disk: the first is held to 32 disk I/Os at
+    a time, the second gets its turns."""
+    d = make_disk(tmp_path, "shared.img", 32)
+    r = subprocess.run(["sgdisk", "-o", "-n", "1:2048:+12M", "-c", "1:hog",
+                        "-n", "2:0:+4M", "-c", "2:small", str(d)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip("sgdisk: " + (r.stderr or "not installed"))
+    m = HV + section("hog", "async data 1000", [("gpt:hog", "data")], memory="16M")
+    m += section("small", "write data 0 299 9", [("gpt:small", "data")])
+    b = boot(m, [guest("blktest")], timeout=300, drives=drives([d]))
+    assert ok_line(b, "hog", "async") and ok_line(b, "small", "write"), b.log[-4000:]
+    stats = {e["name"]: e for e in b.events("blk-stats")}
+    assert int(stats["hog"]["in_flight_max"]) == 32, stats      # held at the bound
+    assert int(stats["hog"]["writes"]) >= 1000 and int(stats["small"]["writes"]) >= 1
+    assert stats["hog"]["disconnected"] == "0"
+    assert b.status == 0
+
+
 def test_many_guests_at_once_each_on_its_own_disk(boot, tmp_path, smp):
     if smp < 4:
         pytest.skip("runs on -smp 4")
