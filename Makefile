@@ -99,7 +99,7 @@ include tests/unit/build.mk
 # ---- top-level goals -------------------------------------------------------
 .PHONY: all image run debug test test-unit test-configs test-tools test-system bench fuzz check-manifest clean distclean
 
-all: $(HV_ELF) $(HV_VOLUME_ONLY) $(LOADER_EFI) $(TOOLS) $(IMAGE)
+all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
 
 image: $(IMAGE)
 

@@ -23,7 +23,8 @@ LOADER_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
 	-I$(GEN) -include autoconf.h -Ihypervisor/include -Isdk/manifest -MMD -MP
 
 LOADER_SRCS := $(wildcard boot/*.c) sdk/manifest/manifest.c \
-	sdk/manifest/manifest_text.c sdk/manifest/manifest_keys.c
+	sdk/manifest/manifest_text.c sdk/manifest/manifest_keys.c \
+	sdk/manifest/manifest_block.c
 LOADER_OBJS := $(patsubst %.c,$(O)/boot/obj/%.o,$(LOADER_SRCS))
 
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym \

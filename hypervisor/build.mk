@@ -19,7 +19,7 @@ hv-y += core/domctl_stats.o core/domain_restart.o
 # Disks: the registry, synchronous I/O and the drivers (PCI and the
 # virtio transport are shared with the NIC).
 hv-y += io/disk.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
-	drivers/virtio_blk.o drivers/nvme.o core/selftest_disk.o
+	drivers/virtio_blk.o drivers/nvme.o core/selftest_disk.o core/selftest_disk_smp.o
 
 # Block devices: the backends over the volume layer (io/volume.c).
 hv-y += io/blkback.o io/blkback_io.o
@@ -29,21 +29,14 @@ hv-y += io/blkback.o io/blkback_io.o
 hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
 	drivers/virtio_net.o
 
-# Volumes (hv/volume.h): LVM2 and GPT readers over the disk registry
-# (hv/disk.h).  Linked once a disk registry is in the tree (the drivers'
-# branch); until then compiled with the hypervisor's flags so they stay
-# buildable, and tested on the host (tests/unit/test_lvm2.c, test_gpt.c).
-HV_VOLUME := io/volume.o io/lvm2.o io/lvm2_label.o io/lvm2_text.o io/gpt.o lib/crc32.o
-ifneq ($(wildcard hypervisor/drivers/disk.c hypervisor/io/disk.c hypervisor/core/disk.c),)
-hv-y += $(HV_VOLUME)
-else
-HV_VOLUME_ONLY := $(addprefix $(HV_DIR)/,$(HV_VOLUME))
-endif
+# Volumes (hv/volume.h): LVM2 and GPT readers over the disk registry.
+hv-y += io/volume.o io/lvm2.o io/lvm2_label.o io/lvm2_text.o io/gpt.o lib/crc32.o \
+	core/selftest_volumes.o
 
 # The manifest parser, one object per source (MANIFEST_SRCS in
 # sdk/manifest/build.mk, which is included after this file).
 HV_MANIFEST_OBJS := $(HV_DIR)/manifest.o $(HV_DIR)/manifest_text.o \
-	$(HV_DIR)/manifest_keys.o
+	$(HV_DIR)/manifest_keys.o $(HV_DIR)/manifest_block.o
 
 # Retpolines for the hypervisor's own indirect branches (docs/security.md).
 ifeq ($(CONFIG_ISOLATION),y)
@@ -85,4 +78,4 @@ $(HV_ELF): $(HV_DIR)/paravane.pass1.elf sdk/tools/ksyms.py
 	$(Q)$(LD) $(HV_LDFLAGS) -o $@ $(HV_OBJS) $(HV_DIR)/ksyms.o
 	$(Q)$(PY) sdk/tools/ksyms.py --verify $< $@
 
--include $(HV_OBJS:.o=.d) $(HV_VOLUME_ONLY:.o=.d)
+-include $(HV_OBJS:.o=.d)

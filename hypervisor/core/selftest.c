@@ -159,4 +159,6 @@ void selftest_run(enum manifest_selftest which)
 		selftest_smash();
 	else if (which == MANIFEST_SELFTEST_DISK)
 		selftest_disk();
+	else if (which == MANIFEST_SELFTEST_VOLUMES)
+		selftest_volumes();
 }

@@ -2,11 +2,12 @@
  * at boot, before any block backend exists.
  *
  * On each disk of at least 2 MiB that takes writes: write a pattern to
- * the first 128 KiB of the last MiB with 32 page-sized I/Os in flight at
+ * the first 384 KiB of the last MiB with 96 page-sized I/Os submitted at
  * once, flush, read it back the same way and compare; then 6 KiB more
  * through disk_write_sync/disk_read_sync (split into pages).  On every
  * disk: read sector 0 (its SHA-256 goes in the event, for the host to
- * compare with what it wrote), refuse an I/O past the end, flush.
+ * compare with what it wrote), refuse an I/O past the end (and, with
+ * 4096-byte blocks, a 512-byte one; on a read-only disk, a write), flush.
  *
  * The waits run with interrupts on, so completions arrive by MSI-X; only
  * after IRQ_WAIT_MS without them does the wait poll the driver.  The
@@ -24,7 +25,7 @@
 #include <hv/time.h>
 #include <hv/x86.h>
 
-#define ST_IOS          32u
+#define ST_IOS          96u        /* more than any driver has slots: some wait their turn */
 #define ST_SECTORS_PER  (PAGE_SIZE / DISK_SECTOR)
 #define ST_MIN_SECTORS  4096u      /* 2 MiB */
 #define ST_LAST_MIB     2048u      /* sectors */
@@ -124,7 +125,7 @@ static bool check_pages(struct st_batch *b, uint64_t sector0)
 	return true;
 }
 
-/* 32 writes in flight, flush, 32 reads in flight into zeroed pages. */
+/* 96 writes at once, flush, 96 reads at once into zeroed pages. */
 static bool st_async(struct disk *d, struct st_batch *b, uint64_t base)
 {
 	bool ok;
@@ -155,14 +156,29 @@ static bool st_sync(struct disk *d, uint64_t sector0)
 	return ok;
 }
 
-/* An I/O past the end must come back -EIO, not reach the device. */
-static bool st_refused(struct disk *d, struct st_batch *b)
+/* One I/O that must come back -EIO without reaching the device. */
+static bool st_refuse(struct disk *d, struct st_batch *b, enum disk_op op, uint64_t sector,
+		      uint32_t len)
 {
 	b->done = b->failed = 0;
-	b->io[0] = (struct disk_io){ .op = DISK_READ, .sector = d->sectors, .pa = b->pa[0],
-				     .len = DISK_SECTOR, .done = st_done, .ctx = b };
+	b->io[0] = (struct disk_io){ .op = op, .sector = sector, .pa = b->pa[0],
+				     .len = len, .done = st_done, .ctx = b };
 	disk_submit(d, &b->io[0]);
 	return st_wait(d, b, 1) && b->io[0].status == -EIO;
+}
+
+/* Past the end; on a disk of 4096-byte blocks, half a block; on a
+ * read-only disk, a write. */
+static bool st_refused(struct disk *d, struct st_batch *b)
+{
+	bool ok = st_refuse(d, b, DISK_READ, d->sectors, DISK_SECTOR);
+
+	if (d->block_size > DISK_SECTOR)
+		ok = ok && st_refuse(d, b, DISK_READ, 1, DISK_SECTOR) &&
+		     st_refuse(d, b, DISK_READ, 0, PAGE_SIZE / 2);
+	if (d->readonly)
+		ok = ok && st_refuse(d, b, DISK_WRITE, 0, DISK_SECTOR);
+	return ok;
 }
 
 static void sector0_hash(struct disk *d, char hex[2 * SHA256_BYTES + 1], bool *ok)
@@ -208,9 +224,10 @@ static void selftest_one(struct disk *d, struct st_batch *b)
 	ok = ok && refused && st_batch(d, b, DISK_FLUSH, 0, 1);
 	if (!ok)
 		log_err("selftest: disk %u (%s) failed", d->index, d->name);
-	log_event("selftest-disk index=%u name=%s ok=%d wrote=%d base=%lu ios=%u in_flight_max=%lu "
-		  "irqs=%lu polled=%d refused=%d reads=%lu writes=%lu flushes=%lu errors=%lu "
-		  "sector0_sha256=%s", d->index, d->name, ok, write, write ? base : 0, b->submitted,
+	log_event("selftest-disk index=%u name=%s ok=%d wrote=%d base=%lu block_size=%u ios=%u "
+		  "in_flight_max=%lu irqs=%lu polled=%d refused=%d reads=%lu writes=%lu flushes=%lu "
+		  "errors=%lu sector0_sha256=%s", d->index, d->name, ok, write, write ? base : 0,
+		  d->block_size, b->submitted,
 		  d->in_flight_max, d->irqs, b->polled, refused, d->reads, d->writes, d->flushes,
 		  d->errors, hash);
 }

@@ -97,4 +97,6 @@ void selftest_after_start(enum manifest_selftest which)
 		sched_timer_add(when, stray_irq, 0);
 	else if (which == MANIFEST_SELFTEST_CPUSTATE)
 		sched_timer_add(when, cpu_state_report, 0);
+	else if (which == MANIFEST_SELFTEST_DISK)
+		selftest_disk_smp();          /* queues work on every CPU */
 }

@@ -10,7 +10,8 @@
  * flight, so the submission queue cannot overflow; the rest wait in order.
  *
  * A namespace with 4096-byte LBAs is registered with its size in 512-byte
- * sectors, but any I/O not aligned to whole LBAs is refused (-EIO).
+ * sectors and block_size 4096: disk_io_check() refuses (-EIO) any I/O
+ * that is not whole LBAs; disk_*_sync handle partial blocks.
  *
  * Completions come by MSI-X and, as a safety net, by the registry's poll
  * and the synchronous waits; the disk's lock (LOCK_RANK_DISK) is dropped
@@ -71,6 +72,7 @@
 #define ADMIN_DEPTH    16u
 #define IO_DEPTH_MAX   64u          /* 64 x 64-byte entries: one frame */
 #define ADMIN_TIMEOUT_MS 2000u
+#define BROKEN_WAIT_MS 100u         /* under the lock: bounded well below the hold limit */
 #define NSID           1u
 
 /* identify data, by offset */
@@ -160,10 +162,11 @@ static void ring_cq(struct nvme *c, struct qpair *q)
 	wr32(c, REG_DOORBELLS + (2u * q->qid + 1) * c->stride, q->cq_head);
 }
 
-/* Wait until CSTS.RDY is `ready`; false on timeout or a fatal status. */
-static bool wait_ready(struct nvme *c, bool ready)
+/* Wait up to ms until CSTS.RDY is `ready`; false on timeout or a fatal
+ * status. */
+static bool wait_ready_ms(struct nvme *c, bool ready, uint64_t ms)
 {
-	uint64_t deadline = time_ns() + (uint64_t)MAX(CAP_TO_MS(c->cap), 500) * 1000000ULL;
+	uint64_t deadline = time_ns() + ms * 1000000ULL;
 
 	for (;;) {
 		uint32_t st = rd32(c, REG_CSTS);
@@ -176,6 +179,12 @@ static bool wait_ready(struct nvme *c, bool ready)
 			return false;
 		pause();
 	}
+}
+
+/* As long as the controller says it may take (CAP.TO), 500 ms at least. */
+static bool wait_ready(struct nvme *c, bool ready)
+{
+	return wait_ready_ms(c, ready, MAX(CAP_TO_MS(c->cap), 500));
 }
 
 /* ---- queue pairs ----------------------------------------------------------------------- */
@@ -309,6 +318,7 @@ static int read_namespace(struct nvme *c)
 		return -ENODEV;
 	}
 	c->lba_shift = lbads;
+	c->disk.block_size = 1u << lbads;
 	if (nsze > (UINT64_MAX >> (lbads - 9)))
 		return -ENODEV;
 	c->disk.sectors = nsze << (lbads - 9);
@@ -394,7 +404,7 @@ static void ctrl_broken(struct nvme *c, const char *why, struct disk_io **h, str
 {
 	c->broken = true;
 	wr32(c, REG_CC, rd32(c, REG_CC) & ~CC_EN);
-	wait_ready(c, false);
+	wait_ready_ms(c, false, BROKEN_WAIT_MS);
 	log_err("disk: %s (" PCI_BDF_FMT ") %s; controller disabled", c->disk.name,
 		PCI_BDF_ARGS(c->pci), why);
 	for (uint16_t s = 0; s < IO_DEPTH_MAX; s++) {
@@ -471,20 +481,12 @@ static void nvme_poll(struct disk *d)
 	service(d->priv);
 }
 
-/* Whole LBAs only: a 4096-byte-LBA namespace cannot do 512-byte I/O. */
-static bool lba_aligned(const struct nvme *c, const struct disk_io *io)
-{
-	uint64_t mask = (1ULL << (c->lba_shift - 9)) - 1;
-
-	return io->op == DISK_FLUSH || (!(io->sector & mask) && !(io->len & ((1u << c->lba_shift) - 1)));
-}
-
 static void nvme_submit(struct disk *d, struct disk_io *io)
 {
 	struct nvme *c = d->priv;
 	uint64_t f;
 
-	if (disk_io_check(d, io) || !lba_aligned(c, io)) {
+	if (disk_io_check(d, io)) {         /* whole LBAs included */
 		disk_finish_later(io, -EIO);
 		return;
 	}
@@ -607,8 +609,10 @@ static void nvme_add(struct pci_dev *p)
 		 PCI_BDF_ARGS(p), p->vendor, p->device, c->disk.name, c->io.depth, c->io.depth - 1,
 		 1u << c->lba_shift, c->irq ? "msi-x" : "polled");
 	nctrl++;
-	if (disk_register(&c->disk) < 0)
+	if (disk_register(&c->disk) < 0) {
+		c->broken = true;                /* nobody can reach it */
 		nvme_stop(c);
+	}
 }
 
 void nvme_probe(void)

@@ -34,6 +34,9 @@
 #define STATUS_OFF      2048u      /* status bytes after the headers in the meta frame */
 
 #define VIRTIO_BLK_F_RO     (1ULL << 5)
+#define VIRTIO_BLK_F_BLK_SIZE (1ULL << 6)
+#define CFG_CAPACITY        0
+#define CFG_BLK_SIZE        20
 #define VIRTIO_BLK_F_FLUSH  (1ULL << 9)
 #define VIRTIO_BLK_T_IN     0u
 #define VIRTIO_BLK_T_OUT    1u
@@ -310,13 +313,25 @@ static int setup_queue(struct vblk *v)
 	return 0;
 }
 
-static int read_capacity(struct vblk *v)
+/* Capacity (always in 512-byte sectors) and the logical block size:
+ * 512, or 4096 when the device says so (it then refuses partial blocks). */
+static int read_config(struct vblk *v)
 {
 	uint64_t cap;
+	uint32_t bs = DISK_SECTOR;
 
-	if (virtio_read_config(&v->vd, 0, &cap, sizeof(cap)))   /* capacity, in 512-byte sectors */
+	if (virtio_read_config(&v->vd, CFG_CAPACITY, &cap, sizeof(cap)))
 		return -ENODEV;
+	if ((v->vd.features & VIRTIO_BLK_F_BLK_SIZE) &&
+	    virtio_read_config(&v->vd, CFG_BLK_SIZE, &bs, sizeof(bs)))
+		return -ENODEV;
+	if ((bs != DISK_SECTOR && bs != PAGE_SIZE) || cap % (bs / DISK_SECTOR)) {
+		log_warn("disk: virtio-blk " PCI_BDF_FMT " block size %u, capacity %lu: not supported",
+			 PCI_BDF_ARGS(v->pci), bs, cap);
+		return -ENODEV;
+	}
 	v->disk.sectors = cap;
+	v->disk.block_size = bs;
 	return 0;
 }
 
@@ -325,9 +340,10 @@ static int vblk_start(struct vblk *v)
 	int err = virtio_pci_init(&v->vd, v->pci);
 
 	if (!err)
-		err = virtio_negotiate(&v->vd, VIRTIO_F_VERSION_1, VIRTIO_BLK_F_RO | VIRTIO_BLK_F_FLUSH);
+		err = virtio_negotiate(&v->vd, VIRTIO_F_VERSION_1,
+				       VIRTIO_BLK_F_RO | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_BLK_SIZE);
 	if (!err)
-		err = read_capacity(v);
+		err = read_config(v);
 	if (!err)
 		err = setup_queue(v);
 	if (err)
@@ -369,8 +385,10 @@ static void vblk_add(struct pci_dev *p)
 		 PCI_BDF_ARGS(p), p->vendor, p->device, v->disk.name, v->q.size, v->slots,
 		 v->irq ? "msi-x" : "polled");
 	nvblk++;
-	if (disk_register(&v->disk) < 0)
-		vblk_stop(v);                    /* nobody can reach it */
+	if (disk_register(&v->disk) < 0) {
+		v->broken = true;                /* nobody can reach it */
+		vblk_stop(v);
+	}
 }
 
 void virtio_blk_probe(void)

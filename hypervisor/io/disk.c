@@ -13,12 +13,13 @@
 #include <hv/lib.h>
 #include <hv/lock.h>
 #include <hv/log.h>
+#include <hv/nospec.h>
 #include <hv/pci.h>
 #include <hv/time.h>
 #include <hv/trap.h>
 #include <hv/work.h>
 
-#define DISK_POLL_MS   10          /* safety net behind the interrupts */
+#define DISK_POLL_MS   20          /* safety net behind the interrupts */
 #define DISK_VEC_BASE  0x38        /* 0x38..0x3f: above the NIC (0x30/0x31), serial (0x34) */
 #define DISK_VEC_COUNT 8u
 
@@ -42,9 +43,12 @@ uint32_t disk_count(void)
 	return __atomic_load_n(&ndisks, __ATOMIC_ACQUIRE);
 }
 
+/* The index may come from a guest's request (disk:N): clamped. */
 struct disk *disk_get(uint32_t index)
 {
-	return index < disk_count() ? disks[index] : NULL;
+	uint32_t n = disk_count();
+
+	return index < n ? disks[index_nospec(index, n)] : NULL;
 }
 
 /* The device's model as one event token: sanitized, no spaces. */
@@ -64,19 +68,21 @@ static void log_disk(const struct disk *d)
 	uint64_t kib = d->sectors / 2;
 	char model[4 * sizeof(d->model) + 1];
 
-	log_info("disk: %u %s %s %lu %s%s%s", d->index, d->name, d->ops->driver,
+	log_info("disk: %u %s %s %lu %s%s%s%s", d->index, d->name, d->ops->driver,
 		 kib >= 1024 ? kib / 1024 : kib, kib >= 1024 ? "MiB" : "KiB",
-		 d->volatile_cache ? ", volatile cache" : "", d->readonly ? ", read-only" : "");
+		 d->volatile_cache ? ", volatile cache" : "", d->readonly ? ", read-only" : "",
+		 d->block_size != DISK_SECTOR ? ", 4096-byte blocks (no 512-byte I/O)" : "");
 	model_token(d, model, sizeof(model));
-	log_event("disk index=%u name=%s driver=%s sectors=%lu volatile_cache=%d readonly=%d model=%s",
-		  d->index, d->name, d->ops->driver, d->sectors, d->volatile_cache, d->readonly,
-		  model);
+	log_event("disk index=%u name=%s driver=%s sectors=%lu block_size=%u volatile_cache=%d "
+		  "readonly=%d model=%s", d->index, d->name, d->ops->driver, d->sectors,
+		  d->block_size, d->volatile_cache, d->readonly, model);
 }
 
 int disk_register(struct disk *d)
 {
 	uint32_t n = ndisks;
 
+	HV_ASSERT(d->block_size == DISK_SECTOR || d->block_size == PAGE_SIZE);
 	if (n >= DISK_MAX) {
 		log_warn("disk: %s not registered: %u disks already", d->name, DISK_MAX);
 		return -1;
@@ -103,6 +109,8 @@ int disk_io_check(const struct disk *d, const struct disk_io *io)
 	n = io->len / DISK_SECTOR;
 	if (io->sector > d->sectors || n > d->sectors - io->sector)
 		return -EIO;
+	if (io->sector % (d->block_size / DISK_SECTOR) || io->len % d->block_size)
+		return -EIO;               /* part of a 4096-byte block */
 	return io->op == DISK_WRITE && d->readonly ? -EIO : 0;
 }
 

@@ -1,7 +1,9 @@
 /* Synchronous disk I/O for boot-time readers (the volume layer's
- * metadata): the buffer is split into page-sized pieces, each copied
- * through a bounce frame, submitted, and waited for by polling the driver
- * (interrupts may be off).
+ * metadata): the buffer is split into pieces that never cross a 4 KiB
+ * boundary of the disk, each copied through a bounce frame, submitted,
+ * and waited for by polling the driver (interrupts may be off).  On a
+ * disk of 4096-byte blocks a piece that is part of a block is read whole,
+ * and a write of one is read-modify-write.
  *
  * A piece that times out is still the device's: its io record and bounce
  * frame are leaked on purpose, so a late completion or DMA lands in
@@ -47,7 +49,7 @@ static int sync_wait(struct disk *d, struct sync_io *s)
 	return s->io.status;
 }
 
-/* One piece of at most a page through the bounce frame. */
+/* One I/O on the bounce frame: sector .. sector + len. */
 static int sync_piece(struct disk *d, struct sync_io *s, enum disk_op op, uint64_t sector,
 		      uint32_t len)
 {
@@ -60,13 +62,48 @@ static int sync_piece(struct disk *d, struct sync_io *s, enum disk_op op, uint64
 	return sync_wait(d, s);
 }
 
-static int sync_rw(struct disk *d, enum disk_op op, uint64_t sector, uint8_t *buf, size_t len)
+/* The whole device blocks around [sector, sector + n): the same range
+ * on a disk of 512-byte blocks. */
+static void block_window(const struct disk *d, uint64_t sector, uint32_t n,
+			 uint64_t *first, uint32_t *count)
 {
-	struct sync_io *s;
-	uint8_t *bounce;
+	uint32_t per = d->block_size / DISK_SECTOR;
+
+	*first = sector - sector % per;
+	*count = (uint32_t)(((sector + n + per - 1) / per) * per - *first);
+}
+
+/* n sectors at `sector`, within one 4 KiB-aligned page of the disk:
+ * whole blocks directly, a partial block read whole (and, to write,
+ * patched and written back whole). */
+static int sync_chunk(struct disk *d, struct sync_io *s, enum disk_op op, uint64_t sector,
+		      uint8_t *buf, uint32_t n)
+{
+	uint8_t *bounce = phys_to_virt(s->io.pa);
+	uint64_t first;
+	uint32_t count, skip;
 	int err = 0;
 
-	if (len % DISK_SECTOR)
+	block_window(d, sector, n, &first, &count);
+	skip = (uint32_t)(sector - first) * DISK_SECTOR;
+	if (count != n || op == DISK_READ)
+		err = sync_piece(d, s, DISK_READ, first, count * DISK_SECTOR);
+	if (err || op == DISK_READ) {
+		if (!err)
+			memcpy(buf, bounce + skip, n * DISK_SECTOR);
+		return err;
+	}
+	memcpy(bounce + skip, buf, n * DISK_SECTOR);
+	return sync_piece(d, s, DISK_WRITE, first, count * DISK_SECTOR);
+}
+
+static int sync_rw(struct disk *d, enum disk_op op, uint64_t sector, uint8_t *buf, size_t len)
+{
+	const uint32_t page = PAGE_SIZE / DISK_SECTOR;
+	struct sync_io *s;
+	int err = 0;
+
+	if (len % DISK_SECTOR || sector > d->sectors || len / DISK_SECTOR > d->sectors - sector)
 		return -EIO;
 	s = kzalloc(sizeof(*s));
 	if (!s || !(s->io.pa = frame_alloc())) {
@@ -75,15 +112,14 @@ static int sync_rw(struct disk *d, enum disk_op op, uint64_t sector, uint8_t *bu
 	}
 	s->io.done = sync_done;
 	s->io.ctx = s;
-	bounce = phys_to_virt(s->io.pa);
-	for (size_t off = 0; off < len && !err; off += PAGE_SIZE) {
-		uint32_t n = (uint32_t)MIN(len - off, PAGE_SIZE);
+	/* Chunks never cross a 4 KiB boundary of the disk, so a block window
+	 * always fits the bounce frame. */
+	for (size_t done = 0; done < len / DISK_SECTOR && !err;) {
+		uint64_t at = sector + done;
+		uint32_t n = (uint32_t)MIN(len / DISK_SECTOR - done, page - at % page);
 
-		if (op == DISK_WRITE)
-			memcpy(bounce, buf + off, n);
-		err = sync_piece(d, s, op, sector + off / DISK_SECTOR, n);
-		if (!err && op == DISK_READ)
-			memcpy(buf + off, bounce, n);
+		err = sync_chunk(d, s, op, at, buf + done * DISK_SECTOR, n);
+		done += n;
 	}
 	if (err == -ETIMEDOUT)
 		return err;                 /* leaked: see the top of this file */

@@ -6,6 +6,7 @@
  * of a snapshot (writing it directly would corrupt the snapshot). */
 #include <hv/disk.h>
 #include <hv/errno.h>
+#include <hv/gpt.h>
 #include <hv/lib.h>
 #include <hv/lvm2.h>
 #include <hv/mm.h>
@@ -16,7 +17,7 @@ struct seg_ctx {
 	int pvs;                         /* the physical_volumes section */
 	int64_t extent_size;             /* sectors */
 	const char *vg, *lv;
-	struct disk *(*pv_disk)(const char *uuid, void *ctx);
+	lvm2_pv_at_fn *pv_at;
 	void *ctx;
 	char *err;
 	size_t n;
@@ -62,23 +63,23 @@ static int seg_stripe(struct seg_ctx *c, int seg, int *pv, int64_t *pe)
 	return *pv < 0 ? refuse(c, -EINVAL, "a segment names an unknown physical volume") : 0;
 }
 
-/* The disk holding PV section pv, its pe_start and pe_count. */
-static int pv_place(struct seg_ctx *c, struct volume *v, int pv, int64_t *start, int64_t *count)
+/* Where PV section pv lies (*at), its pe_start and pe_count. */
+static int pv_place(struct seg_ctx *c, struct volume *v, int pv, int64_t *start,
+		    int64_t *count, const struct lvm2_pvloc **at)
 {
 	const char *id = lvm_get_str(c->t, pv, "id");
-	struct disk *d;
 
 	if (!id || !lvm_get_int(c->t, pv, "pe_start", start) ||
 	    !lvm_get_int(c->t, pv, "pe_count", count) || *start < 0 || *count < 0)
 		return refuse(c, -EINVAL, "a physical volume's entry is malformed");
-	d = c->pv_disk(id, c->ctx);
-	if (!d)
+	*at = c->pv_at(id, c->ctx);
+	if (!*at)
 		return refuse(c, -ENOENT, "a physical volume it uses is on no disk "
 			      "(all of a logical volume's PVs must be attached)");
-	if (v->disk && v->disk != d)
+	if (v->disk && v->disk != (*at)->disk)
 		return refuse(c, -EINVAL, "spans physical volumes on several disks: "
 			      "only logical volumes on one disk are supported");
-	v->disk = d;
+	v->disk = (*at)->disk;
 	return 0;
 }
 
@@ -105,6 +106,7 @@ static int map_segment(struct seg_ctx *c, int seg, struct volume *v, uint64_t *n
 {
 	int64_t le, count, pe, pe_start, pe_count;
 	uint64_t es = (uint64_t)c->extent_size, sector;
+	const struct lvm2_pvloc *at;
 	int pv, r = seg_type_ok(c, seg);
 
 	if (r)
@@ -115,15 +117,17 @@ static int map_segment(struct seg_ctx *c, int seg, struct volume *v, uint64_t *n
 		return refuse(c, -EINVAL, "its segments are malformed or out of order");
 	r = seg_stripe(c, seg, &pv, &pe);
 	if (!r)
-		r = pv_place(c, v, pv, &pe_start, &pe_count);
+		r = pv_place(c, v, pv, &pe_start, &pe_count, &at);
 	if (r)
 		return r;
 	if (pe > pe_count || count > pe_count - pe || pe_start > (1ll << 50) ||
 	    (uint64_t)(pe + count) > (1ull << 50) / es)
 		return refuse(c, -EINVAL, "a segment lies outside its physical volume");
 	sector = (uint64_t)pe_start + (uint64_t)pe * es;
-	if (sector + (uint64_t)count * es > v->disk->sectors)
-		return refuse(c, -EINVAL, "a segment lies beyond the end of its disk");
+	if (sector + (uint64_t)count * es > at->sectors || at->base > at->disk->sectors ||
+	    at->base + sector + (uint64_t)count * es > at->disk->sectors)
+		return refuse(c, -EINVAL, "a segment lies beyond the end of its physical volume");
+	sector += at->base;
 	*next_le += (uint64_t)count;
 	return add_extent(c, v, sector, (uint64_t)count * es);
 }
@@ -178,10 +182,9 @@ static int section(const struct lvm_tree *t, int parent, const char *key)
 }
 
 int lvm2_map(const struct lvm_tree *t, const char *vg, const char *lv,
-	     struct disk *(*pv_disk)(const char *uuid, void *ctx), void *ctx,
-	     struct volume *v, char *err, size_t n)
+	     lvm2_pv_at_fn *pv_at, void *ctx, struct volume *v, char *err, size_t n)
 {
-	struct seg_ctx c = { .t = t, .vg = vg, .lv = lv, .pv_disk = pv_disk,
+	struct seg_ctx c = { .t = t, .vg = vg, .lv = lv, .pv_at = pv_at,
 			     .ctx = ctx, .err = err, .n = n };
 	int vgs = section(t, 0, vg), lvs, lvsec;
 
@@ -204,18 +207,22 @@ int lvm2_map(const struct lvm_tree *t, const char *vg, const char *lv,
 	return map_segments(&c, lvsec, v);
 }
 
-/* ---- the disks: PV UUIDs, and the newest copy of the VG's metadata ---- */
+/* ---- the disks: where PVs lie, their UUIDs, the newest metadata ------ */
+#define PVS_MAX (DISK_MAX * (1 + GPT_MATCH_MAX))
+
 struct scan {
 	const char *vg;
-	char uuid[DISK_MAX][LVM2_UUID_LEN + 1];  /* "" where no PV */
+	uint32_t pvs;
+	struct lvm2_pvloc at[PVS_MAX];           /* whole disks, LVM partitions */
+	char uuid[PVS_MAX][LVM2_UUID_LEN + 1];   /* "" where no PV */
 	struct lvm2_pv pv;                       /* the best copy so far */
 	struct lvm_tree tree;
 	int64_t seqno;
-	char why[128];                           /* a damaged disk, for the error */
+	char why[128];                           /* a damaged PV, for the error */
 };
 
 /* id is the dashed text form ("xxxxxx-xxxx-...-xxxxxx"). */
-static struct disk *pv_disk_of(const char *id, void *ctx)
+static const struct lvm2_pvloc *pv_at_of(const char *id, void *ctx)
 {
 	struct scan *s = ctx;
 	char plain[LVM2_UUID_LEN + 1];
@@ -227,14 +234,14 @@ static struct disk *pv_disk_of(const char *id, void *ctx)
 	plain[k] = 0;
 	if (k != LVM2_UUID_LEN || *id)
 		return NULL;
-	for (uint32_t i = 0; i < disk_count() && i < DISK_MAX; i++)
+	for (uint32_t i = 0; i < s->pvs; i++)
 		if (!strcmp(s->uuid[i], plain))
-			return disk_get(i);
+			return &s->at[i];
 	return NULL;
 }
 
 /* Keeps pv's metadata if it describes s->vg with a higher seqno. */
-static void consider(struct scan *s, struct disk *d, struct lvm2_pv *pv)
+static void consider(struct scan *s, const struct lvm2_pvloc *at, struct lvm2_pv *pv)
 {
 	struct lvm_tree t;
 	int64_t seq;
@@ -242,7 +249,7 @@ static void consider(struct scan *s, struct disk *d, struct lvm2_pv *pv)
 	char why[96];
 
 	if (lvm_text_parse(pv->text, pv->text_len, &t, why, sizeof(why))) {
-		snprintf(s->why, sizeof(s->why), "%s: %s", d->name, why);
+		snprintf(s->why, sizeof(s->why), "%s: %s", at->disk->name, why);
 		lvm2_pv_free(pv);
 		return;
 	}
@@ -261,22 +268,51 @@ static void consider(struct scan *s, struct disk *d, struct lvm2_pv *pv)
 	s->seqno = seq;
 }
 
-static void scan_disk(struct scan *s, uint32_t i)
+static void scan_pv(struct scan *s, uint32_t i)
 {
-	struct disk *d = disk_get(i);
 	struct lvm2_pv pv;
-	int r = lvm2_pv_read(d, &pv, s->why, sizeof(s->why));
+	int r = lvm2_pv_read(&s->at[i], &pv, s->why, sizeof(s->why));
 
 	if (r == 0) {
 		strlcpy(s->uuid[i], pv.uuid, sizeof(s->uuid[i]));
-		consider(s, d, &pv);
+		consider(s, &s->at[i], &pv);
 	} else if (r < 0) {
 		/* A PV without metadata areas still holds extents. */
 		char e[8];
 
-		if (lvm2_pv_uuid(d, s->uuid[i], e, sizeof(e)) != 0)
+		if (lvm2_pv_uuid(&s->at[i], s->uuid[i], e, sizeof(e)) != 0)
 			s->uuid[i][0] = 0;
 	}
+}
+
+/* Every place a PV may lie: each whole disk, each Linux LVM partition. */
+static void find_pvs(struct scan *s)
+{
+	static const struct gpt_key lvm_parts = { .type = gpt_type_lvm };
+
+	for (uint32_t i = 0; i < disk_count() && i < DISK_MAX; i++) {
+		struct disk *d = disk_get(i);
+		struct gpt_match m;
+		char e[8];
+
+		s->at[s->pvs++] = (struct lvm2_pvloc){ d, 0, d->sectors };
+		if (gpt_scan(d, &lvm_parts, &m, e, sizeof(e)) != 0)
+			continue;
+		for (uint32_t p = 0; p < m.found && p < GPT_MATCH_MAX; p++)
+			s->at[s->pvs++] = (struct lvm2_pvloc){ d, m.part[p].first,
+							       m.part[p].sectors };
+	}
+}
+
+/* No copy of the VG's metadata: say so, and why the last damaged PV was. */
+static int no_vg(const struct scan *s, const char *lv, char *err, size_t n)
+{
+	if (s->why[0])
+		snprintf(err, n, "lvm:%s/%s: no volume group %s on any disk (%s)", s->vg, lv,
+			 s->vg, s->why);
+	else
+		snprintf(err, n, "lvm:%s/%s: no volume group %s on any disk", s->vg, lv, s->vg);
+	return -ENOENT;
 }
 
 int lvm2_find(const char *vg, const char *lv, struct volume *v, char *err, size_t n)
@@ -290,16 +326,13 @@ int lvm2_find(const char *vg, const char *lv, struct volume *v, char *err, size_
 	}
 	s->vg = vg;
 	s->seqno = -1;
-	for (uint32_t i = 0; i < disk_count() && i < DISK_MAX; i++)
-		scan_disk(s, i);
+	find_pvs(s);
+	for (uint32_t i = 0; i < s->pvs; i++)
+		scan_pv(s, i);
 	if (!s->tree.node) {
-		snprintf(err, n, "lvm:%s/%s: no volume group %s on any disk%s%s", vg, lv,
-			 vg, s->why[0] ? " (" : "", s->why);
-		if (s->why[0])
-			strlcpy(err + strlen(err), ")", n - strlen(err));
-		r = -ENOENT;
+		r = no_vg(s, lv, err, n);
 	} else {
-		r = lvm2_map(&s->tree, vg, lv, pv_disk_of, s, v, err, n);
+		r = lvm2_map(&s->tree, vg, lv, pv_at_of, s, v, err, n);
 		lvm_text_free(&s->tree);
 		lvm2_pv_free(&s->pv);
 	}

@@ -50,26 +50,26 @@ struct mda_header {
 #define RAW_LOCN_IGNORED 1u
 static const uint8_t mda_magic[16] = " LVM2 x[5A%r0N*>";
 
-static int damaged(char *err, size_t n, const struct disk *d, const char *what)
+static int damaged(char *err, size_t n, const struct lvm2_pvloc *at, const char *what)
 {
-	snprintf(err, n, "%s: LVM2 %s", d->name, what);
+	snprintf(err, n, "%s%s: LVM2 %s", at->disk->name, at->base ? " (a partition)" : "", what);
 	return -EINVAL;
 }
 
-/* len bytes at byte offset off, through whole sectors. */
-static int read_bytes(struct disk *d, uint64_t off, void *buf, size_t len)
+/* len bytes at byte offset off of the PV, through whole sectors. */
+static int read_bytes(const struct lvm2_pvloc *at, uint64_t off, void *buf, size_t len)
 {
 	uint64_t first = off / DISK_SECTOR, skip = off % DISK_SECTOR;
 	size_t span = (size_t)((skip + len + DISK_SECTOR - 1) / DISK_SECTOR * DISK_SECTOR);
 	uint8_t *tmp;
 	int r;
 
-	if (first >= d->sectors || span / DISK_SECTOR > d->sectors - first)
+	if (first >= at->sectors || span / DISK_SECTOR > at->sectors - first)
 		return -EINVAL;
 	tmp = kmalloc(span);
 	if (!tmp)
 		return -ENOMEM;
-	r = disk_read_sync(d, first, tmp, span);
+	r = disk_read_sync(at->disk, at->base + first, tmp, span);
 	if (!r)
 		memcpy(buf, tmp + skip, len);
 	kfree(tmp);
@@ -91,17 +91,17 @@ static bool label_ok(const uint8_t *sec, uint64_t sector)
 }
 
 /* The label sector (512 bytes) into sec: 0, 1 (no label) or < 0. */
-static int find_label(struct disk *d, uint8_t *sec, uint32_t *pvh_off)
+static int find_label(const struct lvm2_pvloc *at, uint8_t *sec, uint32_t *pvh_off)
 {
 	uint8_t *buf;
 	int r;
 
-	if (d->sectors < LABEL_SECTORS)
+	if (at->sectors < LABEL_SECTORS)
 		return 1;
 	buf = kmalloc(LABEL_SECTORS * DISK_SECTOR);
 	if (!buf)
 		return -ENOMEM;
-	r = disk_read_sync(d, 0, buf, LABEL_SECTORS * DISK_SECTOR);
+	r = disk_read_sync(at->disk, at->base, buf, LABEL_SECTORS * DISK_SECTOR);
 	for (uint32_t s = 0; r == 0 && s < LABEL_SECTORS; s++) {
 		if (label_ok(buf + s * DISK_SECTOR, s)) {
 			memcpy(sec, buf + s * DISK_SECTOR, DISK_SECTOR);
@@ -179,7 +179,7 @@ static bool rlocn_ok(const struct raw_locn *rl, uint64_t area_size,
 	return *len2 <= area_size - MDA_HDR_SIZE;
 }
 
-static int read_text(struct disk *d, const struct disk_locn *area,
+static int read_text(const struct lvm2_pvloc *at, const struct disk_locn *area,
 		     const struct raw_locn *rl, struct lvm2_pv *pv)
 {
 	uint64_t len1, len2;
@@ -191,9 +191,9 @@ static int read_text(struct disk *d, const struct disk_locn *area,
 	t = kmalloc(rl->size + 1);
 	if (!t)
 		return -ENOMEM;
-	r = read_bytes(d, area->offset + rl->offset, t, len1);
+	r = read_bytes(at, area->offset + rl->offset, t, len1);
 	if (!r && len2)
-		r = read_bytes(d, area->offset + MDA_HDR_SIZE, t + len1, len2);
+		r = read_bytes(at, area->offset + MDA_HDR_SIZE, t + len1, len2);
 	if (!r && crc32_update(LVM2_CRC_INIT, t, rl->size) != rl->checksum)
 		r = -EINVAL;
 	if (r) {
@@ -207,31 +207,31 @@ static int read_text(struct disk *d, const struct disk_locn *area,
 }
 
 /* One metadata area: header, then the text it points at. */
-static int read_area(struct disk *d, const struct disk_locn *area, struct lvm2_pv *pv)
+static int read_area(const struct lvm2_pvloc *at, const struct disk_locn *area, struct lvm2_pv *pv)
 {
 	uint8_t *h;
 	struct raw_locn rl;
 	int r;
 
 	if (area->offset % DISK_SECTOR || area->size < 2 * MDA_HDR_SIZE ||
-	    area->size > d->sectors * DISK_SECTOR ||
-	    area->offset > d->sectors * DISK_SECTOR - area->size)
+	    area->size > at->sectors * DISK_SECTOR ||
+	    area->offset > at->sectors * DISK_SECTOR - area->size)
 		return -EINVAL;
 	h = kmalloc(MDA_HDR_SIZE);
 	if (!h)
 		return -ENOMEM;
-	r = disk_read_sync(d, area->offset / DISK_SECTOR, h, MDA_HDR_SIZE);
+	r = read_bytes(at, area->offset, h, MDA_HDR_SIZE);
 	if (!r && !mda_header_ok(h, area))
 		r = -EINVAL;
 	if (!r) {
 		memcpy(&rl, h + sizeof(struct mda_header), sizeof(rl));
-		r = read_text(d, area, &rl, pv);
+		r = read_text(at, area, &rl, pv);
 	}
 	kfree(h);
 	return r;
 }
 
-static int read_header(struct disk *d, char *uuid, struct disk_locn *mda,
+static int read_header(const struct lvm2_pvloc *at, char *uuid, struct disk_locn *mda,
 		       uint32_t *mdas, char *err, size_t n)
 {
 	uint8_t *sec = kmalloc(DISK_SECTOR);
@@ -240,39 +240,39 @@ static int read_header(struct disk *d, char *uuid, struct disk_locn *mda,
 
 	if (!sec)
 		return -ENOMEM;
-	r = find_label(d, sec, &off);
+	r = find_label(at, sec, &off);
 	if (r == 0 && parse_pv_header(sec, off, uuid, mda, mdas))
-		r = damaged(err, n, d, "PV header is damaged");
+		r = damaged(err, n, at, "PV header is damaged");
 	else if (r < 0)
-		snprintf(err, n, "%s: cannot read the first sectors", d->name);
+		snprintf(err, n, "%s: cannot read the first sectors", at->disk->name);
 	kfree(sec);
 	return r;
 }
 
-int lvm2_pv_uuid(struct disk *d, char uuid[LVM2_UUID_LEN + 1], char *err, size_t n)
+int lvm2_pv_uuid(const struct lvm2_pvloc *at, char uuid[LVM2_UUID_LEN + 1], char *err, size_t n)
 {
 	struct disk_locn mda[LOCNS_MAX];
 	uint32_t mdas;
 
-	return read_header(d, uuid, mda, &mdas, err, n);
+	return read_header(at, uuid, mda, &mdas, err, n);
 }
 
-int lvm2_pv_read(struct disk *d, struct lvm2_pv *pv, char *err, size_t n)
+int lvm2_pv_read(const struct lvm2_pvloc *at, struct lvm2_pv *pv, char *err, size_t n)
 {
 	struct disk_locn mda[LOCNS_MAX];
 	uint32_t mdas = 0;
-	int r = read_header(d, pv->uuid, mda, &mdas, err, n);
+	int r = read_header(at, pv->uuid, mda, &mdas, err, n);
 
 	pv->text = NULL;
 	if (r)
 		return r;
 	/* Any intact copy will do: every area holds the same metadata. */
 	for (uint32_t i = 0; i < mdas; i++) {
-		r = read_area(d, &mda[i], pv);
+		r = read_area(at, &mda[i], pv);
 		if (r == 0 || r == -ENOMEM)
 			return r;
 	}
-	return damaged(err, n, d, mdas ? "metadata area is damaged (header, "
+	return damaged(err, n, at, mdas ? "metadata area is damaged (header, "
 		       "location or checksum)" : "PV has no metadata area");
 }
 

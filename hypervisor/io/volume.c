@@ -61,8 +61,14 @@ static int open_disk(const char *what, struct volume *v, char *err, size_t n)
 	return 0;
 }
 
-static int unknown(const char *spec, char *err, size_t n)
+static int open_kind(const char *spec, struct volume *v, char *err, size_t n)
 {
+	if (!strncmp(spec, "lvm:", 4))
+		return open_lvm(spec + 4, v, err, n);
+	if (!strncmp(spec, "gpt:", 4))
+		return gpt_find(spec + 4, v, err, n);
+	if (!strncmp(spec, "disk:", 5))
+		return open_disk(spec + 5, v, err, n);
 	snprintf(err, n, "%s: unknown volume (use lvm:VG/LV, gpt:NAME, gpt:GUID "
 		 "or disk:N)", spec);
 	return -EINVAL;
@@ -79,14 +85,7 @@ int volume_open(const char *spec, bool readonly, struct volume *v, char *err, si
 	}
 	strlcpy(v->spec, spec, sizeof(v->spec));
 	v->readonly = readonly;
-	if (!strncmp(spec, "lvm:", 4))
-		r = open_lvm(spec + 4, v, err, n);
-	else if (!strncmp(spec, "gpt:", 4))
-		r = gpt_find(spec + 4, v, err, n);
-	else if (!strncmp(spec, "disk:", 5))
-		r = open_disk(spec + 5, v, err, n);
-	else
-		r = unknown(spec, err, n);
+	r = open_kind(spec, v, err, n);
 	if (!r && !readonly && v->disk->readonly) {
 		snprintf(err, n, "%s: disk %s is read-only (use ro)", spec, v->disk->name);
 		r = -EINVAL;
@@ -193,7 +192,10 @@ uint64_t volume_extent_end(const struct volume *v, uint64_t sector)
 }
 
 /* A bad io (outside the volume, across an extent, a write to a read-only
- * volume) is the caller's bug: it completes at once with -EIO. */
+ * volume) is the caller's bug.  It still goes to the driver, aimed past
+ * the disk's end as a read, so the driver refuses it with -EIO the way it
+ * refuses any bad io (later, never inside this call: the caller may hold
+ * its own lock) and it can reach no sector of the disk. */
 void volume_submit(struct volume *v, struct disk_io *io)
 {
 	uint64_t count = io->len / DISK_SECTOR, start;
@@ -205,11 +207,12 @@ void volume_submit(struct volume *v, struct disk_io *io)
 	}
 	e = extent_of(v, io->sector, &start);
 	if (!e || !count || io->len % DISK_SECTOR || count > start + e->sectors - io->sector ||
+	    (io->op != DISK_READ && io->op != DISK_WRITE) ||
 	    (io->op == DISK_WRITE && v->readonly)) {
-		io->status = -EIO;
-		io->done(io);
-		return;
+		io->op = DISK_READ;
+		io->sector = v->disk->sectors;
+	} else {
+		io->sector = e->disk_sector + (io->sector - start);
 	}
-	io->sector = e->disk_sector + (io->sector - start);
 	disk_submit(v->disk, io);
 }

@@ -123,6 +123,9 @@ static void check_instances(struct parser *p)
 	if (g->net_count)
 		mf_fail_at(p, g->line, mf_str_of("instances"),
 			   "a guest with net devices runs once (each copy would need its own MAC)");
+	else if (mf_block_rw_once(g))
+		mf_fail_at(p, g->line, mf_str_of("instances"),
+			   "a guest with a read-write block device runs once (one writer)");
 	else if (g->name[MANIFEST_INSTANCE_NAME_MAX])
 		mf_fail_at(p, g->line, mf_str_of("instances"),
 			   "name too long for numbered copies (max 24 characters)");

@@ -64,6 +64,7 @@ enum manifest_selftest {          /* hypervisor test hooks (test builds only) */
 	MANIFEST_SELFTEST_STRAYIRQ = 11, /* once guests run: a self-IPI on a vector nobody handles */
 	MANIFEST_SELFTEST_CPUSTATE = 12, /* loader leaves junk in DR7/CR4/SYSENTER; every CPU reports */
 	MANIFEST_SELFTEST_DISK = 13,     /* write, read back and flush every disk's last MiB */
+	MANIFEST_SELFTEST_VOLUMES = 14,  /* open, claim and probe every guest's block volumes */
 };
 
 enum manifest_isolation {         /* page-table isolation and speculation barriers */
@@ -86,9 +87,15 @@ struct manifest_net {
 	uint8_t  guard;         /* enum manifest_guard */
 };
 
+#define MANIFEST_BLOCK_SPEC_MAX 96  /* including the NUL; VOLUME_SPEC_MAX */
+#define MANIFEST_BLOCK_NAME_MAX 16  /* including the NUL; the device's name */
+#define MANIFEST_BLOCK_DISKS    8   /* disk:0 .. disk:7 (DISK_MAX) */
+
+/* block = SPEC [, ro | rw] [, name=NAME]  (docs/storage.md) */
 struct manifest_block {
-	char path[MANIFEST_PATH_MAX]; /* backing file on the ESP */
-	bool readonly;
+	char spec[MANIFEST_BLOCK_SPEC_MAX]; /* lvm:VG/LV, gpt:NAME, gpt:GUID, disk:N */
+	char name[MANIFEST_BLOCK_NAME_MAX]; /* unique in the guest; default from spec */
+	bool readonly;                      /* default rw */
 };
 
 struct manifest_guest {

@@ -4,6 +4,7 @@
  *   manifest.c       errors, sections, the line loop and the API
  *   manifest_text.c  slices, output buffers and number parsing
  *   manifest_keys.c  the [hypervisor] and [guest] keys and their values
+ *   manifest_block.c the block key: volume specs, options, one writer
  *
  * The parser is linked into the UEFI loader, the hypervisor and the host
  * tools, so every name shared between its files starts with mf_.
@@ -117,6 +118,7 @@ struct unit {
 };
 
 bool mf_parse_uint(struct str s, uint64_t *v);
+bool mf_next_item(struct str *list, struct str *item);
 bool mf_parse_quantity(struct str s, const struct unit *u, uint64_t *v,
 		       bool *big);
 
@@ -133,6 +135,11 @@ void mf_fail_n(struct parser *p, const char *pre, uint64_t n,
 /* ---- keys (manifest_keys.c) ------------------------------------------ */
 
 void mf_hv_defaults(struct manifest_hypervisor *hv);
+
+/* ---- block = SPEC [, ro | rw] [, name=NAME] (manifest_block.c) ------ */
+
+void mf_set_block(struct parser *p, struct str v);
+bool mf_block_rw_once(const struct manifest_guest *g);
 
 extern const struct keydef mf_hv_keys[];
 extern const struct keydef mf_guest_keys[];

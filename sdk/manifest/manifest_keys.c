@@ -110,6 +110,7 @@ static const struct word selftest_words[] = {
 	{ "strayirq", MANIFEST_SELFTEST_STRAYIRQ },
 	{ "cpustate", MANIFEST_SELFTEST_CPUSTATE },
 	{ "disk", MANIFEST_SELFTEST_DISK },
+	{ "volumes", MANIFEST_SELFTEST_VOLUMES },
 	{ NULL, 0 },
 };
 
@@ -299,22 +300,6 @@ static void set_instances(struct parser *p, struct str v)
 #define NET_DHCP	8u
 #define NET_GUARD	16u
 
-/* Take the next comma-separated item of *list, trimmed; list->p == NULL
- * once the last item has been taken. */
-static bool next_item(struct str *list, struct str *item)
-{
-	size_t i;
-
-	if (!list->p)
-		return false;
-	i = mf_str_find(*list, ',');
-	*item = mf_trim(mf_str_sub(*list, 0, i));
-	if (i < list->n)
-		*list = mf_str_sub(*list, i + 1, list->n);
-	else
-		list->p = NULL;
-	return true;
-}
 
 static bool parse_mac(struct str s, uint8_t mac[6])
 {
@@ -522,7 +507,7 @@ static void set_net(struct parser *p, struct str v)
 		mf_fail_n(p, "too many net entries (max ", MANIFEST_MAX_NETS, ")");
 		return;
 	}
-	while (next_item(&list, &item)) {
+	while (mf_next_item(&list, &item)) {
 		if (item.n == 0) {
 			mf_fail(p, "empty item in net list");
 			return;
@@ -532,34 +517,6 @@ static void set_net(struct parser *p, struct str v)
 	}
 	if (net_check(p, &net, have) && mac_unique(p, net.mac))
 		g->net[g->net_count++] = net;
-}
-
-/* ---- block = PATH [, readonly] ---------------------------------------- */
-
-static void set_block(struct parser *p, struct str v)
-{
-	struct manifest_guest *g = p->g;
-	struct manifest_block *b;
-	struct str list = v, path, opt;
-	bool ro = false;
-
-	if (g->block_count >= MANIFEST_MAX_BLOCKS) {
-		mf_fail_n(p, "too many block entries (max ", MANIFEST_MAX_BLOCKS, ")");
-		return;
-	}
-	next_item(&list, &path);
-	if (!path_ok(p, path))
-		return;
-	while (next_item(&list, &opt)) {
-		if (!mf_str_ieq(opt, "readonly")) {
-			mf_fail_q(p, "unknown block option ", opt, " (use readonly)");
-			return;
-		}
-		ro = true;
-	}
-	b = &g->block[g->block_count++];
-	mf_copy_field(b->path, sizeof(b->path), path, false);
-	b->readonly = ro;
 }
 
 /* ---- cpus = any | N, N-M, ... ----------------------------------------- */
@@ -619,7 +576,7 @@ static bool parse_cpu_list(struct parser *p, struct str v, uint64_t *mask)
 {
 	struct str list = v, item;
 
-	while (next_item(&list, &item)) {
+	while (mf_next_item(&list, &item)) {
 		if (item.n == 0) {
 			mf_fail(p, "empty item in CPU list");
 			return false;
@@ -668,7 +625,7 @@ const struct keydef mf_guest_keys[] = {
 	{ "weight", set_weight, false, false },
 	{ "instances", set_instances, false, false },
 	{ "net", set_net, true, false },
-	{ "block", set_block, true, false },
+	{ "block", mf_set_block, true, false },
 	{ NULL, NULL, false, false },
 };
 

@@ -215,3 +215,20 @@ bool mf_parse_quantity(struct str s, const struct unit *u, uint64_t *v,
 	}
 	return false;
 }
+
+/* Take the next comma-separated item of *list, trimmed; list->p == NULL
+ * once the last item has been taken. */
+bool mf_next_item(struct str *list, struct str *item)
+{
+	size_t i;
+
+	if (!list->p)
+		return false;
+	i = mf_str_find(*list, ',');
+	*item = mf_trim(mf_str_sub(*list, 0, i));
+	if (i < list->n)
+		*list = mf_str_sub(*list, i + 1, list->n);
+	else
+		list->p = NULL;
+	return true;
+}

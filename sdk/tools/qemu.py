@@ -126,20 +126,25 @@ DRIVE_KINDS = ("virtio", "nvme")
 
 def drive_args(drives):
     """QEMU arguments for extra raw disks after the boot disk: drives is a
-    list of (path, kind), kind "virtio" (a modern-only virtio-blk-pci) or
-    "nvme".  They are written for real (no snapshot): tests read them
-    back afterwards."""
+    list of (path, kind) or (path, kind, props), kind "virtio" (a
+    modern-only virtio-blk-pci) or "nvme", props more device properties
+    ("logical_block_size=4096,physical_block_size=4096"; "readonly=on" goes
+    to the drive).  They are written for real (no snapshot): tests read
+    them back afterwards."""
     out = []
-    for i, (path, kind) in enumerate(drives):
+    for i, d in enumerate(drives):
+        path, kind, props = (tuple(d) + ("",))[:3]
         if kind not in DRIVE_KINDS:
             raise ValueError("drive %r: kind %r, want one of %s" % (path, kind, DRIVE_KINDS))
         if "," in str(path):
             raise ValueError("drive %r: a comma in the path" % path)
-        out += ["-drive", "file=%s,if=none,id=xd%d,format=raw" % (path, i)]
-        if kind == "virtio":
-            out += ["-device", "virtio-blk-pci,drive=xd%d,disable-legacy=on" % i]
-        else:
-            out += ["-device", "nvme,serial=pvdisk%d,drive=xd%d" % (i, i)]
+        props = [p for p in props.split(",") if p]
+        ro = ",readonly=on" if "readonly=on" in props else ""
+        props = ",".join(p for p in props if p != "readonly=on")
+        out += ["-drive", "file=%s,if=none,id=xd%d,format=raw%s" % (path, i, ro)]
+        dev = ("virtio-blk-pci,drive=xd%d,disable-legacy=on" % i if kind == "virtio"
+               else "nvme,serial=pvdisk%d,drive=xd%d" % (i, i))
+        out += ["-device", dev + ("," + props if props else "")]
     return out
 
 

@@ -70,8 +70,10 @@ static void check_guest(const struct manifest_guest *g)
 	check_terminated(g->cmdline, sizeof(g->cmdline));
 	REQUIRE(g->net_count <= MANIFEST_MAX_NETS);
 	REQUIRE(g->block_count <= MANIFEST_MAX_BLOCKS);
-	for (i = 0; i < MANIFEST_MAX_BLOCKS; i++)
-		check_terminated(g->block[i].path, MANIFEST_PATH_MAX);
+	for (i = 0; i < MANIFEST_MAX_BLOCKS; i++) {
+		check_terminated(g->block[i].spec, MANIFEST_BLOCK_SPEC_MAX);
+		check_terminated(g->block[i].name, MANIFEST_BLOCK_NAME_MAX);
+	}
 	REQUIRE(g->on_exit <= MANIFEST_ACTION_POWEROFF);
 	REQUIRE(g->on_crash <= MANIFEST_ACTION_POWEROFF);
 	REQUIRE(strcmp(manifest_action_name(g->on_exit), "?") != 0);
@@ -79,8 +81,8 @@ static void check_guest(const struct manifest_guest *g)
 	REQUIRE(g->line >= 1);
 	for (i = 0; i < g->net_count; i++)	/* stored only when good */
 		check_net(&g->net[i]);
-	for (i = 0; i < g->block_count; i++)
-		REQUIRE(g->block[i].path[0]);
+	for (i = 0; i < g->block_count; i++)	/* stored only when good */
+		REQUIRE(g->block[i].spec[0] && g->block[i].name[0]);
 	if (!g->valid)
 		return;
 	/* A valid guest is complete and within every limit. */
@@ -129,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	REQUIRE(m.hv.log_level <= 3);
 	REQUIRE(m.hv.time_slice_us >= MANIFEST_SLICE_MIN_US &&
 		m.hv.time_slice_us <= MANIFEST_SLICE_MAX_US);
-	REQUIRE(m.hv.selftest <= MANIFEST_SELFTEST_TIMER);
+	REQUIRE(m.hv.selftest <= MANIFEST_SELFTEST_VOLUMES);
 	check_terminated(m.file, sizeof(m.file));
 	check_errors();
 	for (i = 0; i < m.guest_count; i++)

@@ -86,6 +86,7 @@ struct disk *shim_disk_mem(uint64_t bytes)
 	snprintf(s->d.name, sizeof(s->d.name), "vd%c", 'a' + ndisks);
 	s->d.index = ndisks;
 	s->d.sectors = bytes / DISK_SECTOR;
+	s->d.block_size = DISK_SECTOR;
 	s->d.ops = &shim_ops;
 	disks[ndisks++] = s;
 	return &s->d;

@@ -5,13 +5,17 @@
 
 writes (for lvm) OUTDIR/pv0.img, pv1.img (one LVM2 volume group "tvg" over two PVs),
 wrap.img (a VG whose current metadata wraps around its metadata area),
-(for gpt) gpt.img (named GPT partitions), and OUTDIR/expect.txt, the extents the
+part.img (a VG on a PV in a GPT partition of type Linux LVM),
+(for gpt) gpt.img (named GPT partitions), gpt4k.img (a GPT in 4096-byte
+LBAs, for a disk with 4 KiB logical blocks), and OUTDIR/expect.txt, the extents the
 tools themselves report (lvs, pvs, sgdisk -i), one case a line:
 
     lvm VG LV DISK START SECTORS [START SECTORS ...]   extents on disk DISK
     lvmerr VG LV WORDS...                              must be refused so
     wrap VG LV DISK START SECTORS                      as lvm, after a wrap
+    part VG LV DISK START SECTORS                      as lvm, a PV in a partition
     gpt NAME GUID START SECTORS                        a partition
+    gpt4k NAME GUID START SECTORS                      one on a 4096-byte-block disk
 
 LVM2 runs without device-mapper (--driverloaded n, LVs never activated)
 and sees only the loop devices made here (a devices filter).  Every loop
@@ -51,8 +55,9 @@ class Lvm:
         return run(cmd, "--driverloaded", "n", "--config", self.cfg, *args)
 
 
-def lv_extents(lvm, vg, loops):
-    """{lv: [(disk, first_sector, sectors, segtype, stripes), ...]} from lvs."""
+def lv_extents(lvm, vg, loops, base=0):
+    """{lv: [(disk, first_sector, sectors, segtype, stripes), ...]} from lvs;
+    base: where the PVs start on their disks (a partition's first sector)."""
     pe_start = {}
     for line in lvm("pvs", "--noheadings", "--units", "s", "--nosuffix",
                     "--separator", "|", "-o", "pv_name,pe_start").splitlines():
@@ -68,7 +73,8 @@ def lv_extents(lvm, vg, loops):
             dev, pes = rng.rsplit(":", 1)
             first = int(pes.split("-")[0])
             out.setdefault(lv, []).append(
-                (loops.index(dev), pe_start[dev] + first * es, size * es, segtype, int(stripes)))
+                (loops.index(dev), base + pe_start[dev] + first * es, size * es, segtype,
+                 int(stripes)))
     return out
 
 
@@ -138,6 +144,32 @@ def make_wrap(out, loop, img, expect):
     expect.append("wrap wvg w %d %d %d" % (d, s, n))
 
 
+def make_part_pv(out, img, expect):
+    """A PV inside a GPT partition of type Linux LVM (8E00), after another one."""
+    run("sgdisk", "-o", "-n", "1:2048:+1M", "-c", "1:boot",
+        "-n", "2:0:0", "-t", "2:8E00", "-c", "2:lvm", img)
+    info = run("sgdisk", "-i", "2", img)
+    first = int(re.search(r"First sector: (\d+)", info).group(1))
+    last = int(re.search(r"Last sector: (\d+)", info).group(1))
+    r = subprocess.run(["losetup", "-f", "--show", "-o", str(first * 512), "--sizelimit",
+                        str((last - first + 1) * 512), img], capture_output=True, text=True)
+    if r.returncode != 0:
+        die("losetup cannot attach a loop device (%s)" % r.stderr.strip())
+    loop = r.stdout.strip()
+    try:
+        lvm = Lvm([loop])
+        lvm("pvcreate", "-q", loop)
+        lvm("vgcreate", "-q", "-s", "1m", "pvg", loop)
+        lvm("lvcreate", "-q", "-an", "-Zn", "-y", "-L", "2m", "-n", "x", "pvg")
+        lvm("lvcreate", "-q", "-an", "-Zn", "-y", "-L", "3m", "-n", "y", "pvg")
+        ext = lv_extents(lvm, "pvg", [loop], base=first)
+    finally:
+        subprocess.run(["losetup", "-d", loop])
+    for lv in ("x", "y"):
+        flat = " ".join("%d %d" % (s, n) for s, n in merged(ext[lv]))
+        expect.append("part pvg %s 0 %s" % (lv, flat))
+
+
 def make_gpt(img, expect):
     run("sgdisk", "-o",
         "-n", "1:2048:+8M", "-c", "1:data",
@@ -169,29 +201,52 @@ def make_lvm_images(out, imgs, expect):
             subprocess.run(["losetup", "-d", l])
 
 
+def make_gpt_4k(img, expect):
+    """A GPT on a disk with 4096-byte logical blocks: sgdisk on a loop device
+    with that sector size, so its LBAs count 4 KiB (expect: 512-byte sectors)."""
+    r = subprocess.run(["losetup", "-f", "--show", "-b", "4096", img],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        die("losetup cannot attach a 4096-byte-sector loop device (%s)" % r.stderr.strip())
+    loop = r.stdout.strip()
+    try:
+        run("sgdisk", "-o", "-n", "1:0:+4M", "-c", "1:four", "-n", "2:0:+2M", "-c", "2:k", loop)
+        for n in (1, 2):
+            info = run("sgdisk", "-i", str(n), loop)
+            guid = re.search(r"Partition unique GUID: (\S+)", info).group(1)
+            first = int(re.search(r"First sector: (\d+)", info).group(1))
+            last = int(re.search(r"Last sector: (\d+)", info).group(1))
+            name = re.search(r"Partition name: '(.*)'", info).group(1)
+            expect.append("gpt4k %s %s %d %d" % (name, guid, first * 8, (last - first + 1) * 8))
+    finally:
+        subprocess.run(["losetup", "-d", loop])
+
+
 def main():
     parts = set(sys.argv[2:]) or {"lvm", "gpt"}
     if len(sys.argv) < 2 or not parts <= {"lvm", "gpt"}:
         die("usage: make_volumes.py OUTDIR [lvm] [gpt]")
     out = sys.argv[1]
-    needed = (["losetup", "pvcreate"] if "lvm" in parts else []) + \
-        (["sgdisk"] if "gpt" in parts else [])
+    needed = ["losetup", "sgdisk"] + (["pvcreate"] if "lvm" in parts else [])
     for tool in needed:
         if not shutil.which(tool):
             die("%s is not installed (Debian packages util-linux, lvm2, gdisk; "
                 "sdk/tools/ensure-deps.sh installs them)" % tool)
-    if "lvm" in parts and os.geteuid() != 0:
-        die("needs root for losetup (loop devices for pvcreate)")
+    if os.geteuid() != 0:
+        die("needs root for losetup (loop devices for pvcreate and 4K-sector sgdisk)")
     os.makedirs(out, exist_ok=True)
-    imgs = [os.path.join(out, n) for n in ("pv0.img", "pv1.img", "wrap.img", "gpt.img")]
+    imgs = [os.path.join(out, n) for n in ("pv0.img", "pv1.img", "wrap.img", "gpt.img",
+                                          "part.img", "gpt4k.img")]
     for img in imgs:
         with open(img, "wb") as f:
             f.truncate(32 << 20)
     expect = []
     if "lvm" in parts:
         make_lvm_images(out, imgs[:3], expect)
+        make_part_pv(out, imgs[4], expect)
     if "gpt" in parts:
         make_gpt(imgs[3], expect)
+        make_gpt_4k(imgs[5], expect)
     with open(os.path.join(out, "expect.txt"), "w") as f:
         f.write("\n".join(expect) + "\n")
 

@@ -187,6 +187,34 @@ static void test_random_damage(void)
 	CHECK(opened > 0 && refused > 0);
 }
 
+/* 4096-byte logical blocks: the GPT counts in 4 KiB LBAs. */
+static void test_4k_blocks(void)
+{
+	char p4k[140], name[64], guid[40], spec[120], err[160];
+	unsigned long long first, n;
+	struct volume v;
+	int seen = 0;
+
+	snprintf(p4k, sizeof(p4k), "%s/gpt4k.img", dir);
+	shim_disks_reset();
+	shim_disk_add(p4k)->block_size = 4096;
+	for (int i = 0; i < nexpect; i++) {
+		if (sscanf(expect[i], "gpt4k %63s %39s %llu %llu", name, guid, &first, &n) != 4)
+			continue;
+		seen++;
+		snprintf(spec, sizeof(spec), "gpt:%s", name);
+		if (!CHECK(open_spec(spec, &v, err)))
+			fprintf(stderr, "  %s: %s\n", spec, err);
+		CHECK_EQ_U64(v.extent[0].disk_sector, first);
+		CHECK_EQ_U64(v.sectors, n);
+	}
+	CHECK_EQ_INT(seen, 2);
+	/* Read as 512-byte LBAs it is no GPT at all (the header is at 4096). */
+	disk_get(0)->block_size = 512;
+	CHECK(!open_spec("gpt:four", &v, err));
+	CHECK(strstr(err, "no such partition") != NULL);
+}
+
 static void test_whole_disk(void)
 {
 	struct volume v;
@@ -234,6 +262,7 @@ int main(void)
 	RUN(test_ambiguous);
 	RUN(test_damaged);
 	RUN(test_random_damage);
+	RUN(test_4k_blocks);
 	RUN(test_whole_disk);
 	RUN(test_guid_parse);
 	shim_disks_reset();

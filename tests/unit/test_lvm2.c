@@ -123,6 +123,21 @@ static void test_wrapped_metadata(void)
 	CHECK_EQ_INT(seen, 1);
 }
 
+/* A PV in a GPT partition (type Linux LVM): extents past its start. */
+static void test_pv_in_partition(void)
+{
+	char path[128];
+	int seen = 0;
+
+	shim_disks_reset();
+	snprintf(path, sizeof(path), "%s/part.img", dir);
+	shim_disk_add(path);
+	for (int i = 0; i < nexpect; i++)
+		if (!strncmp(expect[i], "part ", 5) && ++seen)
+			check_extents(expect[i], "part");
+	CHECK_EQ_INT(seen, 2);
+}
+
 /* ---- damaging the images ------------------------------------------------
  * Located as LVM2 lays them out: the label in the first four sectors, the
  * PV header at its offset, its second locn list's first entry the mda. */
@@ -362,10 +377,12 @@ static void test_too_many_values(void)
 	free(s);
 }
 
-static struct disk *the_disk(const char *uuid, void *ctx)
+static struct lvm2_pvloc the_pv;
+
+static const struct lvm2_pvloc *the_pv_at(const char *uuid, void *ctx)
 {
-	(void)uuid;
-	return ctx;
+	(void)uuid; (void)ctx;
+	return &the_pv;
 }
 
 static const char *map_text(const char *segs, const char *extra, char *err)
@@ -380,7 +397,7 @@ static const char *map_text(const char *segs, const char *extra, char *err)
 		 "logical_volumes { lv { segment_count = 1\n segment1 { %s } }\n %s } }", segs, extra);
 	if (lvm_text_parse(text, strlen(text), &t, err, 160))
 		return "parse";
-	r = lvm2_map(&t, "vg", "lv", the_disk, disk_get(0), &v, err, 160);
+	r = lvm2_map(&t, "vg", "lv", the_pv_at, NULL, &v, err, 160);
 	lvm_text_free(&t);
 	return r ? err : NULL;
 }
@@ -412,7 +429,7 @@ static void test_segment_kinds(void)
 	char err[160];
 
 	shim_disks_reset();
-	shim_disk_mem(4 << 20);
+	the_pv = (struct lvm2_pvloc){ shim_disk_mem(4 << 20), 0, 8192 };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *got = map_text(cases[i].seg, cases[i].extra, err);
 
@@ -476,16 +493,22 @@ static void test_submit(void)
 	CHECK_EQ_INT(io_done_status, 0);
 	submit(&a, DISK_WRITE, a.extent[0].sectors + 3, 512);
 	CHECK_EQ_U64(shim_last_sector, a.extent[1].disk_sector + 3);
-	/* Across an extent boundary, past the end, a write to a read-only one. */
+	/* Across an extent boundary, past the end, a write to a read-only one:
+	 * sent to the driver as a read past the disk's end, which it refuses. */
 	CHECK_EQ_U64(volume_extent_end(&a, a.extent[0].sectors - 2), 2);
 	submit(&a, DISK_READ, a.extent[0].sectors - 2, 4096);
 	CHECK_EQ_INT(io_done_status, -EIO);
-	CHECK_EQ_U64(shim_last_sector, ~0ull);
+	CHECK_EQ_U64(shim_last_sector, a.disk->sectors);
 	CHECK_EQ_U64(volume_extent_end(&a, a.sectors), 0);
 	submit(&a, DISK_READ, a.sectors, 512);
 	CHECK_EQ_INT(io_done_status, -EIO);
+	CHECK_EQ_U64(shim_last_sector, a.disk->sectors);
+	submit(&a, DISK_READ, ~0ull - 3, 512);
+	CHECK_EQ_INT(io_done_status, -EIO);
 	submit(&ar, DISK_WRITE, 0, 512);
 	CHECK_EQ_INT(io_done_status, -EIO);
+	CHECK_EQ_INT(shim_last_io->op, DISK_READ);
+	CHECK_EQ_U64(shim_last_sector, a.disk->sectors);
 	submit(&ar, DISK_READ, 0, 512);
 	CHECK_EQ_INT(io_done_status, 0);
 	submit(&a, DISK_FLUSH, 0, 0);
@@ -533,6 +556,7 @@ int main(void)
 	RUN(test_refused);
 	RUN(test_missing_pv);
 	RUN(test_wrapped_metadata);
+	RUN(test_pv_in_partition);
 	RUN(test_damaged);
 	RUN(test_random_damage);
 	RUN(test_parser);

@@ -85,7 +85,8 @@ static bool strings_terminated(void)
 		      memchr(g->image, 0, sizeof(g->image)) &&
 		      memchr(g->cmdline, 0, sizeof(g->cmdline));
 		for (j = 0; j < MANIFEST_MAX_BLOCKS; j++)
-			ok &= memchr(g->block[j].path, 0, MANIFEST_PATH_MAX) != NULL;
+			ok &= memchr(g->block[j].spec, 0, MANIFEST_BLOCK_SPEC_MAX) &&
+			      memchr(g->block[j].name, 0, MANIFEST_BLOCK_NAME_MAX);
 	}
 	return ok;
 }
@@ -112,7 +113,7 @@ static const char example[] =
 	"cpus = 0-1                  # may run on CPUs 0 and 1\n"
 	"weight = 512                # twice the default share\n"
 	"net = mac=02:00:00:00:00:01, ip=10.0.0.2/24, gw=10.0.0.1\n"
-	"block = /disks/www.img, readonly\n"
+	"block = lvm:vg0/www, readonly\n"
 	"\n"
 	"[guest hello]\n"
 	"  image = \\apps\\hello.elf\n"
@@ -121,8 +122,8 @@ static const char example[] =
 	"on_exit = poweroff\n"
 	"privileged = yes\n"
 	"net = mac=02:00:00:00:00:02, dhcp\n"
-	"block = scratch.img\n"
-	"block = logs.img\n";
+	"block = gpt:scratch\n"
+	"block = disk:1, rw, name=logs\n";
 
 static void check_example(void)
 {
@@ -158,7 +159,8 @@ static void check_example(void)
 	CHECK_EQ_INT(web->net[0].prefix_len, 24);
 	CHECK_EQ_U64(web->net[0].gateway, 0x0a000001);
 	CHECK_EQ_INT(web->block_count, 1);
-	CHECK_STR(web->block[0].path, "/disks/www.img");
+	CHECK_STR(web->block[0].spec, "lvm:vg0/www");
+	CHECK_STR(web->block[0].name, "www");
 	CHECK(web->block[0].readonly);
 
 	hello = guest("hello");
@@ -179,7 +181,11 @@ static void check_example(void)
 	CHECK(hello->net[0].dhcp);
 	CHECK_EQ_U64(hello->net[0].ipv4, 0);
 	CHECK_EQ_INT(hello->block_count, 2);
-	CHECK_STR(hello->block[1].path, "logs.img");
+	CHECK_STR(hello->block[0].spec, "gpt:scratch");
+	CHECK_STR(hello->block[0].name, "scratch");
+	CHECK(!hello->block[0].readonly);
+	CHECK_STR(hello->block[1].spec, "disk:1");
+	CHECK_STR(hello->block[1].name, "logs");
 	CHECK(!hello->block[1].readonly);
 	CHECK(strings_terminated());
 }
@@ -379,6 +385,10 @@ static void test_words(void)
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_STRAYIRQ);
 	parse_hv("selftest", "cpustate");
 	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_CPUSTATE);
+	parse_hv("selftest", "disk");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_DISK);
+	parse_hv("selftest", "volumes");
+	CHECK_EQ_INT(m.hv.selftest, MANIFEST_SELFTEST_VOLUMES);
 	parse_hv("selftest", "panic");
 	CHECK_ONE_ERROR(2, "selftest", "bad selftest \"panic\"");
 
@@ -1093,38 +1103,105 @@ static void test_net_limits(void)
 	CHECK(!guest("b")->valid);
 }
 
-static void test_block(void)
+static void parse_block(const char *v)
 {
 	char buf[256];
+
+	snprintf(buf, sizeof(buf), "[guest a]\nimage = a\nmemory = 1M\nblock = %s\n", v);
+	parse(buf);
+}
+
+static void test_block(void)
+{
+	static const struct { const char *v, *spec, *name; bool ro; } good[] = {
+		{ "lvm:vg0/data", "lvm:vg0/data", "data", false },
+		{ "lvm:my-vg+1/lv_2.x , RO", "lvm:my-vg+1/lv_2.x", "lv_2.x", true },
+		{ "gpt:logs, readonly", "gpt:logs", "logs", true },
+		{ "gpt:0FC63DAF-8483-4772-8E79-3D69D8477DE4", "gpt:0FC63DAF-8483-4772-8E79-3D69D8477DE4",
+		  "gpt-0fc63daf", false },
+		{ "disk:7,rw", "disk:7", "disk7", false },
+		{ "\"disk:0, ro, name=boot\"", "disk:0", "boot", true },
+		{ "lvm:vg/a-very-long-lv-name, name = short", "lvm:vg/a-very-long-lv-name", "short", false },
+	};
 	static const struct { const char *v, *msg; } bad[] = {
-		{ "d.img, ro", "unknown block option \"ro\"" },
-		{ "d.img,", "unknown block option \"\"" },
-		{ ", readonly", "empty path" },
-		{ "c:\\d.img", "bad path" },
-		{ "d?.img", "bad path" },
-		{ "disks/", "names a folder" },
+		{ "/disks/www.img", "bad block spec \"/disks/www.img\" (use lvm:VG/LV, gpt:NAME, gpt:GUID or disk:N)" },
+		{ "d.img, readonly", "bad block spec \"d.img\"" },
+		{ "", "empty value" },
+		{ "lvm:vg0", "bad block spec" },
+		{ "lvm:vg0/", "bad block spec" },
+		{ "lvm:/lv", "bad block spec" },
+		{ "lvm:vg/a/b", "bad block spec" },
+		{ "lvm:-vg/a", "bad block spec" },
+		{ "gpt:", "bad block spec" },
+		{ "gpt:has space", "bad block spec" },
+		{ "gpt:0123456789012345678901234567890123456", "bad block spec" },
+		{ "disk:8", "bad block spec" },
+		{ "disk:-1", "bad block spec" },
+		{ "disk:", "bad block spec" },
+		{ "LVM:vg/a", "bad block spec" },
+		{ "disk:0, ro, rw", "both ro and rw given" },
+		{ "disk:0, rw, readonly", "both ro and rw given" },
+		{ "disk:0, ", "unknown block option \"\" (use ro, rw or name=NAME)" },
+		{ "disk:0, sync", "unknown block option \"sync\"" },
+		{ "disk:0, name=", "bad device name \"\"" },
+		{ "disk:0, name=sixteen-chars-xx", "bad device name \"sixteen-chars-xx\"" },
+		{ "disk:0, name=a b", "bad device name" },
+		{ "lvm:vg/a-very-long-lv-name", "device name \"a-very-long-lv-name\" too long "
+		  "for a device (add name=NAME)" },
 	};
 	int i;
 
-	parse("[guest a]\nimage = a\nmemory = 1M\n"
-	      "block = d0.img\nblock = \\dir\\d1.img , READONLY\n"
-	      "block = \"with space.img, readonly\"\nblock = d3.img\n"
-	      "block = d4.img\n");
-	CHECK_ONE_ERROR(8, "block", "too many block entries (max 4)");
-	CHECK_EQ_INT(m.guest[0].block_count, MANIFEST_MAX_BLOCKS);
-	CHECK_STR(m.guest[0].block[1].path, "\\dir\\d1.img");
-	CHECK(m.guest[0].block[1].readonly);
-	CHECK_STR(m.guest[0].block[2].path, "with space.img");
-	CHECK(m.guest[0].block[2].readonly);
-	CHECK(!m.guest[0].block[3].readonly);
-
+	for (i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
+		parse_block(good[i].v);
+		CHECK_CLEAN();
+		if (!CHECK_EQ_INT(m.guest[0].block_count, 1))
+			continue;
+		CHECK_STR(m.guest[0].block[0].spec, good[i].spec);
+		CHECK_STR(m.guest[0].block[0].name, good[i].name);
+		CHECK_EQ_INT(m.guest[0].block[0].readonly, good[i].ro);
+	}
 	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
-		snprintf(buf, sizeof(buf),
-			 "[guest a]\nimage = a\nmemory = 1M\nblock = %s\n", bad[i].v);
-		parse(buf);
+		parse_block(bad[i].v);
 		CHECK_ONE_ERROR(4, "block", bad[i].msg);
 		CHECK_EQ_INT(m.guest[0].block_count, 0);
+		CHECK(strings_terminated());
 	}
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "block = disk:0\nblock = disk:1\nblock = disk:2\nblock = disk:3\n"
+	      "block = disk:4\n");
+	CHECK_ONE_ERROR(8, "block", "too many block entries (max 4)");
+	CHECK_EQ_INT(m.guest[0].block_count, MANIFEST_MAX_BLOCKS);
+}
+
+/* Device names are unique in a guest; one writer per volume. */
+static void test_block_sharing(void)
+{
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "block = lvm:vg0/data\nblock = lvm:vg1/data\n");
+	CHECK_ONE_ERROR(5, "block", "device name \"data\" repeated in this guest (use name=NAME)");
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "block = lvm:vg0/data\nblock = lvm:vg1/data, name=data1\n");
+	CHECK_CLEAN();
+	/* Two writers of one volume: refused, in one guest or two. */
+	parse("[guest a]\nimage = a\nmemory = 1M\nblock = lvm:vg0/data\n"
+	      "[guest b]\nimage = b\nmemory = 1M\nblock = lvm:vg0/data\n");
+	CHECK_ONE_ERROR(8, "block", "\"lvm:vg0/data\" also written by guest a (one writer per volume: add ro)");
+	CHECK(guest("a")->valid && !guest("b")->valid);
+	parse("[guest a]\nimage = a\nmemory = 1M\nblock = disk:0\nblock = disk:0, name=again\n");
+	CHECK_ONE_ERROR(5, "block", "written twice by this guest");
+	parse("[guest a]\nimage = a\nmemory = 1M\nblock = gpt:0fc63daf-8483-4772-8e79-3d69d8477de4\n"
+	      "[guest b]\nimage = b\nmemory = 1M\nblock = gpt:0FC63DAF-8483-4772-8E79-3D69D8477DE4\n");
+	CHECK_ONE_ERROR(8, "block", "also written by guest a");
+	/* Readers share, with each other and with one writer. */
+	parse("[guest a]\nimage = a\nmemory = 1M\nblock = lvm:vg0/data, ro\n"
+	      "[guest b]\nimage = b\nmemory = 1M\nblock = lvm:vg0/data\n"
+	      "[guest c]\nimage = c\nmemory = 1M\nblock = lvm:vg0/data, readonly\n");
+	CHECK_CLEAN();
+	/* Copies of a guest would all write its volume. */
+	parse("[guest a]\nimage = a\nmemory = 1M\ninstances = 2\nblock = disk:0\n");
+	CHECK_ONE_ERROR(1, "instances", "a guest with a read-write block device runs once");
+	parse("[guest a]\nimage = a\nmemory = 1M\ninstances = 2\nblock = disk:0, ro\n");
+	CHECK_CLEAN();
 }
 
 static void test_paths(void)
@@ -1267,6 +1344,7 @@ int main(void)
 	RUN(test_net_guard);
 	RUN(test_net_limits);
 	RUN(test_block);
+	RUN(test_block_sharing);
 	RUN(test_paths);
 	RUN(test_error_cap);
 	RUN(test_format);

@@ -52,6 +52,8 @@ struct disk {
 	char model[40];             /* what the device says it is (sanitized) */
 	uint32_t index;             /* disk:N, in registration order */
 	uint64_t sectors;           /* capacity in 512-byte sectors */
+	uint32_t block_size;        /* the device's block: 512 or 4096 bytes; an io must
+	                             * start and end on whole blocks (disk_io_check) */
 	bool volatile_cache;        /* FLUSH does something */
 	bool readonly;              /* the device refuses writes */
 	const struct disk_ops *ops;
@@ -73,7 +75,9 @@ static inline void disk_submit(struct disk *d, struct disk_io *io)
 
 /* Synchronous I/O for boot-time readers (the volume layer's metadata):
  * waits (polling the driver's completions) up to a few seconds.  buf is
- * hypervisor memory, any length multiple of 512 (split into pages).
+ * hypervisor memory, any length multiple of 512 (split into pages).  On
+ * a disk with 4096-byte blocks a partial block is read whole, and written
+ * by read-modify-write (not atomic against other writers of that block).
  * Returns 0 or -EIO / -ETIMEDOUT. */
 int disk_read_sync(struct disk *d, uint64_t sector, void *buf, size_t len);
 int disk_write_sync(struct disk *d, uint64_t sector, const void *buf, size_t len);
@@ -82,8 +86,9 @@ int disk_write_sync(struct disk *d, uint64_t sector, const void *buf, size_t len
 /* Probe every disk driver (at boot, boot CPU, before domains start) and
  * arm the periodic poll that is every driver's safety net. */
 void disk_init(void);
-/* 0 if io is well formed for d (op, length, alignment, range, a write to
- * a read-only disk), else -EIO: the checks every driver makes first. */
+/* 0 if io is well formed for d (op, length, memory alignment, whole
+ * device blocks, range, a write to a read-only disk), else -EIO: the
+ * checks every driver makes first. */
 int disk_io_check(const struct disk *d, const struct disk_io *io);
 /* Complete io with status soon, from the poll or a synchronous wait:
  * what submit uses for an io it refuses (it must not call done itself,

@@ -17,6 +17,13 @@ struct volume;
 #define LVM2_NODES_MAX  8192u        /* parsed values at most */
 #define LVM2_DEPTH_MAX  8u           /* section nesting at most (LVM2 uses 4) */
 
+/* Where a PV lies: a whole disk (base 0), or a GPT partition of type
+ * Linux LVM. */
+struct lvm2_pvloc {
+	struct disk *disk;
+	uint64_t base, sectors;
+};
+
 /* ---- lvm2_label.c: label, PV header, metadata area, metadata text ---- */
 struct lvm2_pv {
 	char uuid[LVM2_UUID_LEN + 1];    /* the PV UUID, NUL-terminated */
@@ -26,9 +33,10 @@ struct lvm2_pv {
 
 /* 0: d holds an LVM2 PV with metadata (pv->text to be freed with
  * lvm2_pv_free); 1: no LVM2 label; -EIO/-EINVAL with err: damaged. */
-int lvm2_pv_read(struct disk *d, struct lvm2_pv *pv, char *err, size_t n);
+int lvm2_pv_read(const struct lvm2_pvloc *at, struct lvm2_pv *pv, char *err, size_t n);
 /* The PV UUID alone (no metadata needed): 0, 1 (no label), or < 0. */
-int lvm2_pv_uuid(struct disk *d, char uuid[LVM2_UUID_LEN + 1], char *err, size_t n);
+int lvm2_pv_uuid(const struct lvm2_pvloc *at, char uuid[LVM2_UUID_LEN + 1],
+		 char *err, size_t n);
 void lvm2_pv_free(struct lvm2_pv *pv);
 
 /* ---- lvm2_text.c: the LVM2 text config format ------------------------
@@ -61,13 +69,14 @@ bool lvm_get_int(const struct lvm_tree *t, int parent, const char *key, int64_t 
 const char *lvm_get_str(const struct lvm_tree *t, int parent, const char *key);
 
 /* ---- lvm2.c: a logical volume's extents ------------------------------ */
-/* Fills v->disk, v->extent[], v->sectors for vg/lv from every disk's
- * metadata (the newest seqno wins): 0, -ENOENT or -EINVAL with err. */
+/* Fills v->disk, v->extent[], v->sectors for vg/lv from the metadata of
+ * every PV (whole disks and Linux LVM GPT partitions; the newest seqno
+ * wins): 0, -ENOENT or -EINVAL with err. */
 int lvm2_find(const char *vg, const char *lv, struct volume *v, char *err, size_t n);
-/* Parsed metadata (one VG) to extents; pv_disk maps a PV id (dashed
- * UUID text) to the disk holding it.  Split out for tests. */
+/* Parsed metadata (one VG) to extents; pv_at maps a PV id (dashed UUID
+ * text) to where the PV lies, or NULL.  Split out for tests. */
+typedef const struct lvm2_pvloc *lvm2_pv_at_fn(const char *uuid, void *ctx);
 int lvm2_map(const struct lvm_tree *t, const char *vg, const char *lv,
-	     struct disk *(*pv_disk)(const char *uuid, void *ctx), void *ctx,
-	     struct volume *v, char *err, size_t n);
+	     lvm2_pv_at_fn *pv_at, void *ctx, struct volume *v, char *err, size_t n);
 
 #endif

@@ -49,7 +49,9 @@ void volume_release(struct volume *v);
 
 /* I/O at a volume-relative sector: io->sector is translated to the disk
  * (an io never crosses an extent boundary: callers split at
- * volume_extent_end) and submitted.  A FLUSH goes to the disk. */
+ * volume_extent_end) and submitted.  A FLUSH goes to the disk.  A bad io
+ * (outside, across extents, a write when read-only) completes with -EIO
+ * through the driver, never inside this call. */
 void volume_submit(struct volume *v, struct disk_io *io);
 /* Sectors from sector to the end of its extent (to split I/O). */
 uint64_t volume_extent_end(const struct volume *v, uint64_t sector);
