@@ -31,7 +31,7 @@ def pattern(seed, s):
 
 
 def block_line(spec, name, readonly=False):
-    return "block = %s, name=%s%s" % (spec, name, ", ro" if readonly else "")
+    return "block = %s%s, name=%s" % (spec, ", ro" if readonly else "", name)
 
 
 def section(name, cmdline, blocks, memory="8M"):
