@@ -561,8 +561,7 @@ void domain_raise_event(struct domain *d, uint32_t port)
 	uint64_t bit = 1ULL << (port % PV_EVENT_PORTS);
 
 	__atomic_fetch_or(&d->shared_info->events_pending, bit, __ATOMIC_SEQ_CST);
-	if (d->state == DOM_BLOCKED && (d->block_mask & bit))
-		sched_wake(d, 1);
+	sched_wake_event(d, bit);
 }
 
 /* The manifest's domains, built as deferred work on the boot CPU: with

@@ -217,6 +217,12 @@ static int open_volume(struct blkback *bb, const struct manifest_block *cfg, cha
 		return -ENODEV;
 	}
 	bb->claimed = true;
+	if (bb->vol.disk->block_size > PV_BLK_SECTOR) {   /* a 512-byte write would be refused */
+		snprintf(err, n, "block device %s: %s is on a disk with %u-byte blocks; "
+			 "block devices need 512-byte blocks", bb->name, bb->vol.spec,
+			 bb->vol.disk->block_size);
+		return -ENODEV;
+	}
 	return 0;
 }
 

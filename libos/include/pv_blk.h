@@ -1,7 +1,7 @@
 /* Paravane library OS: block devices (the guest side of public/io/blk.h).
  *
- * A block device is named in the manifest (`block = SPEC, name=data`) and
- * found here by that name.  Sectors are 512 bytes; lengths are multiples
+ * A block device is named in the manifest (`block = SPEC [, ro] [, name=NAME]`;
+ * without name=, the LV's or partition's name) and found here by that name.  Sectors are 512 bytes; lengths are multiples
  * of 512; buffers may have any alignment (unaligned ones go through a
  * bounce buffer) and any length (split into ring requests of at most 14
  * in-page segments).  Errors are negative errno values:

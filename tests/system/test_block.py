@@ -263,6 +263,19 @@ def test_missing_volume_refused_others_run(boot, tmp_path):
     assert ok_line(b, "fine", "edges")
 
 
+def test_disk_with_4k_blocks_refused_with_a_reason(boot, tmp_path):
+    big = make_disk(tmp_path, "4k.img", 4)
+    small = make_disk(tmp_path, "512.img", 4)
+    m = HV + section("k4", "edges data", [("disk:0", "data")])
+    m += section("k5", "edges data", [("disk:1", "data")])
+    b = boot(m, [guest("blktest")], timeout=120,
+             drives=[(big, "nvme", "logical_block_size=4096,physical_block_size=4096"),
+                     (small, "nvme")])
+    assert re.search(r"domain k4 not created: block device data: disk:0 is on a disk "
+                     r"with 4096-byte blocks", b.log), b.log[-3000:]
+    assert ok_line(b, "k5", "edges")
+
+
 def _records_run(tmp_path, img, disk, stop_after):
     """Boot the records guest, SIGKILL QEMU (our own child) once it has
     acknowledged stop_after records; returns the last acknowledged one."""
