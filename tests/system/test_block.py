@@ -293,7 +293,8 @@ def _records_run(tmp_path, img, disk, stop_after):
 
 
 def test_acknowledged_records_survive_a_power_cut(tmp_path):
-    rnd = random.Random(int(time.time()))
+    seed = int(time.time())
+    rnd = random.Random(seed)
     deadline = time.monotonic() + 420
     runs = 0
     for run in range(3):
@@ -307,7 +308,7 @@ def test_acknowledged_records_survive_a_power_cut(tmp_path):
         last = _records_run(work, img, d, rnd.randrange(5, 400))
         for n in range(1, last + 1):
             rec = sectors(d, 64 + n, 1)
-            assert rec[:6] == b"BLKREC", (run, n, last)
+            assert rec[:6] == b"BLKREC", (seed, run, n, last)
             assert int.from_bytes(rec[8:12], "little") == n and int.from_bytes(rec[508:], "little") == n
         runs += 1
     assert runs >= 2
