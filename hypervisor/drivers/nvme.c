@@ -37,7 +37,6 @@
 
 /* controller registers */
 #define REG_CAP   0x00
-#define REG_VS    0x08
 #define REG_CC    0x14
 #define REG_CSTS  0x1c
 #define REG_AQA   0x24
@@ -76,7 +75,6 @@
 #define NSID           1u
 
 /* identify data, by offset */
-#define ID_CTRL_SERIAL 4
 #define ID_CTRL_MODEL  24
 #define ID_CTRL_VWC    525
 #define ID_NS_NSZE     0
