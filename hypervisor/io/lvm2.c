@@ -151,6 +151,33 @@ static bool is_snapshot_origin(const struct lvm_tree *t, int lvs, const char *lv
 	return false;
 }
 
+/* Is word among the strings of the array key of section sec? */
+static bool has_flag(const struct lvm_tree *t, int sec, const char *key, const char *word)
+{
+	int a = lvm_child(t, sec, key);
+
+	if (a < 0 || t->node[a].kind != LVM_ARRAY)
+		return false;
+	for (int i = t->node[a].child; i >= 0; i = t->node[i].next)
+		if (t->node[i].kind == LVM_STR && !strcmp(t->node[i].str, word))
+			return true;
+	return false;
+}
+
+/* LVM2 hides the parts of composite volumes (a RAID image, a thin pool's
+ * data): writing one directly would corrupt the whole.  An LV without
+ * WRITE takes readers only. */
+static int lv_status_ok(struct seg_ctx *c, int lvsec, const struct volume *v)
+{
+	if (!has_flag(c->t, lvsec, "status", "VISIBLE"))
+		return refuse(c, -EINVAL, "is a hidden part of another volume");
+	if (!has_flag(c->t, lvsec, "status", "READ"))
+		return refuse(c, -EINVAL, "is not readable in its LVM2 status");
+	if (!v->readonly && !has_flag(c->t, lvsec, "status", "WRITE"))
+		return refuse(c, -EINVAL, "is read-only in LVM2 (use ro)");
+	return 0;
+}
+
 static int map_segments(struct seg_ctx *c, int lvsec, struct volume *v)
 {
 	int64_t segs;
@@ -188,7 +215,7 @@ int lvm2_map(const struct lvm_tree *t, const char *vg, const char *lv,
 			     .ctx = ctx, .err = err, .n = n };
 	int vgs = section(t, 0, vg), lvs, lvsec;
 
-	v->disk = NULL;
+	v->disk = NULL;                  /* v->readonly: as the caller asks */
 	v->sectors = 0;
 	v->extent_count = 0;
 	if (vgs < 0)
@@ -204,7 +231,7 @@ int lvm2_map(const struct lvm_tree *t, const char *vg, const char *lv,
 	if (is_snapshot_origin(t, lvs, lv))
 		return refuse(&c, -EINVAL, "is the origin of a snapshot: only plain "
 			      "linear logical volumes are supported");
-	return map_segments(&c, lvsec, v);
+	return lv_status_ok(&c, lvsec, v) ? -EINVAL : map_segments(&c, lvsec, v);
 }
 
 /* ---- the disks: where PVs lie, their UUIDs, the newest metadata ------ */

@@ -212,10 +212,11 @@ static int read_area(const struct lvm2_pvloc *at, const struct disk_locn *area, 
 	uint8_t *h;
 	struct raw_locn rl;
 	int r;
+	uint64_t pv_bytes = at->sectors > UINT64_MAX / DISK_SECTOR ? UINT64_MAX :
+			    at->sectors * DISK_SECTOR;
 
 	if (area->offset % DISK_SECTOR || area->size < 2 * MDA_HDR_SIZE ||
-	    area->size > at->sectors * DISK_SECTOR ||
-	    area->offset > at->sectors * DISK_SECTOR - area->size)
+	    area->size > pv_bytes || area->offset > pv_bytes - area->size)
 		return -EINVAL;
 	h = kmalloc(MDA_HDR_SIZE);
 	if (!h)

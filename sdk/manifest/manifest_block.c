@@ -103,7 +103,7 @@ static bool spec_ok(struct parser *p, struct str spec, struct sbuf *dflt)
 		ok = disk_spec(rest, dflt);
 	if (!ok)
 		mf_fail_q(p, "bad block spec ", spec,
-			  " (use lvm:VG/LV, gpt:NAME, gpt:GUID or disk:N)");
+			  " (use lvm:VG/LV, gpt:NAME|GUID or disk:N)");
 	return ok;
 }
 
@@ -163,10 +163,9 @@ static bool one_writer(struct parser *p, const struct manifest_block *b)
 			if (g->block[j].readonly || !spec_same(g->block[j].spec, b->spec))
 				continue;
 			mf_sb_quote(&sb, mf_str_of(b->spec));
-			mf_sb_puts(&sb, g == p->g ? " written twice by this guest" :
-				   " also written by guest ");
+			mf_sb_puts(&sb, g == p->g ? " written twice here" : " written by guest ");
 			mf_sb_puts(&sb, g == p->g ? "" : g->name);
-			mf_sb_puts(&sb, " (one writer per volume: add ro)");
+			mf_sb_puts(&sb, g == p->g ? " (one writer: add ro)" : " too (one writer: add ro)");
 			mf_fail(p, msg);
 			return false;
 		}

@@ -52,6 +52,7 @@ memory = 1M
 block = lvm:tvg/striped
 block = lvm:tvg/span
 block = lvm:nosuch/lv
+block = lvm:tvg/rdonly, ro
 """
 
 # disk:N order: how the drives are given to QEMU
@@ -66,7 +67,7 @@ def expectations(d):
     for line in (d / "expect.txt").read_text().splitlines():
         w = line.split()
         ext = lambda nums: [(int(nums[i]), int(nums[i + 1])) for i in range(0, len(nums), 2)]
-        if w[0] == "lvm" and w[1] == "tvg":
+        if w[0] in ("lvm", "lvmro") and w[1] == "tvg":
             out["lvm:tvg/" + w[2]] = (int(w[3]), ext(w[4:]))
         elif w[0] == "part":
             out["lvm:pvg/" + w[2]] = (3, ext(w[4:]))
@@ -137,7 +138,7 @@ def test_volumes_on_real_disks(boot, volumes, tmp_path):
              timeout=150)
     assert b.status == 0, b.log[-4000:]
     evs = {(e["guest"], e["spec"]): e for e in b.events("volume")}
-    assert b.event("selftest-volumes")["count"] == "8"
+    assert b.event("selftest-volumes")["count"] == "9"
 
     # Refused at open, saying why.
     assert evs[("c", "lvm:tvg/striped")] == {"guest": "c", "spec": "lvm:tvg/striped",
@@ -150,7 +151,7 @@ def test_volumes_on_real_disks(boot, volumes, tmp_path):
 
     # Opened where lvm2 and sgdisk put them.
     opened = {k: e for k, e in evs.items() if e["ok"] == "1"}
-    assert len(opened) == 8
+    assert len(opened) == 9
     for (g, spec), e in opened.items():
         key = spec if spec != "disk:2" else None
         if key:
@@ -180,7 +181,7 @@ def test_volumes_on_real_disks(boot, volumes, tmp_path):
         for field, v in (("head", 0), ("tail", total - per)):
             orig = before[disk][volume_to_disk(ext, v) * SECTOR:][:bs]
             assert e[field] == hashlib.sha256(orig).hexdigest()[:16], (spec, field)
-        ro = spec in ("lvm:pvg/x", "lvm:tvg/other")
+        ro = spec in ("lvm:pvg/x", "lvm:tvg/other", "lvm:tvg/rdonly")
         assert e["refused"] == ("1" if ro else "0") and e["wrote"] == ("0" if ro else "1"), e
 
     # What was written is where it belongs, and nothing else changed.

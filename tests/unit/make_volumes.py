@@ -11,6 +11,7 @@ LBAs, for a disk with 4 KiB logical blocks), and OUTDIR/expect.txt, the extents 
 tools themselves report (lvs, pvs, sgdisk -i), one case a line:
 
     lvm VG LV DISK START SECTORS [START SECTORS ...]   extents on disk DISK
+    lvmro VG LV DISK START SECTORS ...                 as lvm, opened read-only
     lvmerr VG LV WORDS...                              must be refused so
     wrap VG LV DISK START SECTORS                      as lvm, after a wrap
     part VG LV DISK START SECTORS                      as lvm, a PV in a partition
@@ -105,16 +106,19 @@ def make_lvm(out, loops, expect):
     lvc("-L", "2m", "-n", "span", "tvg", loops[0])
     lvm("lvextend", "-q", "-L", "+1m", "tvg/span", loops[1])
     lvc("-L", "1m", "-n", "other", "tvg", loops[1])            # wholly on disk 1
+    lvc("-L", "1m", "-n", "rdonly", "tvg", loops[0])
+    lvm("lvchange", "-q", "-pr", "tvg/rdonly")                 # LVM2's read-only flag
     ext = lv_extents(lvm, "tvg", loops)
-    for lv in ("a", "b", "c", "other"):
+    for lv in ("a", "b", "c", "other", "rdonly"):
         disk = ext[lv][0][0]
         flat = " ".join("%d %d" % (s, n) for s, n in merged(ext[lv]))
-        expect.append("lvm tvg %s %d %s" % (lv, disk, flat))
+        expect.append("%s tvg %s %d %s" % ("lvmro" if lv == "rdonly" else "lvm", lv, disk, flat))
     assert len(ext["a"]) == 3 and ext["striped"][0][4] == 2, ext
     expect.append("lvmerr tvg striped is striped")
     expect.append("lvmerr tvg span several disks")
     expect.append("lvmerr tvg nosuch no such logical volume")
     expect.append("lvmerr novg a no volume group novg")
+    expect.append("lvmerr tvg rdonly is read-only in LVM2 (use ro)")
 
 
 def mda_wraps(img):

@@ -49,7 +49,7 @@ static void check_extents(const char *line, const char *kind)
 	if (sscanf(line + strlen(kind), " %31s %31s %d%n", vg, lv, &disk, &off) != 3)
 		return (void)CHECK(!"malformed expect line");
 	snprintf(spec, sizeof(spec), "lvm:%s/%s", vg, lv);
-	if (!CHECK(open_lv(spec, false, &v, err)))
+	if (!CHECK(open_lv(spec, !strcmp(kind, "lvmro"), &v, err)))
 		return (void)fprintf(stderr, "  %s: %s\n", spec, err);
 	CHECK(v.disk == disk_get((uint32_t)disk));
 	for (line += strlen(kind) + off; sscanf(line, " %llu %llu%n", &s, &n, &pos) == 2; line += pos, i++) {
@@ -68,10 +68,13 @@ static void test_lvs_agree(void)
 	int seen = 0;
 
 	load_tvg(2);
-	for (int i = 0; i < nexpect; i++)
+	for (int i = 0; i < nexpect; i++) {
 		if (!strncmp(expect[i], "lvm ", 4) && ++seen)
 			check_extents(expect[i], "lvm");
-	CHECK(seen >= 4);
+		if (!strncmp(expect[i], "lvmro ", 6) && ++seen)
+			check_extents(expect[i], "lvmro");
+	}
+	CHECK(seen >= 5);
 }
 
 static void test_refused(void)
@@ -385,16 +388,18 @@ static const struct lvm2_pvloc *the_pv_at(const char *uuid, void *ctx)
 	return &the_pv;
 }
 
-static const char *map_text(const char *segs, const char *extra, char *err)
+static const char *map_text(const char *segs, const char *extra, const char *status,
+			    bool ro, char *err)
 {
 	static char text[2048];
 	struct lvm_tree t;
-	struct volume v;
+	struct volume v = { .readonly = ro };
 	int r;
 
 	snprintf(text, sizeof(text), "vg { seqno = 1 extent_size = 8\n"
 		 "physical_volumes { pv0 { id = \"u\" pe_start = 2048 pe_count = 100 } }\n"
-		 "logical_volumes { lv { segment_count = 1\n segment1 { %s } }\n %s } }", segs, extra);
+		 "logical_volumes { lv { status = [%s] segment_count = 1\n segment1 { %s } }\n"
+		 " %s } }", status, segs, extra);
 	if (lvm_text_parse(text, strlen(text), &t, err, 160))
 		return "parse";
 	r = lvm2_map(&t, "vg", "lv", the_pv_at, NULL, &v, err, 160);
@@ -431,7 +436,35 @@ static void test_segment_kinds(void)
 	shim_disks_reset();
 	the_pv = (struct lvm2_pvloc){ shim_disk_mem(4 << 20), 0, 8192 };
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *got = map_text(cases[i].seg, cases[i].extra, err);
+		const char *got = map_text(cases[i].seg, cases[i].extra,
+					   "\"READ\", \"WRITE\", \"VISIBLE\"", false, err);
+
+		if (!cases[i].err)
+			CHECK(got == NULL);
+		else if (!CHECK(got && strstr(got, cases[i].err)))
+			fprintf(stderr, "  case %zu: \"%s\"\n", i, got ? got : "(mapped)");
+	}
+}
+
+/* The LV's status: hidden parts of other volumes, LVM2's read-only. */
+static void test_lv_status(void)
+{
+	static const char lin[] = "start_extent = 0 extent_count = 10 type = \"striped\" "
+				  "stripe_count = 1 stripes = [\"pv0\", 5]";
+	static const struct { const char *status; bool ro; const char *err; } cases[] = {
+		{ "\"READ\", \"WRITE\", \"VISIBLE\"", false, NULL },
+		{ "\"READ\", \"WRITE\"", true, "is a hidden part of another volume" },
+		{ "", true, "is a hidden part of another volume" },
+		{ "\"READ\", \"VISIBLE\"", false, "is read-only in LVM2 (use ro)" },
+		{ "\"READ\", \"VISIBLE\"", true, NULL },
+		{ "\"WRITE\", \"VISIBLE\"", true, "is not readable" },
+	};
+	char err[160];
+
+	shim_disks_reset();
+	the_pv = (struct lvm2_pvloc){ shim_disk_mem(4 << 20), 0, 8192 };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = map_text(lin, "", cases[i].status, cases[i].ro, err);
 
 		if (!cases[i].err)
 			CHECK(got == NULL);
@@ -562,6 +595,7 @@ int main(void)
 	RUN(test_parser);
 	RUN(test_too_many_values);
 	RUN(test_segment_kinds);
+	RUN(test_lv_status);
 	RUN(test_claims);
 	RUN(test_submit);
 	RUN(test_specs);

@@ -1124,7 +1124,7 @@ static void test_block(void)
 		{ "lvm:vg/a-very-long-lv-name, name = short", "lvm:vg/a-very-long-lv-name", "short", false },
 	};
 	static const struct { const char *v, *msg; } bad[] = {
-		{ "/disks/www.img", "bad block spec \"/disks/www.img\" (use lvm:VG/LV, gpt:NAME, gpt:GUID or disk:N)" },
+		{ "/disks/www.img", "bad block spec \"/disks/www.img\" (use lvm:VG/LV, gpt:NAME|GUID or disk:N)" },
 		{ "d.img, readonly", "bad block spec \"d.img\"" },
 		{ "", "empty value" },
 		{ "lvm:vg0", "bad block spec" },
@@ -1139,6 +1139,8 @@ static void test_block(void)
 		{ "disk:-1", "bad block spec" },
 		{ "disk:", "bad block spec" },
 		{ "LVM:vg/a", "bad block spec" },
+		{ "gpt:0123456789012345678901234567890123456789-long", "bad block spec \"gpt:0123456789012345678901234567...\" "
+		  "(use lvm:VG/LV, gpt:NAME|GUID or disk:N)" },
 		{ "disk:0, ro, rw", "both ro and rw given" },
 		{ "disk:0, rw, readonly", "both ro and rw given" },
 		{ "disk:0, ", "unknown block option \"\" (use ro, rw or name=NAME)" },
@@ -1185,13 +1187,13 @@ static void test_block_sharing(void)
 	/* Two writers of one volume: refused, in one guest or two. */
 	parse("[guest a]\nimage = a\nmemory = 1M\nblock = lvm:vg0/data\n"
 	      "[guest b]\nimage = b\nmemory = 1M\nblock = lvm:vg0/data\n");
-	CHECK_ONE_ERROR(8, "block", "\"lvm:vg0/data\" also written by guest a (one writer per volume: add ro)");
+	CHECK_ONE_ERROR(8, "block", "\"lvm:vg0/data\" written by guest a too (one writer: add ro)");
 	CHECK(guest("a")->valid && !guest("b")->valid);
 	parse("[guest a]\nimage = a\nmemory = 1M\nblock = disk:0\nblock = disk:0, name=again\n");
-	CHECK_ONE_ERROR(5, "block", "written twice by this guest");
+	CHECK_ONE_ERROR(5, "block", "\"disk:0\" written twice here (one writer: add ro)");
 	parse("[guest a]\nimage = a\nmemory = 1M\nblock = gpt:0fc63daf-8483-4772-8e79-3d69d8477de4\n"
 	      "[guest b]\nimage = b\nmemory = 1M\nblock = gpt:0FC63DAF-8483-4772-8E79-3D69D8477DE4\n");
-	CHECK_ONE_ERROR(8, "block", "also written by guest a");
+	CHECK_ONE_ERROR(8, "block", "written by guest a too");
 	/* Readers share, with each other and with one writer. */
 	parse("[guest a]\nimage = a\nmemory = 1M\nblock = lvm:vg0/data, ro\n"
 	      "[guest b]\nimage = b\nmemory = 1M\nblock = lvm:vg0/data\n"

@@ -74,7 +74,9 @@ const char *lvm_get_str(const struct lvm_tree *t, int parent, const char *key);
  * wins): 0, -ENOENT or -EINVAL with err. */
 int lvm2_find(const char *vg, const char *lv, struct volume *v, char *err, size_t n);
 /* Parsed metadata (one VG) to extents; pv_at maps a PV id (dashed UUID
- * text) to where the PV lies, or NULL.  Split out for tests. */
+ * text) to where the PV lies, or NULL; v->readonly says what the caller
+ * asks for (an LV that LVM2 marks read-only takes readers only).  Split
+ * out for tests. */
 typedef const struct lvm2_pvloc *lvm2_pv_at_fn(const char *uuid, void *ctx);
 int lvm2_map(const struct lvm_tree *t, const char *vg, const char *lv,
 	     lvm2_pv_at_fn *pv_at, void *ctx, struct volume *v, char *err, size_t n);
