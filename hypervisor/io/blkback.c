@@ -10,6 +10,7 @@
 #include <hv/lib.h>
 #include <hv/log.h>
 #include <hv/mm.h>
+#include <hv/nospec.h>
 #include "blkback_internal.h"
 
 _Static_assert(BLKBACK_PORT(0) > MANIFEST_MAX_NETS, "block ports follow the net ports");
@@ -80,9 +81,11 @@ static int check_segments(struct blkback *bb, const struct pv_blk_request *r, ui
 	if (r->nseg < 1 || r->nseg > PV_BLK_MAX_SEGMENTS)
 		return malformed(bb, "bad segment count", r->nseg);
 	for (uint32_t i = 0; i < r->nseg; i++) {
-		if (check_segment(bb, &r->seg[i], r->op == PV_BLK_READ))
+		const struct pv_blk_seg *s = &r->seg[index_nospec(i, PV_BLK_MAX_SEGMENTS)];
+
+		if (check_segment(bb, s, r->op == PV_BLK_READ))
 			return BAD;
-		*sectors += r->seg[i].len / PV_BLK_SECTOR;
+		*sectors += s->len / PV_BLK_SECTOR;
 	}
 	return 0;
 }
