@@ -21,6 +21,9 @@ hv-y += core/domctl_stats.o core/domain_restart.o
 hv-y += io/disk.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
 	drivers/virtio_blk.o drivers/nvme.o core/selftest_disk.o core/selftest_disk_smp.o
 
+# Block devices: the backends over the volume layer (io/volume.c).
+hv-y += io/blkback.o io/blkback_io.o
+
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.
 hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \

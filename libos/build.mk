@@ -13,7 +13,7 @@ libos-y := arch/x86_64/start.o arch/x86_64/note.o \
 libos-$(CONFIG_LIBOS_WEAK_ENTROPY) += libc/entropy_tsc.o
 libos-$(if $(CONFIG_LIBOS_WEAK_ENTROPY),,y) += libc/entropy_none.o
 
-libos-y += drivers/netfront.o
+libos-y += drivers/netfront.o drivers/blkfront.o
 
 LIBOS_OBJS := $(addprefix $(LIBOS_O)/,$(libos-y))
 

@@ -110,8 +110,36 @@ static void domain_release(struct domain *d)
 	frame_free_contig(virt_to_phys(d), struct_pages());
 }
 
+/* Block devices: their rings follow the net devices' (domain_build.c);
+ * start_info gets each one's capacity once its volume is open. */
+static int attach_blocks(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	uint64_t rings = d->rings_gva + (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
+
+	for (uint32_t i = 0; i < g->block_count; i++) {
+		uint64_t ring = rings + (uint64_t)i * BLKBACK_RING_PAGES * PAGE_SIZE;
+		struct blkback *bb = blkback_attach(d, i, &g->block[i], ring, err, n);
+
+		if (!bb)
+			return -1;
+		d->blk[i] = bb;
+		d->blk_count = i + 1;
+		blkback_describe(bb, &d->start_info->device[g->net_count + i]);
+	}
+	return 0;
+}
+
+static void detach_blocks(struct domain *d)
+{
+	for (uint32_t i = 0; i < d->blk_count; i++)
+		blkback_detach(d->blk[i]);
+	d->blk_count = 0;
+}
+
 static int attach_devices(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
+	if (attach_blocks(d, g, err, n))
+		return -1;
 	if (!IS_ENABLED(CONFIG_NET) && g->net_count) {
 		snprintf(err, n, "its manifest asks for %u net devices; this hypervisor is built without CONFIG_NET",
 			 g->net_count);
@@ -134,6 +162,7 @@ static void detach_devices(struct domain *d)
 {
 	uint64_t f;
 
+	detach_blocks(d);
 	if (!IS_ENABLED(CONFIG_NET))
 		return;
 	f = spin_lock(&net_lock);
@@ -532,8 +561,7 @@ void domain_raise_event(struct domain *d, uint32_t port)
 	uint64_t bit = 1ULL << (port % PV_EVENT_PORTS);
 
 	__atomic_fetch_or(&d->shared_info->events_pending, bit, __ATOMIC_SEQ_CST);
-	if (d->state == DOM_BLOCKED && (d->block_mask & bit))
-		sched_wake(d, 1);
+	sched_wake_event(d, bit);
 }
 
 /* The manifest's domains, built as deferred work on the boot CPU: with

@@ -31,6 +31,13 @@ static uint64_t pages_for(uint64_t bytes)
 	return PAGE_ALIGN_UP(bytes) / PAGE_SIZE;
 }
 
+/* Bytes of device rings before net device nets and block
+ * device blocks: net rings first, then block rings. */
+static uint64_t ring_bytes(uint32_t nets, uint32_t blocks)
+{
+	return ((uint64_t)nets * NETBACK_RING_PAGES + (uint64_t)blocks * BLKBACK_RING_PAGES) * PAGE_SIZE;
+}
+
 /* Permissions of a page: from the image's segment, else heap/stack data. */
 static uint64_t page_flags(const struct domain *d, uint64_t va)
 {
@@ -210,6 +217,21 @@ static void describe_net(struct pv_device *dev, const struct manifest_net *net, 
 	dev->gateway = net->gateway;
 }
 
+/* The volume's capacity (and a read-only disk) are added when it is
+ * opened (core/domain.c). */
+static void describe_block(struct pv_device *dev, const struct manifest_block *b, uint32_t i,
+			   uint64_t ring_gva)
+{
+	dev->type = PV_DEV_BLOCK;
+	dev->index = i;
+	dev->event_port = BLKBACK_PORT(i);
+	dev->ring_gva = ring_gva;
+	dev->ring_pages = BLKBACK_RING_PAGES;
+	dev->sector_size = PV_BLK_SECTOR;
+	dev->flags = b->readonly ? PV_DEV_READONLY : 0;
+	blkback_cfg_name(b, i, dev->name, sizeof(dev->name));
+}
+
 static void fill_start_info(struct domain *d, const struct manifest_guest *g, uint64_t heap_start)
 {
 	struct pv_start_info *si = info_page(d, 2);
@@ -232,6 +254,9 @@ static void fill_start_info(struct domain *d, const struct manifest_guest *g, ui
 	for (uint32_t i = 0; i < g->net_count; i++)
 		describe_net(&si->device[si->device_count++], &g->net[i], i,
 			     d->rings_gva + (uint64_t)i * NETBACK_RING_PAGES * PAGE_SIZE);
+	for (uint32_t i = 0; i < g->block_count; i++)
+		describe_block(&si->device[si->device_count++], &g->block[i], i,
+			       d->rings_gva + ring_bytes(g->net_count, i));
 	d->start_info = si;
 }
 
@@ -267,7 +292,7 @@ static int plan_layout(struct domain *d, const struct manifest_guest *g, char *e
 		return -ENODEV;
 	}
 	d->rings_gva = d->elf.hi;
-	fixed += (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
+	fixed += ring_bytes(g->net_count, g->block_count);
 	need = (d->elf.hi - PV_GUEST_BASE) + MIN_HEAP + fixed;
 	if (g->memory < need) {
 		snprintf(err, n, "memory %lu KiB is too small: image %lu KiB + heap %lu KiB + stack, rings and info pages %lu KiB need %lu KiB",
@@ -275,7 +300,7 @@ static int plan_layout(struct domain *d, const struct manifest_guest *g, char *e
 			 fixed >> 10, need >> 10);
 		return -ENOMEM;
 	}
-	fixed -= (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
+	fixed -= ring_bytes(g->net_count, g->block_count);
 	d->mem.base = PV_GUEST_BASE;
 	d->mem.pages = g->memory / PAGE_SIZE;
 	d->guard_gva = top - fixed;
@@ -334,7 +359,7 @@ int domain_build(struct domain *d, const struct manifest_guest *g, char *err, si
 		return -ENOMEM;
 	}
 	d->overhead_frames += list_pages + 1;
-	d->heap_gva = d->rings_gva + (uint64_t)g->net_count * NETBACK_RING_PAGES * PAGE_SIZE;
+	d->heap_gva = d->rings_gva + ring_bytes(g->net_count, g->block_count);
 	/* The stack is demand-zero too, all but the page the entry runs on. */
 	d->start_stack_page = PV_GUEST_BASE + g->memory - (INFO_PAGES + 1) * PAGE_SIZE;
 	d->mem.populate = populate;

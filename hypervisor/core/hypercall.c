@@ -70,6 +70,10 @@ static int64_t hc_event_notify(struct domain *d, struct trap_frame *f)
 		if (d->net[i].port == f->rdi)
 			return net_kick(&d->net[i]);
 	}
+	for (uint32_t i = 0; i < d->blk_count; i++) {
+		if (blkback_port(d->blk[i]) == f->rdi)
+			return blkback_kick(d->blk[i]);
+	}
 	return -ENOENT;
 }
 

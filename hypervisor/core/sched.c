@@ -256,6 +256,20 @@ void sched_wake(struct domain *d, int64_t rax)
 	spin_unlock(&c->sched.lock, f);
 }
 
+/* An event bit was just set: wake d if it blocks on it.  Checked under
+ * d's queue lock, which sched_block holds from its look at the pending
+ * bits to its DOM_BLOCKED: a check without it could come between the two
+ * (the bit unseen, the state not yet blocked) and the wake-up be lost. */
+void sched_wake_event(struct domain *d, uint64_t bit)
+{
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+
+	if (d->state == DOM_BLOCKED && (d->block_mask & bit))
+		sched_wake_locked(c, d, 1, rdtsc());
+	spin_unlock(&c->sched.lock, f);
+}
+
 /* c's lock held: d (paused, or unpaused) goes back on c's queue, or, if it
  * never left c, simply runs on. */
 static void make_runnable(struct cpu *c, struct domain *d)

@@ -24,8 +24,13 @@ VOLUME_SRCS := hypervisor/io/volume.c hypervisor/io/lvm2.c hypervisor/io/lvm2_la
 	tests/unit/disk_shim.c tests/unit/host_shims.c
 test_lvm2_SRCS := $(VOLUME_SRCS)
 test_gpt_SRCS := $(VOLUME_SRCS)
-# volume.c's lock goes through the checked path, which disk_shim.c provides.
+test_blkback_SRCS := hypervisor/io/blkback.c hypervisor/io/blkback_io.c hypervisor/mm/guest_mem.c \
+	$(VOLUME_SRCS)
+# volume.c's and blkback's locks go through the checked path, which
+# disk_shim.c provides.
 $(O)/tests/unit/obj/hypervisor/io/volume.o: UNIT_CFLAGS += -DCONFIG_LOCK_CHECK=1
+$(O)/tests/unit/obj/hypervisor/io/blkback.o: UNIT_CFLAGS += -DCONFIG_LOCK_CHECK=1
+$(O)/tests/unit/obj/hypervisor/io/blkback_io.o: UNIT_CFLAGS += -DCONFIG_LOCK_CHECK=1
 
 # ---- rule generator: nothing to edit below ---------------------------------
 UNIT_O := $(O)/tests/unit

@@ -11,6 +11,7 @@
 #include <hv/elf_image.h>
 #include <hv/fpu.h>
 #include <hv/guest_mem.h>
+#include <hv/blkback.h>
 #include <hv/netback.h>
 #include <hv/percpu.h>
 #include <hv/text_ring.h>
@@ -99,6 +100,8 @@ struct domain {
 	struct domain_console console;
 	uint32_t net_count;
 	struct netback net[PV_MAX_DEVICES];
+	uint32_t blk_count;
+	struct blkback *blk[PV_MAX_DEVICES];   /* its own lifetime (hv/blkback.h) */
 	struct domain *all_next;  /* every live domain */
 };
 

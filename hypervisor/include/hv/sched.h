@@ -33,6 +33,9 @@ int sched_block(struct domain *d, uint64_t deadline_tsc, uint64_t mask);
 /* Make a blocked domain runnable, its pending hypercall returning rax.  Any
  * CPU; the domain's CPU is kicked if it should run it now. */
 void sched_wake(struct domain *d, int64_t rax);
+/* An event bit was set for d: wake it if it blocks on that bit (under its
+ * queue lock, so a domain blocking at that moment never misses it). */
+void sched_wake_event(struct domain *d, uint64_t bit);
 /* Ask the CPU running d (or about to) to end it at its next exit. */
 void sched_kill(struct domain *d);
 /* Take d off the CPUs until sched_unpause (domctl): a running domain
