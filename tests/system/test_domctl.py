@@ -42,6 +42,11 @@ def parse(line):
     return d
 
 
+def every_frame_back(b):
+    check = b.event("memory-check")
+    assert check["free_kib_at_start"] == check["free_kib_now"], check
+
+
 def ctl_lines(b, key):
     return [parse(l) for l in b.log.splitlines() if re.match(r"^\S+\| ctl: %s( |$)" % key, l)]
 
@@ -99,8 +104,7 @@ def test_privileged_domain_creates_domains(boot):
     assert refusals["huge"]["r"] == str(-ENOMEM) and "free" in refusals["huge"]["msg"], refusals["huge"]
     assert refusals["badptr"]["r"] == str(-EINVAL) and "readable" in refusals["badptr"]["msg"]
     assert refusals["toosmall"]["r"] == str(-EINVAL) and "too small" in refusals["toosmall"]["msg"]
-    check = b.event("memory-check")
-    assert check["free_kib_at_start"] == check["free_kib_now"], check   # nothing half-built stays
+    every_frame_back(b)          # nothing half-built stays
 
 
 PAUSED, RUNNING = "3", "1"
@@ -144,8 +148,7 @@ def test_a_thousand_creates_and_destroys_return_every_frame(boot):
     done = ctl_lines(b, "cycles")
     assert done and done[0] == {"done": "1000", "failed": "0"}, b.log[-3000:]
     assert len([e for e in b.events("domain-created") if e["name"].startswith("cycle")]) == 1000
-    check = b.event("memory-check")
-    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    every_frame_back(b)
     assert b.status == 0
 
 
@@ -229,8 +232,7 @@ def test_image_store_names_bytes_once_and_refuses_clearly(boot):
     assert one(b, "ilist-toomany")["r"] == str(-EINVAL)
     after = one(b, "store-after")
     assert after["images"] == "0" and after["bytes"] == "0", after
-    check = b.event("memory-check")
-    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    every_frame_back(b)
     assert b.status == 0
 
 
@@ -256,8 +258,7 @@ def test_create_by_hash_shares_the_stored_bytes_which_outlive_their_name(boot):
     for name, names in (("hello", "2"), ("alias", "1"), ("spinner", "1")):
         r = one(b, "remove-" + name)
         assert r["r"] == "0" and r["names"] == names, r
-    check = b.event("memory-check")
-    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    every_frame_back(b)
 
 
 def test_boot_images_are_hashed_and_shared(boot):
@@ -329,8 +330,7 @@ def test_store_limits_and_cycles_return_every_frame(boot):
     end = one(b, "store-end")
     assert end["images"] == "0" and end["bytes"] == "0", end
     assert len([e for e in b.events("domain-created") if e["name"].startswith("cyc")]) == 40
-    check = b.event("memory-check")
-    assert check["free_kib_at_start"] == check["free_kib_now"], check
+    every_frame_back(b)
     assert b.status == 0
 
 
@@ -359,5 +359,4 @@ def test_two_creators_racing_for_one_name_never_both_win(boot, smp):
     assert sorted(rounds) == list(range(20)), b.log[-3000:]
     for k, results in rounds.items():
         assert sorted(results) == [-EEXIST, 0], (k, results)
-    check = b.event("memory-check")
-    assert check["free_kib_now"] == check["free_kib_at_start"]
+    every_frame_back(b)
