@@ -77,7 +77,8 @@ $B mount -t devtmpfs dev /dev
 for m in %s; do $B insmod /lib/modules/$m.ko; done
 i=0
 while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do $B sleep 0.1; i=$((i+1)); done
-echo "linuxvm: scheduler $($B cat /sys/block/vda/queue/scheduler)"
+Q=/sys/block/vda/queue
+echo "linuxvm: scheduler $($B cat $Q/scheduler) max_sectors_kb=$($B cat $Q/max_sectors_kb) max_segments=$($B cat $Q/max_segments)"
 /linux_blkbench /dev/vda %s
 echo "linuxvm: bench exit $?"
 $B poweroff -f
