@@ -7,6 +7,10 @@ installed) and cached in build/deps/linuxvm/.
 Differences worth knowing: direct kernel boot (no OVMF; boot time is not
 compared), and busybox httpd closes every connection (HTTP/1.0 style), so
 its keep-alive figure is really a new-connection figure.
+
+block_bench.py builds its own Linux VM from the same packages
+(fetch_debian, module, base_command): virtio_blk instead of the network,
+and its I/O program instead of httpd.
 """
 import gzip
 import os
@@ -51,12 +55,10 @@ def _download(dest, pattern):
     return debs[0] if debs else None
 
 
-def prepare(root, page):
-    """Kernel and initramfs paths, building them if needed."""
-    d = Path(root) / "build" / "deps" / "linuxvm"
-    kernel, initrd = d / "vmlinuz", d / "initrd.gz"
-    if kernel.exists() and initrd.exists():
-        return kernel, initrd
+def fetch_debian(d):
+    """Download Debian's cloud kernel and busybox-static into d and unpack
+    both into d/x (apt-get download, dpkg-deb -x: nothing is installed);
+    returns d/x.  The .debs are removed again."""
     d.mkdir(parents=True, exist_ok=True)
     pkg = subprocess.run(["apt-cache", "depends", "linux-image-cloud-amd64"], capture_output=True,
                          text=True, check=True).stdout
@@ -66,21 +68,41 @@ def prepare(root, page):
     x = d / "x"
     for deb in (_download(d, "linux-image-*.deb"), _download(d, "busybox-static*.deb")):
         subprocess.run(["dpkg-deb", "-x", str(deb), str(x)], check=True)
+    subprocess.run(["rm", "-f"] + [str(p) for p in d.glob("*.deb")], check=True)
+    return x
+
+
+def module(x, name):
+    """The bytes of kernel module name (.ko) from an unpacked kernel."""
+    return next(x.glob("lib/modules/*/kernel/**/%s.ko" % name)).read_bytes()
+
+
+def prepare(root, page):
+    """Kernel and initramfs paths, building them if needed."""
+    d = Path(root) / "build" / "deps" / "linuxvm"
+    kernel, initrd = d / "vmlinuz", d / "initrd.gz"
+    if kernel.exists() and initrd.exists():
+        return kernel, initrd
+    x = fetch_debian(d)
     entries = [("bin", 0o40755, b""), ("lib", 0o40755, b""), ("lib/modules", 0o40755, b""),
                ("www", 0o40755, b""), ("bin/busybox", 0o100755, (x / "bin/busybox").read_bytes()),
                ("init", 0o100755, INIT.encode()), ("www/index.html", 0o100644, page)]
     for m in MODULES:
-        ko = next(x.glob("lib/modules/*/kernel/**/%s.ko" % m))
-        entries.append(("lib/modules/%s.ko" % m, 0o100644, ko.read_bytes()))
+        entries.append(("lib/modules/%s.ko" % m, 0o100644, module(x, m)))
     initrd.write_bytes(gzip.compress(cpio_newc(entries)))
     kernel.write_bytes(next(x.glob("boot/vmlinuz-*")).read_bytes())
-    subprocess.run(["rm", "-rf", str(x)] + [str(p) for p in d.glob("*.deb")], check=True)
+    subprocess.run(["rm", "-rf", str(x)], check=True)
     return kernel, initrd
 
 
+def base_command(kernel, initrd, append="console=ttyS0 quiet"):
+    """QEMU for the Linux VM without a NIC: what both baselines share."""
+    return ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-m", "512M", "-smp", "1",
+            "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+            "-kernel", str(kernel), "-initrd", str(initrd), "-append", append]
+
+
 def command(kernel, initrd, hostfwd):
-    return ["qemu-system-x86_64", "-machine", "q35", "-cpu", "max", "-m", "512M", "-nodefaults",
-            "-display", "none", "-no-reboot", "-serial", "stdio",
-            "-kernel", str(kernel), "-initrd", str(initrd), "-append", "console=ttyS0 quiet",
-            "-netdev", "user,id=n0,net=10.0.2.0/24,hostfwd=" + hostfwd,
-            "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+    return base_command(kernel, initrd) + [
+        "-netdev", "user,id=n0,net=10.0.2.0/24,hostfwd=" + hostfwd,
+        "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
