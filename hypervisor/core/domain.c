@@ -336,7 +336,8 @@ static struct domain *create_in_slot(const struct domain_source *src, uint32_t i
 	d->image = src->image;
 	d->image_size = src->image_size;
 	set_scheduling(d, g);
-	if (domain_build(d, g, err, n) || attach_devices(d, g, err, n)) {
+	if (domain_build(d, g, src->img && src->img->elf_ok ? &src->img->elf : NULL, err, n) ||
+	    attach_devices(d, g, err, n)) {
 		unbuild(d);
 		return NULL;
 	}

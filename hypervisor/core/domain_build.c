@@ -38,17 +38,23 @@ static uint64_t ring_bytes(uint32_t nets, uint32_t blocks)
 	return ((uint64_t)nets * NETBACK_RING_PAGES + (uint64_t)blocks * BLKBACK_RING_PAGES) * PAGE_SIZE;
 }
 
-/* Permissions of a page: from the image's segment, else heap/stack data. */
-static uint64_t page_flags(const struct domain *d, uint64_t va)
+/* The image segment the page at va overlaps (the first), or NULL. */
+static const struct elf_segment *segment_at(const struct domain *d, uint64_t va)
 {
-	const struct elf_image *e = &d->elf;
-
-	for (uint32_t i = 0; i < e->nseg; i++) {
-		const struct elf_segment *s = &e->seg[i];
+	for (uint32_t i = 0; i < d->elf.nseg; i++) {
+		const struct elf_segment *s = &d->elf.seg[i];
 
 		if (va + PAGE_SIZE > s->vaddr && va < s->vaddr + s->memsz)
-			return (s->flags & ELF_PF_W ? GF_WRITE : 0) | (s->flags & ELF_PF_X ? GF_EXEC : 0);
+			return s;
 	}
+	return NULL;
+}
+
+/* Permissions of a page: from its segment s, else heap/stack data. */
+static uint64_t page_flags(const struct domain *d, uint64_t va, const struct elf_segment *s)
+{
+	if (s)
+		return (s->flags & ELF_PF_W ? GF_WRITE : 0) | (s->flags & ELF_PF_X ? GF_EXEC : 0);
 	if (va == d->mem.base + (d->mem.pages - INFO_PAGES) * PAGE_SIZE)
 		return 0;                  /* start_info: read-only to the guest */
 	return GF_WRITE;
@@ -62,58 +68,57 @@ static uint64_t user_pte(uint64_t f)
 /* Heap pages are demand-zero: reserved now, zeroed and mapped on first
  * touch (a fault, or a hypercall that reads or writes them), so creating a
  * domain costs its image, not its memory size.  Their page tables exist
- * from the start, so backing them never needs another allocation. */
-static int map_lazy(struct domain *d, uint64_t i, uint64_t va)
+ * from the start (map_all walks every page's), so backing them never
+ * needs another allocation. */
+static void map_lazy(struct domain *d, uint64_t i)
 {
 	d->mem.frame[i] = GF_LAZY | GF_WRITE;
 	d->lazy_reserved++;
-	return pt_prepare(d->pml4, va, true);
 }
 
 /* A read-only segment's page that lies wholly inside the image file is
  * mapped straight from the loaded image: no copy, no new frame, and every
- * domain running that image shares it.  0 when the page must be copied. */
-static uint64_t shared_page(const struct domain *d, uint64_t va)
+ * domain running that image shares it.  0 when the page must be copied
+ * (or has no segment s). */
+static uint64_t shared_page(const struct domain *d, uint64_t va, const struct elf_segment *s)
 {
-	for (uint32_t i = 0; i < d->elf.nseg; i++) {
-		const struct elf_segment *s = &d->elf.seg[i];
-		uint64_t off;
+	uint64_t off;
 
-		if (va + PAGE_SIZE <= s->vaddr || va >= s->vaddr + s->memsz)
-			continue;
-		if ((s->flags & ELF_PF_W) || s->filesz != s->memsz ||
-		    s->offset % PAGE_SIZE != s->vaddr % PAGE_SIZE)
-			return 0;
-		off = s->offset - (s->vaddr - va);   /* va is page aligned, so is off */
-		if (va < PAGE_ALIGN_DOWN(s->vaddr) || off + PAGE_SIZE > d->image_size)
-			return 0;
-		return virt_to_phys(d->image) + off;
-	}
-	return 0;
+	if (!s || (s->flags & ELF_PF_W) || s->filesz != s->memsz ||
+	    s->offset % PAGE_SIZE != s->vaddr % PAGE_SIZE)
+		return 0;
+	off = s->offset - (s->vaddr - va);   /* va is page aligned, so is off */
+	if (va < PAGE_ALIGN_DOWN(s->vaddr) || off + PAGE_SIZE > d->image_size)
+		return 0;
+	return virt_to_phys(d->image) + off;
 }
 
-static int map_page(struct domain *d, uint64_t i)
+/* Page i at its leaf entry pte (its tables made). */
+static int map_page(struct domain *d, uint64_t i, uint64_t *pte)
 {
 	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f;
+	const struct elf_segment *s;
 
 	if (va == d->guard_gva)
 		return 0;
 	if ((va >= d->heap_gva && va < d->guard_gva) ||
-	    (va > d->guard_gva && va < d->start_stack_page))
-		return map_lazy(d, i, va);
-	pa = shared_page(d, va);
-	if (pa) {
-		f = page_flags(d, va);
-		d->mem.frame[i] = pa | f | GF_SHARED;
-		return pt_map(d->pml4, va, pa, user_pte(f));
+	    (va > d->guard_gva && va < d->start_stack_page)) {
+		map_lazy(d, i);
+		return 0;
 	}
-	pa = frame_alloc();
-	if (!pa)
+	s = segment_at(d, va);
+	pa = shared_page(d, va, s);
+	f = page_flags(d, va, s);
+	if (pa) {
+		f |= GF_SHARED;
+	} else if ((pa = frame_alloc())) {
+		d->private_frames++;
+	} else {
 		return -ENOMEM;
-	d->private_frames++;
-	f = page_flags(d, va);
+	}
 	d->mem.frame[i] = pa | f;
-	return pt_map(d->pml4, va, pa, user_pte(f));
+	*pte = pa | user_pte(f) | PTE_P;
+	return 0;
 }
 
 /* d's mem_lock held. */
@@ -279,12 +284,15 @@ int domain_image_check(const void *bytes, uint64_t size, struct elf_image *elf, 
 	return elf_image_parse(bytes, size, PV_GUEST_BASE, PV_GUEST_BASE + MANIFEST_MEMORY_MAX, elf, err, n);
 }
 
-static int plan_layout(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+static int plan_layout(struct domain *d, const struct manifest_guest *g, const struct elf_image *parsed,
+		       char *err, size_t n)
 {
 	uint64_t top = PV_GUEST_BASE + g->memory, fixed = (INFO_PAGES + 1) * PAGE_SIZE + STACK_SIZE;
 	uint64_t need;
 
-	if (domain_image_check(d->image, d->image_size, &d->elf, err, n))
+	if (parsed)
+		d->elf = *parsed;
+	else if (domain_image_check(d->image, d->image_size, &d->elf, err, n))
 		return -ENOEXEC;
 	if (d->elf.need_net > g->net_count || d->elf.need_block > g->block_count) {
 		snprintf(err, n, "image expects %u net and %u block devices; the manifest gives %u and %u",
@@ -315,9 +323,15 @@ _Static_assert(PV_GUEST_BASE + MANIFEST_MEMORY_MAX <= (1ull << 39), "guests fit 
  * made; the demand-zero pages are only counted, not yet reserved. */
 static int map_all(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
 {
+	uint64_t *pte = NULL;
+
 	pt_tables_created();   /* from zero: the tables made below are this domain's */
 	for (uint64_t i = 0; i < d->mem.pages; i++) {
-		if (map_page(d, i)) {
+		uint64_t va = d->mem.base + i * PAGE_SIZE;
+
+		/* one walk per page table, then its next entries */
+		pte = pte && va % LARGE_PAGE ? pte + 1 : pt_leaf(d->pml4, va, true);
+		if (!pte || map_page(d, i, pte)) {
 			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
 				 g->memory >> 10, (i * PAGE_SIZE) >> 10);
 			return -ENOMEM;
@@ -342,10 +356,11 @@ static int reserve_lazy(struct domain *d, const struct manifest_guest *g, char *
 	return -ENOMEM;
 }
 
-int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+int domain_build(struct domain *d, const struct manifest_guest *g, const struct elf_image *parsed,
+		 char *err, size_t n)
 {
 	uint64_t list_pages, list_pa;
-	int r = plan_layout(d, g, err, n);
+	int r = plan_layout(d, g, parsed, err, n);
 
 	if (r)
 		return r;

@@ -6,6 +6,7 @@
 #include <manifest.h>
 #include <public/domctl.h>
 #include <hv/boot.h>
+#include <hv/domain.h>
 #include <hv/errno.h>
 #include <hv/guest_mem.h>
 #include <hv/image_store.h>
@@ -85,6 +86,14 @@ static struct image *intern(struct image *fresh)
 	return i;
 }
 
+/* The stored bytes never change, so neither does their parse. */
+static void parse_once(struct image *img)
+{
+	char why[8];               /* the message is made again when needed */
+
+	img->elf_ok = !domain_image_check(img->bytes, img->size, &img->elf, why, sizeof(why));
+}
+
 struct image *image_copy_in(const struct guest_mem *mem, uint64_t gva, uint64_t n, int64_t *r,
 			    char *err, size_t errn)
 {
@@ -109,6 +118,7 @@ struct image *image_copy_in(const struct guest_mem *mem, uint64_t gva, uint64_t 
 		return snprintf(err, errn, "the image is not readable memory of the caller"), NULL;
 	}
 	sha256(img->bytes, n, img->hash);
+	parse_once(img);
 	return img;
 }
 
@@ -171,6 +181,7 @@ static struct image *boot_intern(const struct boot_module *m, struct image *rec,
 	rec->pages = PAGE_ALIGN_UP(m->size) / PAGE_SIZE;
 	rec->boot = true;
 	sha256(rec->bytes, rec->size, rec->hash);
+	parse_once(rec);
 	f = spin_lock(&images_lock);
 	twin = lookup(rec->hash);
 	if (!twin)

@@ -61,20 +61,36 @@ static uint32_t wire_len(const char *s, size_t n)
 {
 	uint32_t len = (uint32_t)n;
 
-	for (size_t i = 0; i < n; i++)
-		len += s[i] == '\n';
+	for (const char *nl; (nl = memchr(s, '\n', n)); n -= (size_t)(nl + 1 - s), s = nl + 1)
+		len++;
 	return len;
 }
 
-/* head moves once the line is complete: a panic drains without the lock. */
+/* s[0..n) into the ring at h, wrapping; the new head. */
+static uint32_t copy_in(uint32_t h, const char *s, size_t n)
+{
+	uint32_t at = h % RING_SIZE, first = (uint32_t)MIN(n, RING_SIZE - at);
+
+	memcpy(ring + at, s, first);
+	memcpy(ring, s + first, n - first);
+	return h + (uint32_t)n;
+}
+
+/* Line by line, each "\n" as "\r\n".  head moves once the text is
+ * in: a panic drains without the lock. */
 static void append(const char *s, size_t n)
 {
 	uint32_t h = head;
 
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\n')
-			ring[h++ % RING_SIZE] = '\r';
-		ring[h++ % RING_SIZE] = s[i];
+	while (n) {
+		const char *nl = memchr(s, '\n', n);
+		size_t run = nl ? (size_t)(nl - s) : n;
+
+		h = copy_in(h, s, run);
+		if (nl)
+			h = copy_in(h, "\r\n", 2), run++;
+		s += run;
+		n -= run;
 	}
 	__atomic_store_n(&head, h, __ATOMIC_RELEASE);
 }

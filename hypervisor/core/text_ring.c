@@ -1,4 +1,5 @@
 /* Byte ring read by offset (see hv/text_ring.h). */
+#include <hv/lib.h>
 #include <hv/text_ring.h>
 
 void text_ring_init(struct text_ring *r, void *buf, uint32_t size)
@@ -12,14 +13,17 @@ void text_ring_append(struct text_ring *r, const void *p, size_t n)
 {
 	const char *s = p;
 	uint64_t h = r->head;
+	size_t at, first;
 
 	if (n > r->size) {            /* only the last size bytes can stay */
 		h += n - r->size;
 		s += n - r->size;
 		n = r->size;
 	}
-	for (size_t i = 0; i < n; i++)
-		r->buf[(h + i) & (r->size - 1)] = s[i];
+	at = h & (r->size - 1);
+	first = MIN(n, r->size - at);          /* up to the end, then from the start */
+	memcpy(r->buf + at, s, first);
+	memcpy(r->buf, s + first, n - first);
 	__atomic_store_n(&r->head, h + n, __ATOMIC_RELEASE);
 }
 

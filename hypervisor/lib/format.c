@@ -13,6 +13,16 @@ static void put(struct out *o, char c)
 	o->len++;
 }
 
+/* Runs of text in one copy: logs are mostly literal text and names. */
+static void put_n(struct out *o, const char *s, size_t len)
+{
+	size_t room = o->len + 1 < o->n ? o->n - 1 - o->len : 0;
+
+	if (room)
+		memcpy(o->buf + o->len, s, MIN(len, room));
+	o->len += len;
+}
+
 static void pad(struct out *o, char c, int count)
 {
 	while (count-- > 0)
@@ -34,8 +44,7 @@ static void emit_str(struct out *o, const struct spec *sp, const char *s)
 	len = (int)strnlen(s, sp->prec >= 0 ? (size_t)sp->prec : (size_t)-1);
 	if (!sp->left)
 		pad(o, ' ', sp->width - len);
-	for (int i = 0; i < len; i++)
-		put(o, s[i]);
+	put_n(o, s, (size_t)len);
 	if (sp->left)
 		pad(o, ' ', sp->width - len);
 }
@@ -161,7 +170,12 @@ int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 	va_copy(aq, ap);
 	for (const char *f = fmt; *f; f++) {
 		if (*f != '%') {
-			put(&o, *f);
+			const char *end = f;
+
+			while (end[1] && end[1] != '%')
+				end++;
+			put_n(&o, f, (size_t)(end - f) + 1);
+			f = end;
 			continue;
 		}
 		if (*++f == '%') {

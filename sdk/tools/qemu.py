@@ -560,7 +560,11 @@ if __name__ == "__main__":
 class Background:
     """QEMU running while the caller talks to it (e.g. HTTP through a host
     forward): start, wait_for(regex), then stop().  The serial log
-    accumulates in .log.  Only this process's own QEMU is ever killed."""
+    accumulates in .log.  Only this process's own QEMU is ever killed.
+    Background.running holds those not stopped yet (a failing test shows
+    their logs)."""
+
+    running = set()
 
     def __init__(self, image, memory="512M", smp=1, net=None, icount=None, cmd=None,
                  drives=()):
@@ -574,6 +578,7 @@ class Background:
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        Background.running.add(self)
 
     def _read(self):
         for raw in iter(lambda: self.proc.stdout.read1(4096), b""):
@@ -606,6 +611,7 @@ class Background:
                 self._cond.wait(min(left, 0.5))
 
     def stop(self):
+        Background.running.discard(self)
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

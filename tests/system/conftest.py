@@ -32,6 +32,17 @@ def pytest_configure(config):
         signal.signal(sig, _interrupt)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that fails while a background QEMU still runs shows the end of
+    that machine's serial log: the guest's side of what went wrong."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        for i, vm in enumerate(list(qemu.Background.running)):
+            report.sections.append(("serial log of running QEMU %d (last 6000 chars)" % i, vm.log[-6000:]))
+
+
 class Boot:
     """One QEMU run: the log, parsed events and the verdict."""
 

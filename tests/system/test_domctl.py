@@ -252,6 +252,7 @@ def test_create_by_hash_shares_the_stored_bytes_which_outlive_their_name(boot):
     assert one(b, "remove-spin2-again")["r"] == str(-ENOENT)
     assert one(b, "hinfo-run1-after")["state"] in ("1", "2")          # it goes on
     assert one(b, "hcreate-run3")["r"] == "0"                        # the bytes too, while used
+    assert one(b, "run3-ran")["shown"] == "1"                        # and it runs
     assert "run1| spin: spinning forever" in b.log and "run3| spin: spinning forever" in b.log
     gone = one(b, "hcreate-gone")                                    # freed with the last user
     assert gone["r"] == str(-ENOENT), gone

@@ -75,6 +75,11 @@ int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user)
 	return walk_create(pml4_pa, va, 0, user) ? 0 : -ENOMEM;
 }
 
+uint64_t *pt_leaf(uint64_t pml4_pa, uint64_t va, bool user)
+{
+	return walk_create(pml4_pa, va, 0, user);
+}
+
 int pt_reserve(uint64_t pml4_pa, uint64_t va)
 {
 	return walk_create(pml4_pa, va, 2, false) ? 0 : -ENOMEM;

@@ -173,7 +173,8 @@ void domain_describe(const struct domain *d, struct pv_domctl_dominfo *o);
 /* Address space construction (core/domain_build.c). */
 struct elf_image;
 int domain_image_check(const void *bytes, uint64_t size, struct elf_image *elf, char *err, size_t n);
-int domain_build(struct domain *d, const struct manifest_guest *g, char *err, size_t n);
+int domain_build(struct domain *d, const struct manifest_guest *g, const struct elf_image *parsed,
+		 char *err, size_t n);
 void domain_free_memory(struct domain *d);
 /* A not-present fault at gva: back it if it is an untouched heap page.
  * True when the guest can simply retry. */

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <hv/elf_image.h>
 #include <hv/sha256.h>
 
 struct guest_mem;
@@ -28,6 +29,11 @@ struct image {
 	uint32_t users;            /* live domains running it (images lock) */
 	uint32_t names;            /* names holding it (images lock) */
 	bool boot;                 /* a boot module: kept for good */
+	/* The bytes' ELF, parsed once when stored (they never change), so a
+	 * create does not parse again; when elf_ok is false a build parses
+	 * anyway, for the loader's message. */
+	bool elf_ok;
+	struct elf_image elf;
 	struct image *next;
 };
 

@@ -74,6 +74,9 @@ int pt_map_large(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags); /*
 /* Create every table down to va's leaf, leaving the leaf not present (so a
  * later pt_map of va needs no allocation). */
 int pt_prepare(uint64_t pml4_pa, uint64_t va, bool user);
+/* The same, returning va's leaf entry: the 511 entries after it (to the
+ * end of its 2 MiB) are in the same table.  NULL when out of memory. */
+uint64_t *pt_leaf(uint64_t pml4_pa, uint64_t va, bool user);
 /* Create the table under va's PML4 slot (for slots shared by reference). */
 int pt_reserve(uint64_t pml4_pa, uint64_t va);
 /* Turn the 2 MiB page mapping va into 512 4 KiB pages, same flags (no-op

@@ -12,6 +12,7 @@ void hdr(struct pv_domctl_hdr *h, uint16_t op, uint32_t size, uint32_t domid);
 long simple(uint16_t op, uint32_t id);
 void nap_ms(long ms);
 void destroy(uint32_t id, const char *label);
+int console_shows(uint32_t id, const char *text, long ms);
 
 /* ctl images: the named image store, CREATE by hash, GET_CONFIG. */
 void images(void);

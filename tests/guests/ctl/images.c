@@ -293,6 +293,7 @@ void images(void)
 	remove_image("spin2-again", "spin2");
 	domain_info("run1-after", ids[0]);
 	create_by_hash("run3", "run3", e.hash, "spin", 0);   /* the bytes live on with their users */
+	printf("ctl: run3-ran shown=%d\n", console_shows(find_domain("run3"), "spin: spinning forever", 5000));
 	configs(ids[0]);
 	destroy(ids[0], "run1");
 	destroy(ids[1], "run2");

@@ -114,7 +114,6 @@ void nap_ms(long ms)
 	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000 }, NULL);
 }
 
-/* The others are built after this one: give them time to exist. */
 /* A whole stream in chunks of `chunk` bytes, following `next`. */
 static size_t read_stream(uint16_t op, uint32_t id, char *out, size_t room, uint32_t chunk, long *err)
 {
@@ -151,6 +150,22 @@ static void streams(uint32_t bystander)
 	printf("ctl: console r=%ld bytes=%zu has_spin=%d\n", err, n, strstr(stream, "spin: spinning 3\n") != NULL);
 	n = read_stream(PV_DOMCTL_CONSOLE_READ, 99999, stream, sizeof(stream) - 1, 64, &err);
 	printf("ctl: console-missing r=%ld\n", err);
+}
+
+/* Whether domain `id` printed `text` within about `ms` milliseconds: a
+ * guest just created on another CPU may not have run yet. */
+int console_shows(uint32_t id, const char *text, long ms)
+{
+	static char seen[4096];
+	long err;
+
+	for (long waited = 0; waited <= ms; waited += 20) {
+		read_stream(PV_DOMCTL_CONSOLE_READ, id, seen, sizeof(seen) - 1, 1024, &err);
+		if (!err && strstr(seen, text))
+			return 1;
+		nap_ms(20);
+	}
+	return 0;
 }
 
 /* CREATE from bytes in our memory; prints r, id, the hash's first bytes
