@@ -453,9 +453,9 @@ static void vblk_add(struct pci_dev *p)
 		vblk_stop(v);
 		return;
 	}
-	log_info("pci: " PCI_BDF_FMT " %04x:%04x virtio-blk %s queue %u (%u in flight%s) %s",
+	log_info("pci: " PCI_BDF_FMT " %04x:%04x virtio-blk %s queue %u (%u in flight) %s%s",
 		 PCI_BDF_ARGS(p), p->vendor, p->device, v->disk.name, v->q.size, v->slots,
-		 v->indirect ? ", indirect" : "", v->irq ? "msi-x" : "polled");
+		 v->irq ? "msi-x" : "polled", v->indirect ? ", indirect descriptors" : "");
 	nvblk++;
 	if (disk_register(&v->disk) < 0) {
 		v->broken = true;                /* nobody can reach it */

@@ -19,6 +19,7 @@
 
 _Static_assert(BLKBACK_FRAMES <= 256, "a frame index is a uint8_t");
 _Static_assert(PV_BLK_MAX_SEGMENTS <= DISK_IO_SEGS_MAX, "a request fits one disk_io");
+_Static_assert(DISK_IO_SEGS_MAX <= BLKBACK_FRAMES, "a whole piece's frames can come free");
 
 static void piece_done(struct disk_io *io);
 
@@ -178,15 +179,27 @@ static void drain(struct blkback *bb)
 	bb->backlog_tail = NULL;
 }
 
+/* A piece starts only with frames for as many segments as it may take
+ * (the disk's max_segs, or what is left of the request): cut short, it
+ * would be one more disk request, and with requests waiting every
+ * completion would cut the next piece short again.  Waiting is safe: a
+ * piece needs at most DISK_IO_SEGS_MAX <= BLKBACK_FRAMES frames, and
+ * frames missing are in flight and come back.  A FLUSH needs none. */
+static bool frames_for(const struct blkback *bb, const struct blk_req *q)
+{
+	uint32_t left = q->r.nseg - q->seg;
+	uint32_t need = q->r.op == PV_BLK_FLUSH ? 0 : MIN(bb->vol.disk->max_segs, left);
+
+	return bb->nframe_free >= need;
+}
+
 void blkback_pump(struct blkback *bb, struct blk_piece **list)
 {
 	struct blk_piece *p;
 
 	if (bb->disconnected)
 		return drain(bb);
-	/* A FLUSH needs no frame, but waiting for one costs it nothing: none
-	 * free means pieces in flight, whose completion pumps again. */
-	while (bb->backlog && bb->nframe_free && (p = free_piece(bb))) {
+	while (bb->backlog && frames_for(bb, bb->backlog) && (p = free_piece(bb))) {
 		struct blk_req *q = bb->backlog;
 
 		if (prepare(bb, q, p))
