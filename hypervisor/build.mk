@@ -18,7 +18,7 @@ hv-y += core/domctl_stats.o core/domain_restart.o
 
 # Disks: the registry, synchronous I/O and the drivers (PCI and the
 # virtio transport are shared with the NIC).
-hv-y += io/disk.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
+hv-y += io/disk.o io/disk_check.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
 	drivers/virtio_blk.o drivers/nvme.o core/selftest_disk.o core/selftest_disk_smp.o
 
 # Block devices: the backends over the volume layer (io/volume.c).

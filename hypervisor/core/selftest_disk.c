@@ -97,10 +97,12 @@ static bool st_batch(struct disk *d, struct st_batch *b, enum disk_op op, uint64
 		     uint32_t n)
 {
 	b->done = b->failed = 0;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		b->io[i] = (struct disk_io){ .op = op, .sector = sector0 + i * ST_SECTORS_PER,
-					     .pa = b->pa[i], .len = op == DISK_FLUSH ? 0 : PAGE_SIZE,
 					     .done = st_done, .ctx = b };
+		if (op != DISK_FLUSH)
+			disk_io_set_buf(&b->io[i], b->pa[i], PAGE_SIZE);
+	}
 	for (uint32_t i = 0; i < n; i++)
 		disk_submit(d, &b->io[i]);
 	b->submitted += n;
@@ -161,8 +163,8 @@ static bool st_refuse(struct disk *d, struct st_batch *b, enum disk_op op, uint6
 		      uint32_t len)
 {
 	b->done = b->failed = 0;
-	b->io[0] = (struct disk_io){ .op = op, .sector = sector, .pa = b->pa[0],
-				     .len = len, .done = st_done, .ctx = b };
+	b->io[0] = (struct disk_io){ .op = op, .sector = sector, .done = st_done, .ctx = b };
+	disk_io_set_buf(&b->io[0], b->pa[0], len);
 	disk_submit(d, &b->io[0]);
 	return st_wait(d, b, 1) && b->io[0].status == -EIO;
 }

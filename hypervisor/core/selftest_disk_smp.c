@@ -85,8 +85,8 @@ static bool smp_round(struct disk *d, struct smp_cpu *c, uint64_t base, uint32_t
 
 		memset(phys_to_virt(c->pa[i]), 0, PAGE_SIZE);
 		c->io[i] = (struct disk_io){ .op = DISK_READ, .sector = base + page * 8,
-					     .pa = c->pa[i], .len = PAGE_SIZE, .done = smp_done,
-					     .ctx = c };
+					     .done = smp_done, .ctx = c };
+		disk_io_set_buf(&c->io[i], c->pa[i], PAGE_SIZE);
 	}
 	for (uint32_t i = 0; i < SMP_IOS; i++)
 		disk_submit(d, &c->io[i]);

@@ -57,8 +57,8 @@ static int vol_io(struct volume *v, enum disk_op op, uint64_t sector, uint64_t p
 
 	if (!w)
 		return -ENOMEM;
-	w->io = (struct disk_io){ .op = op, .sector = sector, .pa = pa,
-				  .len = v->disk->block_size, .done = vio_done, .ctx = w };
+	w->io = (struct disk_io){ .op = op, .sector = sector, .done = vio_done, .ctx = w };
+	disk_io_set_buf(&w->io, pa, v->disk->block_size);
 	volume_submit(v, &w->io);
 	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
 		if (time_ns() > end)

@@ -5,8 +5,11 @@
  * it, identify the controller (model, volatile write cache) and namespace
  * 1 (size, LBA format), then create one I/O completion and submission
  * queue pair.  Admin commands run one at a time and are polled (boot
- * only).  I/O commands carry one PRP entry: a disk_io never crosses a
- * page.  The command id is the slot: at most depth - 1 commands are in
+ * only).  I/O commands carry one PRP entry: a disk has max_segs 1, so a
+ * disk_io is one segment inside one page.  (A PRP list cannot carry the
+ * block backend's segments: every entry but the first must start a page
+ * and every one but the last end one, and a guest's segment may be 512
+ * bytes; SGLs could, but are optional in NVMe.)  The command id is the slot: at most depth - 1 commands are in
  * flight, so the submission queue cannot overflow; the rest wait in order.
  *
  * A namespace with 4096-byte LBAs is registered with its size in 512-byte
@@ -317,6 +320,7 @@ static int read_namespace(struct nvme *c)
 	}
 	c->lba_shift = lbads;
 	c->disk.block_size = 1u << lbads;
+	c->disk.max_segs = 1;                        /* PRP1 only: see the top */
 	if (nsze > (UINT64_MAX >> (lbads - 9)))
 		return -ENODEV;
 	c->disk.sectors = nsze << (lbads - 9);
@@ -337,7 +341,7 @@ static void start(struct nvme *c, uint16_t slot, struct disk_io *io)
 	if (io->op != DISK_FLUSH) {
 		uint64_t lba = io->sector >> per;
 
-		e.prp1 = io->pa;
+		e.prp1 = io->seg[0].pa;
 		e.cdw10 = (uint32_t)lba;
 		e.cdw11 = (uint32_t)(lba >> 32);
 		e.cdw12 = (io->len >> c->lba_shift) - 1;   /* 0-based block count */

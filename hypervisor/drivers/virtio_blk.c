@@ -1,11 +1,17 @@
 /* virtio-blk disks (virtio 1.x over PCI, drivers/virtio_pci.c does the
  * transport): every modern block device becomes a disk, "vda", "vdb"...
  *
- * One request queue.  Its descriptors are cut into slots of three: slot
- * k owns descriptors 3k (the 16-byte request header), 3k + 1 (the data,
- * or the status byte for a flush) and 3k + 2 (the status byte).  Headers
- * and status bytes of every slot live in one frame of our own.  As many
- * disk_io run at once as there are slots; the rest wait in order.
+ * One request queue; one disk_io is one virtio request, a chain of the
+ * 16-byte request header, one descriptor per data segment, and the status
+ * byte.  With indirect descriptors (VIRTIO_F_INDIRECT_DESC, which QEMU
+ * offers) slot k is descriptor k, naming slot k's own table of up to
+ * DISK_IO_SEGS_MAX + 2 descriptors, so a 56 KiB guest request is one
+ * request to the device and still every ring descriptor is a slot (64
+ * in flight).  Without them the ring is cut into slots of three (header,
+ * data or the flush's status, status) and an io carries one segment.
+ * Headers and status bytes of every slot live in one frame of our own,
+ * the tables in TBL_FRAMES more.  As many disk_io run at once as there
+ * are slots; the rest wait in order.
  *
  * Completions come by MSI-X (any disk vector, on the boot CPU) and, as a
  * safety net, by the registry's periodic poll and the synchronous waits.
@@ -30,12 +36,20 @@
 #define VBLK_MAX        4u
 #define VBLK_QUEUE      0
 #define VBLK_SLOTS_MAX  64u
-#define DESC_PER_SLOT   3u
+#define DESC_PER_SLOT   3u         /* without indirect tables: header, data, status */
+#define TBL_DESCS       (DISK_IO_SEGS_MAX + 2u)   /* header, segments, status */
+#define TBL_BYTES       (TBL_DESCS * (uint32_t)sizeof(struct virtq_desc))
+#define TBL_PER_FRAME   (PAGE_SIZE / TBL_BYTES)
+#define TBL_FRAMES      ((VBLK_SLOTS_MAX + TBL_PER_FRAME - 1) / TBL_PER_FRAME)
 #define STATUS_OFF      2048u      /* status bytes after the headers in the meta frame */
 
+#define VIRTIO_BLK_F_SIZE_MAX (1ULL << 1)
+#define VIRTIO_BLK_F_SEG_MAX  (1ULL << 2)
 #define VIRTIO_BLK_F_RO     (1ULL << 5)
 #define VIRTIO_BLK_F_BLK_SIZE (1ULL << 6)
 #define CFG_CAPACITY        0
+#define CFG_SIZE_MAX        8
+#define CFG_SEG_MAX         12
 #define CFG_BLK_SIZE        20
 #define VIRTIO_BLK_F_FLUSH  (1ULL << 9)
 #define VIRTIO_BLK_T_IN     0u
@@ -53,6 +67,7 @@ struct vblk_hdr {
 _Static_assert(sizeof(struct vblk_hdr) == 16, "virtio_blk_req header layout");
 _Static_assert(VBLK_SLOTS_MAX * sizeof(struct vblk_hdr) <= STATUS_OFF, "headers fit");
 _Static_assert(STATUS_OFF + VBLK_SLOTS_MAX <= PAGE_SIZE, "status bytes fit");
+_Static_assert(TBL_DESCS <= VIRTQ_MAX_SIZE, "a table is no longer than a queue may be");
 
 struct vblk {
 	struct disk disk;
@@ -61,9 +76,12 @@ struct vblk {
 	struct virtio_dev vd;
 	struct virtq q;
 	bool irq, broken;
+	bool indirect;                        /* slot k = descriptor k + its table */
 	uint8_t vector;
-	uint16_t slots;
+	uint16_t slots, per_slot;             /* per_slot: ring descriptors a slot owns */
+	uint32_t seg_max, size_max;           /* the device's config, if offered */
 	uint64_t meta_pa;                     /* headers and status bytes */
+	uint64_t tbl_pa[TBL_FRAMES];          /* the slots' indirect tables */
 	struct disk_io *slot_io[VBLK_SLOTS_MAX];
 	uint16_t free[VBLK_SLOTS_MAX];        /* stack of idle slots */
 	uint16_t nfree;
@@ -125,22 +143,37 @@ static uint32_t req_type(enum disk_op op)
 								    : VIRTIO_BLK_T_FLUSH;
 }
 
+/* The chain of n buffers for slot: through its table, or in the ring. */
+static void post(struct vblk *v, uint16_t slot, const struct virtq_buf *b, unsigned int n)
+{
+	uint64_t pa;
+
+	if (!v->indirect) {
+		virtq_add_chain(&v->q, (uint16_t)(slot * DESC_PER_SLOT), b, n);
+		return;
+	}
+	pa = v->tbl_pa[slot / TBL_PER_FRAME] + (slot % TBL_PER_FRAME) * TBL_BYTES;
+	virtq_add_indirect(&v->q, slot, phys_to_virt(pa), pa, b, n);
+}
+
+/* io passed disk_io_check: 1 .. max_segs segments, so n <= TBL_DESCS
+ * (and 3 without tables, where max_segs is 1). */
 static void start(struct vblk *v, uint16_t slot, struct disk_io *io)
 {
 	struct vblk_hdr *h = slot_hdr(v, slot);
 	uint64_t hdr_pa = v->meta_pa + slot * sizeof(*h);
 	uint64_t st_pa = v->meta_pa + STATUS_OFF + slot;
-	struct virtq_buf b[3] = { { hdr_pa, sizeof(*h), false } };
+	struct virtq_buf b[TBL_DESCS] = { { hdr_pa, sizeof(*h), false } };
 	unsigned int n = 1;
 
 	*h = (struct vblk_hdr){ .type = req_type(io->op),
 				.sector = io->op == DISK_FLUSH ? 0 : io->sector };
 	*slot_status(v, slot) = STATUS_UNSET;
-	if (io->op != DISK_FLUSH)
-		b[n++] = (struct virtq_buf){ io->pa, io->len, io->op == DISK_READ };
+	for (uint32_t i = 0; io->op != DISK_FLUSH && i < io->nseg; i++)
+		b[n++] = (struct virtq_buf){ io->seg[i].pa, io->seg[i].len, io->op == DISK_READ };
 	b[n++] = (struct virtq_buf){ st_pa, 1, true };
 	v->slot_io[slot] = io;
-	virtq_add_chain(&v->q, (uint16_t)(slot * DESC_PER_SLOT), b, n);
+	post(v, slot, b, n);
 	if (++v->in_flight > v->disk.in_flight_max)
 		v->disk.in_flight_max = v->in_flight;
 }
@@ -219,11 +252,11 @@ static unsigned int reap(struct vblk *v, struct disk_io **h, struct disk_io **t)
 			break;
 		if (r == -EIO)
 			device_broken(v, "wrote an impossible used index", h, t);
-		else if (r < 0 || id % DESC_PER_SLOT || id / DESC_PER_SLOT >= v->slots ||
-			 !v->slot_io[id / DESC_PER_SLOT])
+		else if (r < 0 || id % v->per_slot || id / v->per_slot >= v->slots ||
+			 !v->slot_io[id / v->per_slot])
 			device_broken(v, "completed a request it was not given", h, t);
 		else
-			complete(v, id / DESC_PER_SLOT, h, t), n++;
+			complete(v, id / v->per_slot, h, t), n++;
 	}
 	return n;
 }
@@ -292,6 +325,30 @@ static bool is_vblk(const struct pci_dev *p)
 	       (p->device == VIRTIO_PCI_LEGACY_BLOCK && p->subsys_id == VIRTIO_ID_BLOCK);
 }
 
+static int alloc_tables(struct vblk *v)
+{
+	for (uint32_t i = 0; v->indirect && i < TBL_FRAMES; i++)
+		if (!(v->tbl_pa[i] = frame_alloc()))
+			return -ENOMEM;
+	return 0;
+}
+
+/* Segments per io: one without tables; else a table's worth within the
+ * device's seg_max (data segments, as Linux reads it).  A size_max under
+ * a page (no device we know offers one) gets one segment, as before the
+ * tables: a segment is up to a page and we cannot cut it. */
+static uint32_t seg_limit(const struct vblk *v)
+{
+	uint32_t n = DISK_IO_SEGS_MAX;
+
+	if (!v->indirect ||
+	    ((v->vd.features & VIRTIO_BLK_F_SIZE_MAX) && v->size_max < PAGE_SIZE))
+		return 1;
+	if ((v->vd.features & VIRTIO_BLK_F_SEG_MAX) && v->seg_max < n)
+		n = v->seg_max ? v->seg_max : 1;
+	return n;
+}
+
 static int setup_queue(struct vblk *v)
 {
 	uint8_t vectors[1];
@@ -304,10 +361,13 @@ static int setup_queue(struct vblk *v)
 				 v->irq ? 0 : VIRTIO_NO_VECTOR);
 	if (err)
 		return err;
-	v->slots = (uint16_t)MIN(v->q.size / DESC_PER_SLOT, VBLK_SLOTS_MAX);
+	v->indirect = (v->vd.features & VIRTIO_F_INDIRECT_DESC) && v->q.size >= TBL_DESCS;
+	v->per_slot = v->indirect ? 1 : DESC_PER_SLOT;
+	v->slots = (uint16_t)MIN(v->q.size / v->per_slot, VBLK_SLOTS_MAX);
 	v->meta_pa = frame_alloc();
-	if (!v->slots || !v->meta_pa)
+	if (!v->slots || !v->meta_pa || alloc_tables(v))
 		return -ENOMEM;
+	v->disk.max_segs = seg_limit(v);
 	for (uint16_t s = 0; s < v->slots; s++)
 		v->free[v->nfree++] = (uint16_t)(v->slots - 1 - s);
 	return 0;
@@ -325,6 +385,12 @@ static int read_config(struct vblk *v)
 	if ((v->vd.features & VIRTIO_BLK_F_BLK_SIZE) &&
 	    virtio_read_config(&v->vd, CFG_BLK_SIZE, &bs, sizeof(bs)))
 		return -ENODEV;
+	if ((v->vd.features & VIRTIO_BLK_F_SEG_MAX) &&
+	    virtio_read_config(&v->vd, CFG_SEG_MAX, &v->seg_max, sizeof(v->seg_max)))
+		return -ENODEV;
+	if ((v->vd.features & VIRTIO_BLK_F_SIZE_MAX) &&
+	    virtio_read_config(&v->vd, CFG_SIZE_MAX, &v->size_max, sizeof(v->size_max)))
+		return -ENODEV;
 	if ((bs != DISK_SECTOR && bs != PAGE_SIZE) || cap % (bs / DISK_SECTOR)) {
 		log_warn("disk: virtio-blk " PCI_BDF_FMT " block size %u, capacity %lu: not supported",
 			 PCI_BDF_ARGS(v->pci), bs, cap);
@@ -341,7 +407,9 @@ static int vblk_start(struct vblk *v)
 
 	if (!err)
 		err = virtio_negotiate(&v->vd, VIRTIO_F_VERSION_1,
-				       VIRTIO_BLK_F_RO | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_BLK_SIZE);
+				       VIRTIO_BLK_F_RO | VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_BLK_SIZE |
+				       VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_SIZE_MAX |
+				       VIRTIO_F_INDIRECT_DESC);
 	if (!err)
 		err = read_config(v);
 	if (!err)
@@ -362,6 +430,10 @@ static void vblk_stop(struct vblk *v)
 	if (v->meta_pa)
 		frame_free(v->meta_pa);
 	v->meta_pa = 0;
+	for (uint32_t i = 0; i < TBL_FRAMES; i++)
+		if (v->tbl_pa[i])
+			frame_free(v->tbl_pa[i]);
+	memset(v->tbl_pa, 0, sizeof(v->tbl_pa));
 }
 
 static void vblk_add(struct pci_dev *p)
@@ -381,9 +453,9 @@ static void vblk_add(struct pci_dev *p)
 		vblk_stop(v);
 		return;
 	}
-	log_info("pci: " PCI_BDF_FMT " %04x:%04x virtio-blk %s queue %u (%u in flight) %s",
+	log_info("pci: " PCI_BDF_FMT " %04x:%04x virtio-blk %s queue %u (%u in flight) %s%s",
 		 PCI_BDF_ARGS(p), p->vendor, p->device, v->disk.name, v->q.size, v->slots,
-		 v->irq ? "msi-x" : "polled");
+		 v->irq ? "msi-x" : "polled", v->indirect ? ", indirect descriptors" : "");
 	nvblk++;
 	if (disk_register(&v->disk) < 0) {
 		v->broken = true;                /* nobody can reach it */

@@ -343,20 +343,46 @@ void virtq_add(struct virtq *q, uint16_t id, uint64_t pa, uint32_t len, bool dev
 	q->avail_idx++;
 }
 
+/* Descriptors d[0 .. n) of one chain; `first` is d[0]'s index in its table. */
+static void fill_chain(struct virtq_desc *d, uint16_t first, const struct virtq_buf *b,
+		       unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		d[i].addr = b[i].pa;
+		d[i].len = b[i].len;
+		d[i].flags = (b[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+			     (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+		d[i].next = i + 1 < n ? (uint16_t)(first + i + 1) : 0;
+	}
+}
+
+static void avail_push(struct virtq *q, uint16_t id)
+{
+	q->avail->ring[q->avail_idx & (q->size - 1)] = id;
+	q->avail_idx++;
+}
+
 void virtq_add_chain(struct virtq *q, uint16_t first, const struct virtq_buf *b, unsigned int n)
 {
 	HV_ASSERT(n && (uint32_t)first + n <= q->size);
-	for (unsigned int i = 0; i < n; i++) {
-		struct virtq_desc *d = &q->desc[first + i];
+	fill_chain(&q->desc[first], first, b, n);
+	avail_push(q, first);
+}
 
-		d->addr = b[i].pa;
-		d->len = b[i].len;
-		d->flags = (b[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
-			   (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-		d->next = i + 1 < n ? (uint16_t)(first + i + 1) : 0;
-	}
-	q->avail->ring[q->avail_idx & (q->size - 1)] = first;
-	q->avail_idx++;
+/* The spec (2.7.5.3.1): no chain longer than the queue, no INDIRECT
+ * inside a table; the device ignores WRITE on the table's descriptor. */
+void virtq_add_indirect(struct virtq *q, uint16_t id, struct virtq_desc *table, uint64_t table_pa,
+			const struct virtq_buf *b, unsigned int n)
+{
+	struct virtq_desc *d = &q->desc[id];
+
+	HV_ASSERT(id < q->size && n && n <= q->size);
+	fill_chain(table, 0, b, n);
+	d->addr = table_pa;
+	d->len = (uint32_t)(n * sizeof(*table));
+	d->flags = VIRTQ_DESC_F_INDIRECT;
+	d->next = 0;
+	avail_push(q, id);
 }
 
 void virtq_publish(struct virtq *q)

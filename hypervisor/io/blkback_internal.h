@@ -21,13 +21,14 @@ struct blk_req {
 	struct blk_req *next;     /* the backlog, oldest first */
 };
 
-/* One disk_io on one bounce frame the backend owns. */
+/* One disk_io; segment i is on bounce frame frame[i], which the backend
+ * owns, and holds the request's bytes for gva[i] .. + seg[i].len. */
 struct blk_piece {
 	struct disk_io io;
 	struct blkback *bb;
 	struct blk_req *req;
-	uint64_t gva;             /* READ: where its data goes */
-	uint64_t bounce;          /* physical address of its frame */
+	uint64_t gva[DISK_IO_SEGS_MAX];    /* READ: where each segment's data goes */
+	uint8_t frame[DISK_IO_SEGS_MAX];   /* index into bb->bounce */
 	bool busy;
 	struct blk_piece *next;   /* to submit, once the lock is dropped */
 };
@@ -47,6 +48,9 @@ struct blkback {
 	struct blk_req *backlog, *backlog_tail;
 	struct blk_piece piece[BLKBACK_PIECES];
 	uint32_t busy;            /* pieces in flight now */
+	uint64_t bounce[BLKBACK_FRAMES];      /* physical addresses */
+	uint8_t frame_free[BLKBACK_FRAMES];   /* stack of idle bounce frames */
+	uint32_t nframe_free;
 	/* counters, reported at detach */
 	uint64_t reads, writes, flushes, refused, errors, busy_max;
 };

@@ -1,5 +1,6 @@
 /* The disk registry: the disks the drivers found, in registration order
- * (disk:N), plus what every driver shares: the io checks, completions
+ * (disk:N), plus what every driver shares (the io checks apart, in
+ * io/disk_check.c, so the host tests run them): completions
  * deferred out of submit, the MSI-X vectors and the periodic poll that
  * backs up every driver's interrupt.
  *
@@ -68,14 +69,15 @@ static void log_disk(const struct disk *d)
 	uint64_t kib = d->sectors / 2;
 	char model[4 * sizeof(d->model) + 1];
 
-	log_info("disk: %u %s %s %lu %s%s%s%s", d->index, d->name, d->ops->driver,
-		 kib >= 1024 ? kib / 1024 : kib, kib >= 1024 ? "MiB" : "KiB",
+	log_info("disk: %u %s %s %lu %s%s%s%s, %u segment%s per I/O", d->index, d->name,
+		 d->ops->driver, kib >= 1024 ? kib / 1024 : kib, kib >= 1024 ? "MiB" : "KiB",
 		 d->volatile_cache ? ", volatile cache" : "", d->readonly ? ", read-only" : "",
-		 d->block_size != DISK_SECTOR ? ", 4096-byte blocks (no 512-byte I/O)" : "");
+		 d->block_size != DISK_SECTOR ? ", 4096-byte blocks (no 512-byte I/O)" : "",
+		 d->max_segs, d->max_segs == 1 ? "" : "s");
 	model_token(d, model, sizeof(model));
 	log_event("disk index=%u name=%s driver=%s sectors=%lu block_size=%u volatile_cache=%d "
-		  "readonly=%d model=%s", d->index, d->name, d->ops->driver, d->sectors,
-		  d->block_size, d->volatile_cache, d->readonly, model);
+		  "readonly=%d max_segs=%u model=%s", d->index, d->name, d->ops->driver, d->sectors,
+		  d->block_size, d->volatile_cache, d->readonly, d->max_segs, model);
 }
 
 int disk_register(struct disk *d)
@@ -83,6 +85,7 @@ int disk_register(struct disk *d)
 	uint32_t n = ndisks;
 
 	HV_ASSERT(d->block_size == DISK_SECTOR || d->block_size == PAGE_SIZE);
+	HV_ASSERT(d->max_segs >= 1 && d->max_segs <= DISK_IO_SEGS_MAX);
 	if (n >= DISK_MAX) {
 		log_warn("disk: %s not registered: %u disks already", d->name, DISK_MAX);
 		return -1;
@@ -92,26 +95,6 @@ int disk_register(struct disk *d)
 	__atomic_store_n(&ndisks, n + 1, __ATOMIC_RELEASE);
 	log_disk(d);
 	return (int)n;
-}
-
-/* ---- checks every driver makes -------------------------------------------------- */
-int disk_io_check(const struct disk *d, const struct disk_io *io)
-{
-	uint64_t n;
-
-	if (io->op == DISK_FLUSH)
-		return 0;
-	if (io->op != DISK_READ && io->op != DISK_WRITE)
-		return -EIO;
-	if (!io->len || io->len > PAGE_SIZE || io->len % DISK_SECTOR ||
-	    (io->pa & (PAGE_SIZE - 1)) + io->len > PAGE_SIZE)
-		return -EIO;
-	n = io->len / DISK_SECTOR;
-	if (io->sector > d->sectors || n > d->sectors - io->sector)
-		return -EIO;
-	if (io->sector % (d->block_size / DISK_SECTOR) || io->len % d->block_size)
-		return -EIO;               /* part of a 4096-byte block */
-	return io->op == DISK_WRITE && d->readonly ? -EIO : 0;
 }
 
 /* ---- deferred completions ---------------------------------------------------------- */

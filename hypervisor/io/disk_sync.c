@@ -22,6 +22,7 @@
 
 struct sync_io {
 	struct disk_io io;
+	uint64_t bounce;            /* the frame every piece goes through */
 	int finished;
 };
 
@@ -55,7 +56,7 @@ static int sync_piece(struct disk *d, struct sync_io *s, enum disk_op op, uint64
 {
 	s->io.op = op;
 	s->io.sector = sector;
-	s->io.len = len;
+	disk_io_set_buf(&s->io, s->bounce, len);
 	s->io.status = 0;
 	s->finished = 0;
 	disk_submit(d, &s->io);
@@ -79,7 +80,7 @@ static void block_window(const struct disk *d, uint64_t sector, uint32_t n,
 static int sync_chunk(struct disk *d, struct sync_io *s, enum disk_op op, uint64_t sector,
 		      uint8_t *buf, uint32_t n)
 {
-	uint8_t *bounce = phys_to_virt(s->io.pa);
+	uint8_t *bounce = phys_to_virt(s->bounce);
 	uint64_t first;
 	uint32_t count, skip;
 	int err = 0;
@@ -106,7 +107,7 @@ static int sync_rw(struct disk *d, enum disk_op op, uint64_t sector, uint8_t *bu
 	if (len % DISK_SECTOR || sector > d->sectors || len / DISK_SECTOR > d->sectors - sector)
 		return -EIO;
 	s = kzalloc(sizeof(*s));
-	if (!s || !(s->io.pa = frame_alloc())) {
+	if (!s || !(s->bounce = frame_alloc())) {
 		kfree(s);
 		return -ENOMEM;
 	}
@@ -123,7 +124,7 @@ static int sync_rw(struct disk *d, enum disk_op op, uint64_t sector, uint8_t *bu
 	}
 	if (err == -ETIMEDOUT)
 		return err;                 /* leaked: see the top of this file */
-	frame_free(s->io.pa);
+	frame_free(s->bounce);
 	kfree(s);
 	return err;
 }

@@ -79,6 +79,8 @@ def test_virtio_blk_and_nvme(boot, tmp_path):
         assert int(disks[i]["sectors"]) == size // SECTOR
         assert disks[i]["volatile_cache"] == "1"       # QEMU's default cache=writeback
         assert disks[i]["readonly"] == "0"
+    # QEMU offers indirect descriptors: a whole guest request per virtio request
+    assert disks[0]["max_segs"] == "14" and disks[1]["max_segs"] == "1"
     assert "hv| disk: 0 vda virtio-blk 64 MiB, volatile cache" in b
     assert "hv| disk: 1 nvme0n1 nvme 32 MiB, volatile cache" in b
 

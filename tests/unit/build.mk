@@ -25,7 +25,7 @@ VOLUME_SRCS := hypervisor/io/volume.c hypervisor/io/lvm2.c hypervisor/io/lvm2_la
 test_lvm2_SRCS := $(VOLUME_SRCS)
 test_gpt_SRCS := $(VOLUME_SRCS)
 test_blkback_SRCS := hypervisor/io/blkback.c hypervisor/io/blkback_io.c hypervisor/mm/guest_mem.c \
-	$(VOLUME_SRCS)
+	hypervisor/io/disk_check.c $(VOLUME_SRCS)
 # volume.c's and blkback's locks go through the checked path, which
 # disk_shim.c provides.
 $(O)/tests/unit/obj/hypervisor/io/volume.o: UNIT_CFLAGS += -DCONFIG_LOCK_CHECK=1

@@ -87,6 +87,7 @@ struct disk *shim_disk_mem(uint64_t bytes)
 	s->d.index = ndisks;
 	s->d.sectors = bytes / DISK_SECTOR;
 	s->d.block_size = DISK_SECTOR;
+	s->d.max_segs = 1;
 	s->d.ops = &shim_ops;
 	disks[ndisks++] = s;
 	return &s->d;

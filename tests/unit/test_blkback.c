@@ -1,7 +1,8 @@
 /* Block backend (io/blkback.c, io/blkback_io.c) against a fake domain
  * whose "guest memory" is host pages and a disk whose I/Os wait until the
  * test completes them (in any order), so in-flight states can be seen:
- * the checks, the answers by id, the bound on pieces in flight, a
+ * the checks, the answers by id, the bounds on pieces and segments in
+ * flight, requests merged into one disk I/O and split at extents, a
  * disconnect with I/O in flight, and a domain gone with I/O in flight
  * (its memory freed first: AddressSanitizer catches any late access). */
 #include <stdlib.h>
@@ -50,6 +51,7 @@ static int nheld, submitted_max;
 
 static void held_submit(struct disk *d, struct disk_io *io)
 {
+	CHECK_EQ_INT(disk_io_check(d, io), 0);        /* what every driver checks */
 	if (nheld >= HELD_MAX)
 		abort();
 	held[nheld++] = io;
@@ -58,18 +60,35 @@ static void held_submit(struct disk *d, struct disk_io *io)
 
 static const struct disk_ops held_ops = { .submit = held_submit };
 
-/* Complete the i-th held I/O (moving data like a disk would). */
+/* Segments in flight now, and the most at once. */
+static int held_segs(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < nheld; i++)
+		n += held[i]->op == DISK_FLUSH ? 0 : (int)held[i]->nseg;
+	return n;
+}
+
+/* Complete the i-th held I/O (moving data like a disk would: the
+ * segments in order onto consecutive sectors).  Every io must pass the
+ * drivers' own check first. */
 static void complete_one(int i, int status)
 {
 	struct disk_io *io = held[i];
-	uint8_t *data = (uint8_t *)(uintptr_t)io->pa;
+	uint8_t *at = disk_mem + io->sector * 512;
 
 	held[i] = held[--nheld];
 	io->status = status;
-	if (!status && io->op == DISK_WRITE)
-		memcpy(disk_mem + io->sector * 512, data, io->len);
-	else if (!status && io->op == DISK_READ)
-		memcpy(data, disk_mem + io->sector * 512, io->len);
+	for (uint32_t s = 0; !status && io->op != DISK_FLUSH && s < io->nseg; s++) {
+		uint8_t *data = (uint8_t *)(uintptr_t)io->seg[s].pa;
+
+		if (io->op == DISK_WRITE)
+			memcpy(at, data, io->seg[s].len);
+		else
+			memcpy(data, at, io->seg[s].len);
+		at += io->seg[s].len;
+	}
 	io->done(io);
 }
 
@@ -284,6 +303,109 @@ static void test_pieces_in_flight_are_bounded(void)
 	teardown();
 }
 
+/* A disk that takes many segments per I/O gets a request as one. */
+static void test_request_is_one_disk_io(void)
+{
+	setup();
+	disk->max_segs = DISK_IO_SEGS_MAX;
+	for (int i = 0; i < 4; i++)
+		memset(g(BUF + i * 4096UL), 0x10 + i, 4096);
+	post(1, PV_BLK_WRITE, 16, 14);                /* pages 8..11, 8..11, ... */
+	CHECK_EQ_INT(blkback_kick(bb), 0);
+	CHECK(nheld == 1 && held[0]->nseg == 14 && held[0]->len == 14 * 4096);
+	CHECK_EQ_U64(held[0]->sector, 16);
+	complete_all();
+	CHECK_EQ_INT(answer(0)->status, PV_BLK_OK);
+	for (int i = 0; i < 14; i++)
+		CHECK(disk_mem[(16 + i * 8) * 512] == 0x10 + i % 4 &&
+		      disk_mem[(16 + i * 8) * 512 + 4095] == 0x10 + i % 4);
+
+	memset(disk_mem + 600 * 512, 0x44, 1024);      /* 512-byte segments, merged too */
+	memset(disk_mem + 602 * 512, 0x55, 1024);
+	struct pv_blk_request *q = post(2, PV_BLK_READ, 600, 2);
+	q->seg[0].len = 1024;
+	q->seg[1].addr = BUF + 4096 + 512;
+	q->seg[1].len = 1024;
+	CHECK_EQ_INT(blkback_kick(bb), 0);
+	CHECK(nheld == 1 && held[0]->nseg == 2 && held[0]->len == 2048);
+	complete_all();
+	CHECK_EQ_INT(answer(1)->status, PV_BLK_OK);
+	CHECK(((uint8_t *)g(BUF))[1023] == 0x44 && ((uint8_t *)g(BUF))[1024] == 0x10);
+	CHECK(((uint8_t *)g(BUF + 4096))[512] == 0x55 && ((uint8_t *)g(BUF + 4096))[1535] == 0x55);
+	CHECK(((uint8_t *)g(BUF + 4096))[511] == 0x11);
+	teardown();
+}
+
+/* Extents are not contiguous on the disk: a piece ends at one, even
+ * inside a segment.  Volume sectors 0..11 are disk sectors 1024..1035,
+ * 12..1011 are disk 0..999. */
+static void test_piece_ends_at_an_extent(void)
+{
+	setup();
+	disk->max_segs = DISK_IO_SEGS_MAX;
+	bb->vol.extent[0] = (struct volume_extent){ .disk_sector = 1024, .sectors = 12 };
+	bb->vol.extent[1] = (struct volume_extent){ .disk_sector = 0, .sectors = 1000 };
+	bb->vol.extent_count = 2;
+	bb->vol.sectors = 1012;
+	for (int i = 0; i < 4; i++)
+		memset(g(BUF + i * 4096UL), 0x20 + i, 4096);
+	post(1, PV_BLK_WRITE, 8, 4);                  /* 4 sectors left in the first */
+	CHECK_EQ_INT(blkback_kick(bb), 0);
+	CHECK_EQ_INT(nheld, 2);
+	for (int i = 0; i < 2; i++) {
+		struct disk_io *io = held[i];
+
+		if (io->sector == 1032)
+			CHECK(io->nseg == 1 && io->len == 2048);
+		else
+			CHECK(io->sector == 0 && io->nseg == 4 && io->len == 3 * 4096 + 2048 &&
+			      io->seg[0].len == 2048);
+	}
+	complete_all();
+	CHECK_EQ_INT(answer(0)->status, PV_BLK_OK);
+	CHECK(disk_mem[1032 * 512] == 0x20 && disk_mem[1035 * 512 + 511] == 0x20);
+	CHECK(disk_mem[0] == 0x20 && disk_mem[2047] == 0x20 && disk_mem[2048] == 0x21);
+	CHECK(disk_mem[(4 + 24) * 512 - 1] == 0x23 && disk_mem[1036 * 512] == 0);
+	teardown();
+}
+
+/* Segments in flight stay within BLKBACK_FRAMES, and a piece waits for
+ * frames rather than going short (one more disk request); a disk of 4
+ * segments gets pieces of 4. */
+static void test_segments_in_flight_are_bounded(void)
+{
+	const int whole = (int)(BLKBACK_FRAMES / 14) * 14;
+	int most = 0;
+
+	setup();
+	disk->max_segs = DISK_IO_SEGS_MAX;
+	for (uint32_t i = 0; i < 8; i++)
+		post(i, PV_BLK_READ, (uint64_t)i * 112, 14);
+	CHECK_EQ_INT(blkback_kick(bb), 0);
+	CHECK_EQ_INT(held_segs(), whole);
+	while (nheld) {
+		most = held_segs() > most ? held_segs() : most;
+		for (int i = 0; i < nheld; i++)
+			CHECK_EQ_INT(held[i]->nseg, 14);
+		complete_one(0, 0);
+	}
+	CHECK_EQ_INT(most, whole);
+	CHECK_EQ_INT(answers(), 8);
+	for (uint32_t i = 0; i < 8; i++)
+		CHECK_EQ_INT(answer(i)->status, PV_BLK_OK);
+	teardown();
+
+	setup();
+	disk->max_segs = 4;
+	post(1, PV_BLK_WRITE, 0, 14);
+	CHECK_EQ_INT(blkback_kick(bb), 0);
+	CHECK_EQ_INT(nheld, 4);
+	CHECK_EQ_INT(held_segs(), 14);
+	complete_all();
+	CHECK_EQ_INT(answer(0)->status, PV_BLK_OK);
+	teardown();
+}
+
 static void test_disk_error_is_reported(void)
 {
 	setup();
@@ -337,6 +459,9 @@ int main(void)
 	RUN(test_range_and_read_only_are_answered_not_disconnected);
 	RUN(test_malformed_requests_disconnect);
 	RUN(test_pieces_in_flight_are_bounded);
+	RUN(test_request_is_one_disk_io);
+	RUN(test_piece_ends_at_an_extent);
+	RUN(test_segments_in_flight_are_bounded);
 	RUN(test_disk_error_is_reported);
 	RUN(test_domain_gone_with_io_in_flight);
 	RUN(test_missing_volume_refuses_attach);

@@ -3,7 +3,11 @@
  * apart from its domain and reference counted: the domain holds one
  * reference, every piece of I/O in flight holds one, so a domain destroyed
  * with I/O in flight leaves the backend (and its bounce frames, the only
- * memory the disk ever touches) until the last piece completes. */
+ * memory the disk ever touches) until the last piece completes.
+ *
+ * A piece is one disk_io: as many consecutive segments of one request as
+ * the disk takes in one I/O (its max_segs), up to the end of the volume's
+ * extent, each segment on a bounce frame of its own. */
 #ifndef HV_BLKBACK_H
 #define HV_BLKBACK_H
 
@@ -20,8 +24,12 @@ struct manifest_block;
 /* Event port of block device i (after the net devices' ports). */
 #define BLKBACK_PORT(i)      (1u + PV_MAX_DEVICES / 2 + (i))
 #define BLKBACK_RING_PAGES   PV_BLK_RING_PAGES
-/* Pieces (one disk_io each) in flight per device: the fairness bound. */
+/* Two bounds per device, both fairness: pieces (disk I/Os, so the disk's
+ * slots: virtio-blk has 64) in flight, and bounce frames (segments, so
+ * bytes: 4 KiB each) in flight, which is also the backend's memory per
+ * device.  4 KiB random I/O meets the first, 56 KiB requests the second. */
 #define BLKBACK_PIECES       32u
+#define BLKBACK_FRAMES       32u
 
 /* Open and claim the volume cfg names, for device index of d, whose ring
  * (zeroed) is at ring_gva.  NULL with err on failure. */

@@ -2,9 +2,11 @@
  * registers the disks it finds at PCI probe; the volume layer (io/) and
  * through it the block backend submit I/O to them.
  *
- * One I/O is one contiguous piece: a read or write of len bytes (a
- * multiple of 512, at most one page, pa .. pa + len inside one 4 KiB
- * frame) at a 512-byte sector, or a cache flush.  Drivers queue what they
+ * One I/O is a read or write of consecutive 512-byte sectors, or a cache
+ * flush.  Its data is a scatter list of nseg segments, each pa .. pa + len
+ * inside one 4 KiB frame (len a multiple of 512), read from or written to
+ * the sectors in order: one device request, however many segments (up to
+ * the disk's max_segs; a driver that can only take one says 1).  Drivers queue what they
  * cannot start at once (queue depth > 1: many I/Os in flight), complete
  * in any order, and call done exactly once per I/O, from their interrupt
  * handler (or the polling safety net), on any CPU, with no lock of the
@@ -21,14 +23,25 @@
 
 #define DISK_SECTOR   512u
 #define DISK_MAX      8u          /* disks registered at most */
+/* Segments one io carries at most: a whole guest block request
+ * (PV_BLK_MAX_SEGMENTS), and 14 + header + status = 16 virtio descriptors,
+ * a 256-byte indirect table (drivers/virtio_blk.c). */
+#define DISK_IO_SEGS_MAX 14u
 
 enum disk_op { DISK_READ = 1, DISK_WRITE = 2, DISK_FLUSH = 3 };
+
+/* One piece of an io's data: physical, inside one frame. */
+struct disk_seg {
+	uint64_t pa;
+	uint32_t len;               /* bytes, a multiple of DISK_SECTOR, <= 4096 */
+};
 
 struct disk_io {
 	enum disk_op op;
 	uint64_t sector;            /* first sector on the disk */
-	uint64_t pa;                /* physical address of the data (not for FLUSH) */
-	uint32_t len;               /* bytes, multiple of DISK_SECTOR, <= 4096, one frame */
+	uint32_t len;               /* bytes in all: the sum of the segments' (FLUSH: 0) */
+	uint32_t nseg;              /* READ/WRITE: 1 .. the disk's max_segs; FLUSH: unused */
+	struct disk_seg seg[DISK_IO_SEGS_MAX];
 	int status;                 /* OUT: 0, or -EIO */
 	void (*done)(struct disk_io *io);
 	void *ctx;                  /* the submitter's */
@@ -56,6 +69,7 @@ struct disk {
 	                             * start and end on whole blocks (disk_io_check) */
 	bool volatile_cache;        /* FLUSH does something */
 	bool readonly;              /* the device refuses writes */
+	uint32_t max_segs;          /* segments one io may carry: 1 .. DISK_IO_SEGS_MAX */
 	const struct disk_ops *ops;
 	void *priv;                 /* the driver's */
 	/* counters (the driver's lock) */
@@ -67,6 +81,14 @@ struct disk {
 int disk_register(struct disk *d);
 uint32_t disk_count(void);
 struct disk *disk_get(uint32_t index);
+
+/* The io's data is one segment: pa .. pa + len (one frame). */
+static inline void disk_io_set_buf(struct disk_io *io, uint64_t pa, uint32_t len)
+{
+	io->nseg = 1;
+	io->seg[0] = (struct disk_seg){ .pa = pa, .len = len };
+	io->len = len;
+}
 
 static inline void disk_submit(struct disk *d, struct disk_io *io)
 {
@@ -86,9 +108,10 @@ int disk_write_sync(struct disk *d, uint64_t sector, const void *buf, size_t len
 /* Probe every disk driver (at boot, boot CPU, before domains start) and
  * arm the periodic poll that is every driver's safety net. */
 void disk_init(void);
-/* 0 if io is well formed for d (op, length, memory alignment, whole
- * device blocks, range, a write to a read-only disk), else -EIO: the
- * checks every driver makes first. */
+/* 0 if io is well formed for d (op; 1 .. max_segs segments, each whole
+ * sectors at a sector-aligned address inside one frame; their sum len;
+ * whole device blocks; range; a write to a read-only disk), else -EIO:
+ * the checks every driver makes first. */
 int disk_io_check(const struct disk *d, const struct disk_io *io);
 /* Complete io with status soon, from the poll or a synchronous wait:
  * what submit uses for an io it refuses (it must not call done itself,

@@ -23,6 +23,7 @@
 #define VIRTIO_STATUS_NEEDS_RESET  64u
 #define VIRTIO_STATUS_FAILED       128u
 
+#define VIRTIO_F_INDIRECT_DESC  (1ULL << 28)
 #define VIRTIO_F_VERSION_1      (1ULL << 32)
 #define VIRTIO_NET_F_MAC        (1ULL << 5)
 
@@ -32,6 +33,7 @@
 #define VIRTQ_MAX_SIZE          256u    /* one frame each for desc/avail/used */
 #define VIRTQ_DESC_F_NEXT       1u
 #define VIRTQ_DESC_F_WRITE      2u      /* device writes this buffer */
+#define VIRTQ_DESC_F_INDIRECT   4u      /* the buffer is a table of descriptors */
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
 #define VIRTQ_USED_F_NO_NOTIFY  1u
 
@@ -123,6 +125,12 @@ struct virtq_buf {
  * driver's fixed layout: they are its own, never read back); the used
  * ring names `first` when the device is done with all of them. */
 void virtq_add_chain(struct virtq *q, uint16_t first, const struct virtq_buf *b, unsigned int n);
+/* Post a chain of n buffers (n <= the queue's size) through an indirect
+ * table of the driver's own (table, at table_pa, room for n descriptors)
+ * on the one descriptor id; the used ring names id.  Needs
+ * VIRTIO_F_INDIRECT_DESC. */
+void virtq_add_indirect(struct virtq *q, uint16_t id, struct virtq_desc *table, uint64_t table_pa,
+			const struct virtq_buf *b, unsigned int n);
 void virtq_publish(struct virtq *q);
 /* Notify the device unless it said it does not need it.  True if sent. */
 bool virtq_kick(struct virtq *q);
