@@ -65,17 +65,6 @@ static uint64_t user_pte(uint64_t f)
 	return PTE_U | (f & GF_WRITE ? PTE_W : 0) | (f & GF_EXEC ? 0 : pt_nx());
 }
 
-/* Heap pages are demand-zero: reserved now, zeroed and mapped on first
- * touch (a fault, or a hypercall that reads or writes them), so creating a
- * domain costs its image, not its memory size.  Their page tables exist
- * from the start (map_all walks every page's), so backing them never
- * needs another allocation. */
-static void map_lazy(struct domain *d, uint64_t i)
-{
-	d->mem.frame[i] = GF_LAZY | GF_WRITE;
-	d->lazy_reserved++;
-}
-
 /* A read-only segment's page that lies wholly inside the image file is
  * mapped straight from the loaded image: no copy, no new frame, and every
  * domain running that image shares it.  0 when the page must be copied
@@ -93,20 +82,13 @@ static uint64_t shared_page(const struct domain *d, uint64_t va, const struct el
 	return virt_to_phys(d->image) + off;
 }
 
-/* Page i at its leaf entry pte (its tables made). */
+/* Page i (image, rings, the stack's first page, info pages) at its leaf
+ * entry pte: shared with the image, or a frame of its own. */
 static int map_page(struct domain *d, uint64_t i, uint64_t *pte)
 {
 	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f;
-	const struct elf_segment *s;
+	const struct elf_segment *s = segment_at(d, va);
 
-	if (va == d->guard_gva)
-		return 0;
-	if ((va >= d->heap_gva && va < d->guard_gva) ||
-	    (va > d->guard_gva && va < d->start_stack_page)) {
-		map_lazy(d, i);
-		return 0;
-	}
-	s = segment_at(d, va);
 	pa = shared_page(d, va, s);
 	f = page_flags(d, va, s);
 	if (pa) {
@@ -319,23 +301,66 @@ static int plan_layout(struct domain *d, const struct manifest_guest *g, const s
  * must lie under slot 0, which the mapping loop has created by then. */
 _Static_assert(PV_GUEST_BASE + MANIFEST_MEMORY_MAX <= (1ull << 39), "guests fit PML4 slot 0");
 
-/* Every page mapped (or prepared, demand-zero) and the guest's own view
- * made; the demand-zero pages are only counted, not yet reserved. */
-static int map_all(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+/* Pages [from, to) mapped one by one; the first that could not be, or to. */
+static uint64_t map_range(struct domain *d, uint64_t from, uint64_t to)
 {
 	uint64_t *pte = NULL;
 
-	pt_tables_created();   /* from zero: the tables made below are this domain's */
-	for (uint64_t i = 0; i < d->mem.pages; i++) {
+	for (uint64_t i = from; i < to; i++) {
 		uint64_t va = d->mem.base + i * PAGE_SIZE;
 
 		/* one walk per page table, then its next entries */
 		pte = pte && va % LARGE_PAGE ? pte + 1 : pt_leaf(d->pml4, va, true);
-		if (!pte || map_page(d, i, pte)) {
-			snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
-				 g->memory >> 10, (i * PAGE_SIZE) >> 10);
-			return -ENOMEM;
-		}
+		if (!pte || map_page(d, i, pte))
+			return i;
+	}
+	return to;
+}
+
+/* Heap pages are demand-zero: reserved now, zeroed and mapped on first
+ * touch (a fault, or a hypercall that reads or writes them), so creating a
+ * domain costs its image, not its memory size.  Their page tables are
+ * made here (one walk per 2 MiB), so backing them never needs another
+ * allocation.  The first page of [from, to) that failed, or to. */
+static uint64_t map_lazy_range(struct domain *d, uint64_t from, uint64_t to)
+{
+	for (uint64_t i = from; i < to; i++) {
+		uint64_t va = d->mem.base + i * PAGE_SIZE;
+
+		if ((i == from || va % LARGE_PAGE == 0) && !pt_leaf(d->pml4, va, true))
+			return i;
+		d->mem.frame[i] = GF_LAZY | GF_WRITE;
+		d->lazy_reserved++;
+	}
+	return to;
+}
+
+static uint64_t page_index(const struct domain *d, uint64_t va)
+{
+	return (va - d->mem.base) / PAGE_SIZE;
+}
+
+/* Every page mapped (or prepared, demand-zero) and the guest's own view
+ * made; the demand-zero pages are only counted, not yet reserved.  In
+ * address order: image and rings, heap (demand-zero), the stack guard
+ * (never mapped), the stack (demand-zero but its first page), info pages. */
+static int map_all(struct domain *d, const struct manifest_guest *g, char *err, size_t n)
+{
+	uint64_t heap = page_index(d, d->heap_gva), guard = page_index(d, d->guard_gva);
+	uint64_t stack = page_index(d, d->start_stack_page), done;
+
+	pt_tables_created();   /* from zero: the tables made below are this domain's */
+	done = map_range(d, 0, heap);
+	if (done == heap)
+		done = map_lazy_range(d, heap, guard);
+	if (done == guard)
+		done = map_lazy_range(d, guard + 1, stack);
+	if (done == stack)
+		done = map_range(d, stack, d->mem.pages);
+	if (done != d->mem.pages) {
+		snprintf(err, n, "out of memory: %lu KiB requested, %lu KiB mapped",
+			 g->memory >> 10, (done * PAGE_SIZE) >> 10);
+		return -ENOMEM;
 	}
 	if (mitigations.pti && !(d->user_pml4 = kspace_new_user_view(d->pml4))) {
 		snprintf(err, n, "out of hypervisor memory");
