@@ -65,14 +65,16 @@ static uint64_t struct_pages(void)
 	return PAGE_ALIGN_UP(ALIGN_UP(sizeof(struct domain), FPU_ALIGN) + fpu_state_size()) / PAGE_SIZE + 1;
 }
 
+/* The console ring's page is not zeroed: a ring is read only below its
+ * head, which starts at 0. */
 static struct domain *domain_alloc(void)
 {
-	uint64_t pa = frame_alloc_contig(struct_pages());
+	uint64_t pa = frame_alloc_contig_raw(struct_pages());
 	struct domain *d;
 
 	if (!pa)
 		return NULL;
-	d = phys_to_virt(pa);
+	d = memset(phys_to_virt(pa), 0, (struct_pages() - 1) * PAGE_SIZE);
 	d->fpu = (uint8_t *)d + ALIGN_UP(sizeof(struct domain), FPU_ALIGN);
 	fpu_init_state(d->fpu);
 	text_ring_init(&d->console.ring, (uint8_t *)d + (struct_pages() - 1) * PAGE_SIZE, CONSOLE_RING_BYTES);
@@ -88,9 +90,9 @@ _Static_assert(sizeof(struct manifest_guest) <= PAGE_SIZE, "settings fit a frame
 
 struct manifest_guest *domain_cfg_alloc(void)
 {
-	uint64_t pa = frame_alloc();
+	uint64_t pa = frame_alloc_contig_raw(1);
 
-	return pa ? phys_to_virt(pa) : NULL;
+	return pa ? memset(phys_to_virt(pa), 0, sizeof(struct manifest_guest)) : NULL;
 }
 
 void domain_cfg_free(struct manifest_guest *g)

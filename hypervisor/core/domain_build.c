@@ -38,15 +38,21 @@ static uint64_t ring_bytes(uint32_t nets, uint32_t blocks)
 	return ((uint64_t)nets * NETBACK_RING_PAGES + (uint64_t)blocks * BLKBACK_RING_PAGES) * PAGE_SIZE;
 }
 
-/* The image segment the page at va overlaps (the first), or NULL. */
-static const struct elf_segment *segment_at(const struct domain *d, uint64_t va)
+static bool on_page(const struct elf_segment *s, uint64_t va)
 {
-	for (uint32_t i = 0; i < d->elf.nseg; i++) {
-		const struct elf_segment *s = &d->elf.seg[i];
+	return va + PAGE_SIZE > s->vaddr && va < s->vaddr + s->memsz;
+}
 
-		if (va + PAGE_SIZE > s->vaddr && va < s->vaddr + s->memsz)
-			return s;
-	}
+/* The image segment the page at va overlaps, or NULL (no two share a
+ * page).  `last`, the previous page's, is tried first. */
+static const struct elf_segment *segment_at(const struct domain *d, uint64_t va,
+					    const struct elf_segment *last)
+{
+	if (last && on_page(last, va))
+		return last;
+	for (uint32_t i = 0; i < d->elf.nseg; i++)
+		if (on_page(&d->elf.seg[i], va))
+			return &d->elf.seg[i];
 	return NULL;
 }
 
@@ -82,12 +88,12 @@ static uint64_t shared_page(const struct domain *d, uint64_t va, const struct el
 	return virt_to_phys(d->image) + off;
 }
 
-/* Page i (image, rings, the stack's first page, info pages) at its leaf
- * entry pte: shared with the image, or a frame of its own. */
-static int map_page(struct domain *d, uint64_t i, uint64_t *pte)
+/* Page i (image, rings, the stack's first page, info pages) of segment s
+ * (or none) at its leaf entry pte: shared with the image, or a frame of
+ * its own. */
+static int map_page(struct domain *d, uint64_t i, const struct elf_segment *s, uint64_t *pte)
 {
 	uint64_t va = d->mem.base + i * PAGE_SIZE, pa, f;
-	const struct elf_segment *s = segment_at(d, va);
 
 	pa = shared_page(d, va, s);
 	f = page_flags(d, va, s);
@@ -305,13 +311,15 @@ _Static_assert(PV_GUEST_BASE + MANIFEST_MEMORY_MAX <= (1ull << 39), "guests fit 
 static uint64_t map_range(struct domain *d, uint64_t from, uint64_t to)
 {
 	uint64_t *pte = NULL;
+	const struct elf_segment *s = NULL;
 
 	for (uint64_t i = from; i < to; i++) {
 		uint64_t va = d->mem.base + i * PAGE_SIZE;
 
 		/* one walk per page table, then its next entries */
 		pte = pte && va % LARGE_PAGE ? pte + 1 : pt_leaf(d->pml4, va, true);
-		if (!pte || map_page(d, i, pte))
+		s = segment_at(d, va, s);
+		if (!pte || map_page(d, i, s, pte))
 			return i;
 	}
 	return to;
@@ -390,9 +398,9 @@ int domain_build(struct domain *d, const struct manifest_guest *g, const struct 
 	if (r)
 		return r;
 	list_pages = pages_for(d->mem.pages * sizeof(uint64_t));
-	list_pa = frame_alloc_contig(list_pages);
+	list_pa = frame_alloc_contig_raw(list_pages);     /* zeroed below, as far as used */
 	if (list_pa)
-		d->mem.frame = phys_to_virt(list_pa);
+		d->mem.frame = memset(phys_to_virt(list_pa), 0, d->mem.pages * sizeof(uint64_t));
 	d->pml4 = kspace_new_pml4();
 	if (!list_pa || !d->pml4) {
 		snprintf(err, n, "out of hypervisor memory");

@@ -204,17 +204,18 @@ void frame_unreserve(uint64_t n)
 	spin_unlock(&frames_lock, f);
 }
 
+uint64_t frame_alloc_contig_raw(uint64_t n)
+{
+	uint64_t f = spin_lock(&frames_lock);
+	uint64_t pa = n && stats.free - stats.reserved >= n ? take(n) : 0;
+
+	spin_unlock(&frames_lock, f);
+	return pa;
+}
+
 uint64_t frame_alloc_contig(uint64_t n)
 {
-	uint64_t f, pa = 0;
-
-	if (n == 1)
-		return frame_alloc();
-	f = spin_lock(&frames_lock);
-	if (n && stats.free - stats.reserved >= n)
-		pa = take(n);
-	spin_unlock(&frames_lock, f);
-	return zeroed(pa, n);
+	return zeroed(frame_alloc_contig_raw(n), n);
 }
 
 void frame_free(uint64_t pa)

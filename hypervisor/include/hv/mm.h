@@ -28,6 +28,9 @@ struct frame_stats {
 void frame_add_range(uint64_t base, uint64_t pages);
 uint64_t frame_alloc(void);              /* one zeroed frame; 0 when out of memory */
 uint64_t frame_alloc_contig(uint64_t n); /* n contiguous zeroed frames; 0 on failure */
+/* The same, NOT zeroed: only for the hypervisor's own structures whose
+ * every byte read is written first; never for a page a guest can see. */
+uint64_t frame_alloc_contig_raw(uint64_t n);
 /* Frames allocated by any of the calls here, whole or in part; freeing one
  * that is not allocated panics. */
 void frame_free(uint64_t pa);
