@@ -23,6 +23,7 @@
 #include <manifest.h>
 #include <hv/boot.h>
 #include <hv/disk.h>
+#include <hv/disk_drivers.h>
 #include <hv/errno.h>
 #include <hv/layout.h>
 #include <hv/lib.h>
@@ -47,8 +48,10 @@ static void vio_done(struct disk_io *io)
 	__atomic_store_n(&((struct vio *)io->ctx)->done, true, __ATOMIC_RELEASE);
 }
 
-/* One I/O through the volume, waited for by polling the driver.  On a
- * time-out the request is left to the driver (never freed). */
+/* One I/O through the volume, waited for by polling the driver and the
+ * refusals (a write to a read-only volume is completed with -EIO there,
+ * never by the disk).  On a time-out the request is left to the driver
+ * (never freed). */
 static int vol_io(struct volume *v, enum disk_op op, uint64_t sector, uint64_t pa)
 {
 	struct vio *w = kzalloc(sizeof(*w));
@@ -64,6 +67,7 @@ static int vol_io(struct volume *v, enum disk_op op, uint64_t sector, uint64_t p
 		if (time_ns() > end)
 			return -EIO;
 		v->disk->ops->poll(v->disk);
+		disk_run_later();         /* a refused io completes from here */
 		pause();
 	}
 	r = w->io.status;
