@@ -89,6 +89,7 @@ class Api:
         from conftest import guest
         self.vm = control.ControlVM(files=[guest("ticker")], hv="log_level = warn", **kw)
         self.lost_consoles = 0
+        self.harness_resets = 0
         try:
             for name, path in (("hello", control.HELLO), ("ticker", control.BUILD / "apps/ticker/ticker.elf")):
                 status = self.vm.upload(name, path)[0]
@@ -189,12 +190,31 @@ def measure_latency(api):
 
 # ---- creates per second ---------------------------------------------------------
 
+def first_create(api, conn, name):
+    """The first create on a fresh connection.  QEMU's user network takes
+    host connections on a listening socket with a backlog of 1: when eight
+    clients connect at once, the host kernel now and then resets one before
+    QEMU accepted it, so the guest never sees it (packet captures on both
+    sides, docs/benchmarks.md).  Such a connection is made again, once, and
+    counted (api.harness_resets)."""
+    try:
+        return conn, create(api, conn, name, "ticker", TICKER_ARGS)
+    except ConnectionResetError:
+        conn.close()
+        api.harness_resets += 1
+        conn = api.vm.conn()
+        return conn, create(api, conn, name, "ticker", TICKER_ARGS)
+
+
 def churn(api, prefix, deadline, counts, errors):
     """Create and destroy idle tickers on one connection until deadline."""
     conn, i = api.vm.conn(), 0
     try:
         while time.monotonic() < deadline:
-            domid = create(api, conn, "%s-%d" % (prefix, i), "ticker", TICKER_ARGS)
+            if i == 0:
+                conn, domid = first_create(api, conn, "%s-%d" % (prefix, i))
+            else:
+                domid = create(api, conn, "%s-%d" % (prefix, i), "ticker", TICKER_ARGS)
             status = api.vm.request("DELETE", "/v1/domains/%d" % domid, conn=conn)[0]
             if status not in (200, 404):
                 raise RuntimeError("destroy %d: %d" % (domid, status))
@@ -245,6 +265,7 @@ def latency_and_rate(api):
     out = measure_latency(api)
     out["seq"] = creates_per_second(api, 1, "s")
     out["par"] = creates_per_second(api, CLIENTS, "p")
+    out["resets"] = api.harness_resets
     return out
 
 
@@ -434,7 +455,9 @@ def print_api(r):
             if key == "console" else "")
     for key, label in (("seq", "creates/s, 1 client, keep-alive"), ("par", "creates/s, %d clients" % CLIENTS)):
         row(label, *[shown(pick(r[smp], key), "%.1f") for smp in API_CPUS], "1/s",
-            "create + destroy an idle ticker, %g s" % THROUGHPUT_S)
+            "create + destroy an idle ticker, %g s" % THROUGHPUT_S if key == "seq" else
+            "connections the host reset before QEMU took them (made again): %s / %s" %
+            tuple(pick(r[smp], "resets") for smp in API_CPUS))
 
 
 def print_cost(cost):

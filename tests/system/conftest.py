@@ -79,15 +79,28 @@ def smp(request):
     return request.param
 
 
+# Boots already made in this session, by test module and every argument:
+# tests that each check a different part of one run share it.  A boot with
+# disks is never shared (its test may look at or change the images).
+_BOOTS = {}
+
+
 @pytest.fixture
-def boot(tmp_path, smp):
+def boot(request, tmp_path, smp):
     """boot(manifest_text, files=[(src, dest)], timeout=..., until=regex, ...)"""
     def run(manifest, files=(), timeout=90, until=None, check=True, **kw):
         kw.setdefault("smp", smp)
-        img = pvrun.make_image(tmp_path, BUILD, manifest, files, check)
-        b = Boot(qemu.run(str(img), timeout=timeout, until=until, **kw))
-        (tmp_path / "serial.log").write_text(b.log)
-        return b
+        key = None if kw.get("drives") else \
+            repr((request.module.__name__, manifest, list(files), timeout, until, check, sorted(kw.items())))
+        if key not in _BOOTS:
+            img = pvrun.make_image(tmp_path, BUILD, manifest, files, check)
+            b = Boot(qemu.run(str(img), timeout=timeout, until=until, **kw))
+            if key is None:
+                (tmp_path / "serial.log").write_text(b.log)
+                return b
+            _BOOTS[key] = b
+        (tmp_path / "serial.log").write_text(_BOOTS[key].log)
+        return _BOOTS[key]
     return run
 
 
