@@ -29,7 +29,7 @@ struct manifest_block;
  * bytes: 4 KiB each) in flight, which is also the backend's memory per
  * device.  4 KiB random I/O meets the first, 56 KiB requests the second. */
 #define BLKBACK_PIECES       32u
-#define BLKBACK_FRAMES       32u
+#define BLKBACK_FRAMES       128u  /* 512 KiB a device: nine 56 KiB requests (docs/benchmarks.md) */
 
 /* Open and claim the volume cfg names, for device index of d, whose ring
  * (zeroed) is at ring_gva.  NULL with err on failure. */
