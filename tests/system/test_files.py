@@ -1,0 +1,178 @@
+"""Files on ext2/3/4 volumes, first step (docs/files.md): a volume made on
+the host by the real mkfs.ext4 -d from a directory tree is read in a guest
+(tests/guests/fsread) with libext2fs through the libOS's I/O manager over
+the PV block device; every file's size and CRC-32 must match the host's.
+Broken or unsupported volumes are refused with a message, never a crash."""
+import os
+import random
+import re
+import shutil
+import subprocess
+import zlib
+
+import pytest
+
+from conftest import guest
+
+HV = """
+[hypervisor]
+poweroff_when_idle = yes
+"""
+SB = 1024                        # the primary superblock's byte offset
+INCOMPAT = SB + 0x60             # s_feature_incompat
+RECOVER, UNKNOWN = 0x4, 0x80000000
+
+
+def tool(name):
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    if not path:
+        pytest.skip("%s not installed (Debian package e2fsprogs)" % name)
+    return path
+
+
+def make_tree(root):
+    """Sizes from 0 to a few MiB, a deep path, a 255-byte name, a sparse
+    file, a directory of many entries, fast and slow symlinks."""
+    rnd = random.Random(11)
+    root.mkdir()
+    (root / "empty").write_bytes(b"")
+    for n in (1, 511, 512, 4095, 4096, 4097, 65537, (1 << 20) + 3, 3 * (1 << 20) + 12345):
+        (root / ("f%d" % n)).write_bytes(rnd.randbytes(n))
+    deep = root.joinpath(*("level%02d" % i for i in range(24)))
+    deep.mkdir(parents=True)
+    (deep / "leaf.txt").write_bytes(b"at the bottom\n" * 100)
+    (root / ("n" * 250 + ".long")).write_bytes(rnd.randbytes(3000))
+    with open(root / "sparse", "wb") as f:
+        f.seek(2 << 20)
+        f.write(b"after the hole")
+    many = root / "many"
+    many.mkdir()
+    for i in range(300):
+        (many / ("entry-with-a-longish-name-%04d" % i)).write_bytes(rnd.randbytes(i))
+    os.symlink("f4096", root / "fast-link")
+    os.symlink("level00/" * 12 + "target-of-a-slow-symlink", root / "slow-link")
+    return root
+
+
+def host_records(root):
+    """{path: ("file", size, crc) | ("link", len, crc) | ("dir",)}, paths
+    from the volume's root as the guest prints them."""
+    out = {"/": ("dir",)}
+    for d, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = os.path.join(d, name)
+            rel = "/" + os.path.relpath(p, root)
+            if os.path.islink(p):
+                t = os.readlink(p).encode()
+                out[rel] = ("link", len(t), zlib.crc32(t))
+            elif os.path.isdir(p):
+                out[rel] = ("dir",)
+            else:
+                data = open(p, "rb").read()
+                out[rel] = ("file", len(data), zlib.crc32(data))
+    return out
+
+
+def guest_records(log, name):
+    """The same from the guest's lines (a path comes in "+piece" lines)."""
+    out, parts = {}, []
+    pre = "%s| fsread: " % name
+    for line in log.splitlines():
+        if not line.startswith(pre):
+            continue
+        rest = line[len(pre):]
+        if rest.startswith("+"):
+            parts.append(rest[1:])
+            continue
+        m = re.match(r"(file|link) size=(\d+) crc=([0-9a-f]{8})$", rest)
+        if m:
+            out["".join(parts)] = (m.group(1), int(m.group(2)), int(m.group(3), 16))
+        elif rest == "dir":
+            out["".join(parts)] = ("dir",)
+        parts = []
+    return out
+
+
+def mkfs(tmp_path, name, tree, *opts, mib=48):
+    img = tmp_path / name
+    with open(img, "wb") as f:
+        f.truncate(mib << 20)
+    r = subprocess.run([tool("mkfs.ext4"), "-q", "-F", *opts, "-d", str(tree), str(img)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return img
+
+
+def patch_u32(img, off, set_bits):
+    with open(img, "r+b") as f:
+        f.seek(off)
+        v = int.from_bytes(f.read(4), "little") | set_bits
+        f.seek(off)
+        f.write(v.to_bytes(4, "little"))
+
+
+def section(name, mode, disk, memory="16M"):
+    return ("[guest %s]\nimage = fsread.elf\nmemory = %s\ncmdline = \"fsread %s vol\"\n"
+            "block = disk:%d, ro, name=vol\n" % (name, memory, mode, disk))
+
+
+def exits(b):
+    return {e["name"]: e.get("code") for e in b.events("domain-exited")}
+
+
+def test_host_made_volumes_read_in_guests(boot, tmp_path):
+    """The default ext4 of this host's mkfs.ext4 (64bit, extents, flex_bg,
+    metadata_csum, ...), one with 1 KiB blocks, and ext2 (block maps, no
+    extents), each read whole by its own guest; the host checks every file."""
+    tree = make_tree(tmp_path / "tree")
+    want = host_records(tree)
+    vols = [("ext4", mkfs(tmp_path, "ext4.img", tree, "-b", "4096")),
+            ("ext4k", mkfs(tmp_path, "ext4k.img", tree, "-b", "1024")),
+            ("ext2", mkfs(tmp_path, "ext2.img", tree, "-t", "ext2"))]
+    m = HV + "".join(section(n, "walk", i) for i, (n, _) in enumerate(vols))
+    b = boot(m, [guest("fsread")], timeout=400, drives=[(p, "virtio") for _, p in vols])
+    for name, img in vols:
+        assert re.search(r"^%s\| fsread: walk ok files=" % name, b.log, re.M), b.log[-4000:]
+        got = guest_records(b.log, name)
+        got.pop("/lost+found", None)
+        assert got == want, (name, set(got.items()) ^ set(want.items()))
+        assert re.search(r"^%s\| fsread: io .* writes=0$" % name, b.log, re.M)
+        # read-only: the volume is as mkfs left it, and clean
+        r = subprocess.run([tool("e2fsck"), "-fn", str(img)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+    assert "64bit=1 csum=1" in b.lines("ext4| fsread: opened vol")[0]
+    assert set(exits(b).values()) == {"0"}, b.events("domain-exited")
+    assert not b.events("domain-crashed")
+    assert b.status == 0
+
+
+def test_broken_and_unsupported_volumes_are_refused(boot, tmp_path):
+    """A zeroed superblock, an incompatible feature libext2fs does not know,
+    a journal left needing recovery: each guest says which and exits 1; a
+    read-only device refuses a write open; one open at a time per device."""
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "a").write_bytes(b"x" * 5000)
+    zero = mkfs(tmp_path, "zero.img", tree, mib=8)
+    with open(zero, "r+b") as f:
+        f.seek(SB)
+        f.write(bytes(1024))
+    unknown = mkfs(tmp_path, "unknown.img", tree, "-O", "^metadata_csum", mib=8)
+    patch_u32(unknown, INCOMPAT, UNKNOWN)
+    journal = mkfs(tmp_path, "journal.img", tree, "-O", "^metadata_csum", mib=8)
+    patch_u32(journal, INCOMPAT, RECOVER)
+    good = mkfs(tmp_path, "good.img", tree, mib=8)
+    disks = [zero, unknown, journal, good]
+    m = HV + section("zero", "walk", 0) + section("unknown", "walk", 1)
+    m += section("journal", "walk", 2) + section("rules", "rules", 3)
+    b = boot(m, [guest("fsread")], timeout=300, drives=[(p, "virtio") for p in disks])
+    assert "zero| fsread: cannot open vol: bad magic number in super-block" in b, b.log[-4000:]
+    assert re.search(r"^unknown\| fsread: cannot open vol: .*unsupported feature", b.log, re.M)
+    assert "journal| fsread: cannot open vol: journal needs recovery" in b
+    assert "rules| fsread: write open -> 30 (" in b                      # EROFS
+    assert "rules| fsread: second open -> 16 (" in b                     # EBUSY
+    assert "rules| fsread: rules ok" in b
+    assert exits(b) == {"zero": "1", "unknown": "1", "journal": "1", "rules": "0"}
+    assert not b.events("domain-crashed")
+    assert "all guests have ended (1 ok, 3 failed, 0 crashed)" in b
+    assert b.event("poweroff")["reason"] == "guest-failed" and b.status == 1
