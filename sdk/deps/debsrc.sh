@@ -4,6 +4,9 @@
 #   debsrc_ensure PKG SRCDIR [DSC]   set $dsc to PKG's newest .dsc in SRCDIR,
 #                                    fetching it once (under a lock) if none;
 #                                    DSC (an offline copy) wins when given
+#   debsrc_unpack_orig DIR LOG       check $dsc's orig tarball, unpack it in DIR
+#
+# The caller may set DEBSRC_OFFLINE: advice printed when the fetch fails.
 #
 # The system's own apt sources become deb-src entries in SRCDIR/apt; the
 # system's /etc/apt is only read.  apt checks the downloaded files against
@@ -48,7 +51,7 @@ debsrc_fetch() {
 		>>"$srcdir/fetch.log" 2>&1; then
 		echo "$pkg: cannot download Debian's $pkg source package; last lines of $srcdir/fetch.log:" >&2
 		tail -n 15 "$srcdir/fetch.log" >&2
-		echo "$pkg: offline? give the path of a ${pkg}_VERSION.dsc (with its tarballs) instead" >&2
+		echo "$pkg: offline? ${DEBSRC_OFFLINE:-give a ${pkg}_VERSION.dsc (with its tarballs)}" >&2
 		exit 1
 	fi
 	mv "$dl"/* "$srcdir/"

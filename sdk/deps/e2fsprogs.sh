@@ -43,7 +43,8 @@ SRCDIR="$CACHE/src/e2fsprogs"
 OURS="$ROOT/sdk/deps/e2fsprogs"     # config.h, include/ (stand-in headers)
 RECIPE=1                          # bump when the steps below change the output
 
-. "$ROOT/sdk/deps/debsrc.sh"
+. "$ROOT/sdk/deps/debsrc.sh"    # the private-apt fetch, shared with lwip.sh
+DEBSRC_OFFLINE="set E2FS_DSC=/path/to/e2fsprogs_VERSION.dsc (with its tarballs)"
 
 key_text() {
 	echo "recipe=$RECIPE"

@@ -1,16 +1,22 @@
 /* Walk a file system from its root with libext2fs, printing one record per
- * entry.  What is on disk is not trusted: the depth and path length are
- * bounded (a corrupt directory may point back at an ancestor), a file must
- * read back exactly its size, and a fast symlink's length must fit. */
+ * entry.  What is on disk is not trusted: a corrupt directory may name an
+ * ancestor (a loop) or the same directory many times (exponentially many
+ * paths), a corrupt size may be terabytes of holes.  So the depth, the
+ * path length, the entries visited and the bytes read per file are
+ * bounded, a directory on the current path is not entered again, a file
+ * must read back exactly its size, and a fast symlink's length must fit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <et/com_err.h>
 #include "fsread.h"
 
 #define MAX_DEPTH  64
 #define PATH_MAX_  4096
 #define PIECE      100            /* console lines are at most 160 chars */
 #define CHUNK      (64 * 1024)
+#define MAX_ENTRIES 100000
+#define MAX_FILE   (64ull << 20)  /* the tests' files are a few MiB */
 
 struct walk {
 	ext2_filsys fs;
@@ -18,6 +24,8 @@ struct walk {
 	char path[PATH_MAX_];
 	size_t len;
 	int depth;
+	ext2_ino_t on_path[MAX_DEPTH];  /* the directories being walked */
+	uint64_t entries;
 	uint8_t *buf;
 };
 
@@ -37,6 +45,15 @@ static int fail(struct walk *w, const char *what, long code)
 	return -1;
 }
 
+/* A libext2fs (or errno) code, with its message. */
+static int fail_e(struct walk *w, const char *what, errcode_t e)
+{
+	print_path(w->path);
+	say("fsread: FAIL %s: %s (%ld)\n", what, error_message(e), (long)e);
+	w->t->failed = 1;
+	return -1;
+}
+
 /* The whole content of ino through ext2fs_file_read: its CRC-32, and the
  * byte count, which must be the inode's size. */
 static int read_file(struct walk *w, ext2_ino_t ino, struct ext2_inode *inode,
@@ -48,8 +65,12 @@ static int read_file(struct walk *w, ext2_ino_t ino, struct ext2_inode *inode,
 
 	*size = 0;
 	*crc = 0;
+	if (!e && EXT2_I_SIZE(inode) > MAX_FILE) {
+		ext2fs_file_close(f);
+		return fail(w, "file larger than fsread reads", (long)(MAX_FILE >> 20));
+	}
 	if (e)
-		return fail(w, "file open", (long)e);
+		return fail_e(w, "file open", e);
 	do {
 		if ((e = ext2fs_file_read(f, w->buf, CHUNK, &got)))
 			break;
@@ -58,7 +79,7 @@ static int read_file(struct walk *w, ext2_ino_t ino, struct ext2_inode *inode,
 	} while (got);
 	ext2fs_file_close(f);
 	if (e)
-		return fail(w, "file read", (long)e);
+		return fail_e(w, "file read", e);
 	if (*size != EXT2_I_SIZE(inode))
 		return fail(w, "size read != inode size", (long)*size);
 	return 0;
@@ -108,7 +129,7 @@ static int do_entry(struct walk *w, ext2_ino_t ino)
 	errcode_t e = ext2fs_read_inode(w->fs, ino, &inode);
 
 	if (e)
-		return fail(w, "read inode", (long)e);
+		return fail_e(w, "read inode", e);
 	if (LINUX_S_ISDIR(inode.i_mode))
 		return walk_dir(w, ino);
 	if (LINUX_S_ISREG(inode.i_mode))
@@ -132,6 +153,10 @@ static int entry_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int of
 
 	if (is_dot(de->name, n))
 		return 0;
+	if (++w->entries > MAX_ENTRIES) {
+		fail(w, "too many entries", MAX_ENTRIES);
+		return DIRENT_ABORT;
+	}
 	if (old + 1 + (size_t)n >= sizeof(w->path)) {
 		fail(w, "path too long", n);
 		return DIRENT_ABORT;
@@ -146,21 +171,30 @@ static int entry_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int of
 	return w->t->failed ? DIRENT_ABORT : 0;
 }
 
+static int on_path(const struct walk *w, ext2_ino_t dir)
+{
+	for (int i = 0; i < w->depth; i++)
+		if (w->on_path[i] == dir)
+			return 1;
+	return 0;
+}
+
 static int walk_dir(struct walk *w, ext2_ino_t dir)
 {
 	errcode_t e;
 
-	if (++w->depth > MAX_DEPTH) {
-		w->depth--;
+	if (w->depth == MAX_DEPTH)
 		return fail(w, "directories nested too deep", MAX_DEPTH);
-	}
+	if (on_path(w, dir))
+		return fail(w, "directory loop", (long)dir);
+	w->on_path[w->depth++] = dir;
 	print_path(w->len ? w->path : "/");
 	say("fsread: dir\n");
 	w->t->dirs++;
 	e = ext2fs_dir_iterate2(w->fs, dir, 0, NULL, entry_cb, w);
 	w->depth--;
 	if (e && !w->t->failed)
-		return fail(w, "dir iterate", (long)e);
+		return fail_e(w, "dir iterate", e);
 	return w->t->failed ? -1 : 0;
 }
 
