@@ -5,12 +5,14 @@
  *   fsread rules DEV   (a read-only device) a write open is refused, a
  *                      second open while one is open is refused, a reopen
  *                      after close works
+ *   fsread write DEV SIZE, fsread io DEV MIB   the write side (write.c)
  * Paths are printed in pieces ("fsread: +PIECE" lines, then the record
  * line) because the console splits lines longer than 160 characters.
  * Every mode ends with "fsread: <mode> ok ..." and exit 0, or
  * "fsread: cannot open DEV: WHY" / "fsread: FAIL ..." and exit 1. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <paravane.h>
 #include "fsread.h"
@@ -97,6 +99,10 @@ int main(int argc, char **argv)
 		return do_walk(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "rules"))
 		return do_rules(argv[2]);
-	say("fsread: FAIL usage: fsread walk|rules DEV\n");
+	if (argc == 4 && !strcmp(argv[1], "write"))
+		return fsread_write(argv[2], strtoull(argv[3], NULL, 0));
+	if (argc == 4 && !strcmp(argv[1], "io"))
+		return fsread_io(argv[2], strtoull(argv[3], NULL, 0) << 20);
+	say("fsread: FAIL usage: fsread walk|rules DEV, write DEV SIZE, io DEV MIB\n");
 	return 1;
 }
