@@ -9,7 +9,7 @@
 #   make image        the bootable GPT disk image, build/paravane.img
 #   make check-manifest M=path/to/manifest.conf
 #   make menuconfig | defconfig | olddefconfig | savedefconfig
-#   make clean        remove build output (keeps the cached newlib/lwIP builds)
+#   make clean        remove build output (keeps the cached newlib/lwIP/libext2fs builds)
 #
 # Output goes to $(O) (default build/).  Each part has a build.mk fragment.
 

@@ -67,3 +67,26 @@ libos-net: $(LIBOS_NET_LIB)
 	@:
 
 -include $(LIBOS_NET_OBJS:.o=.d)
+
+# ---- files: $(O)/libos/libos_fs.a, libext2fs's I/O manager over pv_blk -------
+# Only apps with PV_FS := 1 link it (sdk/mk/guest.mk GUEST_FS_LIBS), so an
+# app without files carries no libext2fs.
+libos-fs-y := fs/io_pvblk.o fs/ext2_open.o
+
+LIBOS_FS_OBJS := $(addprefix $(LIBOS_O)/,$(libos-fs-y))
+
+$(LIBOS_FS_OBJS): $(LIBOS_O)/%.o: libos/%.c $(NEWLIB_STAMP) $(E2FS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(GUEST_CC) $(LIBOS_CFLAGS) $(GUEST_FS_CFLAGS) -c $< -o $@
+
+$(LIBOS_FS_LIB): $(LIBOS_FS_OBJS) $(O)/auto.conf
+	@echo "  AR      $@"
+	$(Q)rm -f $@
+	$(Q)ar rcsD $@ $(LIBOS_FS_OBJS)
+
+.PHONY: libos-fs
+libos-fs: $(LIBOS_FS_LIB)
+	@:
+
+-include $(LIBOS_FS_OBJS:.o=.d)

@@ -1,13 +1,13 @@
-# newlib and lwIP for guests, built from Debian's source packages by
-# sdk/deps/*.sh into build/deps/, which every $(O) shares: `make clean` and
-# test builds (O=build/test) keep and reuse it.  docs/sdk.md and
-# docs/net.md have the details.
+# newlib, lwIP and libext2fs for guests, built from Debian's source packages
+# by sdk/deps/*.sh into build/deps/, which every $(O) shares: `make clean`
+# and test builds (O=build/test) keep and reuse it.  docs/sdk.md,
+# docs/net.md and docs/files.md have the details.
 #
 #   NEWLIB_DIR    the target dir: $(NEWLIB_DIR)/include, $(NEWLIB_DIR)/lib
 #   NEWLIB_STAMP  exists once that build is complete; depend on it
-#   LWIP_*        below
+#   LWIP_*, E2FS_*  below
 #   make deps     build whatever is missing (NEWLIB_FORCE=1: rebuild newlib,
-#                 LWIP_FORCE=1: rebuild lwIP)
+#                 LWIP_FORCE=1: rebuild lwIP, E2FS_FORCE=1: libext2fs)
 #
 # Included by the top Makefile, by sdk/mk/guest.mk (so by libos/build.mk)
 # and by sdk/mk/app.mk; the guard makes repeated inclusion harmless.
@@ -50,10 +50,20 @@ LWIP_STAMP := $(LWIP_DIR)/.stamp
 LWIP_LIB   := $(LWIP_DIR)/lib/liblwip.a
 LWIP_PORT  := $(PV_ROOT)/libos/net/include
 
+# libext2fs and com_err (e2fsprogs), found the same way as lwIP, through
+# the symlink $(O)/e2fsprogs that sdk/deps/e2fsprogs.sh keeps.
+#
+#   E2FS_DIR    $(E2FS_DIR)/include/{ext2fs,et}/, $(E2FS_DIR)/lib/
+#   E2FS_STAMP  changes when the library (or its flags) changes; depend on it
+#   E2FS_LIBS   the archives, libext2fs before the com_err it calls
+E2FS_DIR   := $(O)/e2fsprogs
+E2FS_STAMP := $(E2FS_DIR)/.stamp
+E2FS_LIBS  := $(E2FS_DIR)/lib/libext2fs.a $(E2FS_DIR)/lib/libcom_err.a
+
 # app.mk gets these built by running the top-level make (`make deps`).
 ifndef PV_APP_MK
-.PHONY: deps newlib-force lwip-check
-deps: $(NEWLIB_STAMP) $(LWIP_STAMP)
+.PHONY: deps newlib-force lwip-check e2fs-check
+deps: $(NEWLIB_STAMP) $(LWIP_STAMP) $(E2FS_STAMP)
 	@:
 
 $(NEWLIB_STAMP): $(if $(NEWLIB_FORCE),newlib-force) | $(DEPS_STAMP)
@@ -66,6 +76,12 @@ $(LWIP_STAMP): $(NEWLIB_STAMP) $(GEN)/autoconf.h lwip-check | $(DEPS_STAMP)
 		sh $(PV_ROOT)/sdk/deps/lwip.sh --link $(LWIP_DIR)
 
 lwip-check:
+
+$(E2FS_STAMP): $(NEWLIB_STAMP) e2fs-check | $(DEPS_STAMP)
+	$(Q)E2FS_CFLAGS='$(GUEST_CFLAGS)' E2FS_FORCE=$(E2FS_FORCE) \
+		sh $(PV_ROOT)/sdk/deps/e2fsprogs.sh --link $(E2FS_DIR)
+
+e2fs-check:
 endif
 
 endif

@@ -51,73 +51,11 @@ RECIPE=1                          # bump when the steps below change the output
 PORT=${LWIP_PORT:-$ROOT/libos/net/include}
 THREAD_H="$ROOT/libos/include/pv_thread.h"
 
-# ---- the source package -------------------------------------------------------
-
-# deb-src twins of the system's own entries, one-line and deb822 alike.
-# Comments go (deb822 allows them inside a stanza); "Enabled: no" stays.
-write_sources() {
-	out=$1
-	mkdir -p "$out"
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-		[ -f "$f" ] || continue
-		sed -n -e 's/^[[:space:]]*deb\([[:space:]]\)/deb-src\1/p' "$f"
-	done >"$out/system.list"
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		sed -e '/^[[:space:]]*#/d' -e 's/^Types:.*/Types: deb-src/' "$f"
-		echo
-	done >"$out/system.sources"
-}
-
-fetch() {
-	apt="$SRCDIR/apt"
-	dl="$SRCDIR/.dl"
-
-	echo "  FETCH   lwip (Debian source package, private apt state)"
-	rm -rf "$apt" "$dl"
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dl"
-	write_sources "$apt/sources.list.d"
-	# Each key exactly once: apt's option names ignore case.
-	set -- -o Dir::Etc::SourceList=/dev/null \
-		-o Dir::Etc::SourceParts="$apt/sources.list.d" \
-		-o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" \
-		-o APT::Sandbox::User=root
-	# A source without a Sources index (some third-party repos) makes
-	# update fail; what counts is whether lwip can be downloaded.
-	apt-get "$@" -q update >"$SRCDIR/fetch.log" 2>&1 ||
-		echo "lwip.sh: apt-get update reported errors (see $SRCDIR/fetch.log)" >&2
-	if ! (cd "$dl" && apt-get "$@" -q source --download-only lwip) \
-		>>"$SRCDIR/fetch.log" 2>&1; then
-		echo "lwip.sh: cannot download Debian's lwip source package; last lines of $SRCDIR/fetch.log:" >&2
-		tail -n 15 "$SRCDIR/fetch.log" >&2
-		echo "lwip.sh: offline? set LWIP_DSC=/path/to/lwip_VERSION.dsc (with its tarballs)" >&2
-		exit 1
-	fi
-	mv "$dl"/* "$SRCDIR/"
-	rm -rf "$dl" "$apt"            # 20 MB of indices, not needed again
-}
-
-find_dsc() {
-	if [ -n "${LWIP_DSC:-}" ]; then
-		echo "$LWIP_DSC"
-		return
-	fi
-	ls "$SRCDIR"/lwip_*.dsc 2>/dev/null | sort -V | tail -n 1
-}
+. "$ROOT/sdk/deps/debsrc.sh"    # the private-apt fetch, shared with e2fsprogs.sh
+DEBSRC_OFFLINE="set LWIP_DSC=/path/to/lwip_VERSION.dsc (with its tarballs)"
 
 ensure_source() {
-	dsc=$(find_dsc)
-	[ -n "$dsc" ] && [ -f "$dsc" ] && return
-	mkdir -p "$SRCDIR"
-	exec 8>"$CACHE/.lwip-fetch.lock"
-	flock 8
-	dsc=$(find_dsc)
-	if [ -z "$dsc" ] || [ ! -f "$dsc" ]; then
-		fetch
-		dsc=$(find_dsc)
-	fi
-	exec 8>&-
-	[ -n "$dsc" ] && [ -f "$dsc" ] || { echo "lwip.sh: no lwip .dsc after fetching" >&2; exit 1; }
+	debsrc_ensure lwip "$SRCDIR" "${LWIP_DSC:-}"
 }
 
 # ---- the cache key ------------------------------------------------------------
@@ -210,22 +148,9 @@ fail() {
 	exit 1
 }
 
-# The orig tarball named in the .dsc, checked against its SHA-256.
-unpack_orig() {
-	line=$(sed -n '/^Checksums-Sha256:/,/^[^ ]/p' "$dsc" | grep '\.orig\.tar\.' | head -n 1)
-	# shellcheck disable=SC2086  # split "SHA256 SIZE NAME"
-	set -- $line
-	orig="$(dirname "$dsc")/$3"
-	echo "orig tarball: $orig" >"$log"
-	[ -f "$orig" ] || fail "finding $orig"
-	echo "$1  $orig" | sha256sum -c - >>"$log" 2>&1 || fail "checking $orig"
-	mkdir -p "$tmp/src"
-	tar -xJf "$orig" -C "$tmp/src" --strip-components=1 >>"$log" 2>&1 ||
-		fail "unpacking $orig"
-}
-
 echo "  LWIP    $prefix"
-unpack_orig
+: >"$log"
+debsrc_unpack_orig "$tmp/src" "$log" || fail "checking and unpacking the orig tarball"
 netconfig >"$tmp/prefix/include/pv_netconfig.h"
 
 # IPv4 core, sockets/netconn and Ethernet; no apps (httpd & co.), no IPv6,

@@ -7,7 +7,9 @@
 # Optional, before the include: APP_CFLAGS (extra compile flags, e.g.
 # -Wno-error), APP_LDLIBS (extra archives, searched before libc), and
 # PV_NET := 1 for networking: lwIP's headers and <sys/socket.h> & co. on
-# the include path, lwIP and the libos's port of it linked in (docs/net.md).
+# the include path, lwIP and the libos's port of it linked in (docs/net.md);
+# PV_FS := 1 for files: libext2fs's headers, libext2fs and the libos's I/O
+# manager for it linked in (docs/files.md).
 #
 # Works two ways, with the same result:
 #  - `make` in apps/NAME: finds the repo root from this file's path, uses
@@ -47,6 +49,13 @@ APP_NET_LIBS   := $(GUEST_NET_LIBS)
 APP_NET_DEPS   := $(LIBOS_NET_LIB) $(LWIP_STAMP)
 endif
 
+# ---- PV_FS := 1: libext2fs and the libos's I/O manager (GUEST_FS_*) ----------
+ifeq ($(strip $(PV_FS)),1)
+APP_FS_CFLAGS := $(GUEST_FS_CFLAGS)
+APP_FS_LIBS   := $(GUEST_FS_LIBS)
+APP_FS_DEPS   := $(LIBOS_FS_LIB) $(E2FS_STAMP)
+endif
+
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -61,20 +70,21 @@ clean:
 $(APP_O)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $(show)"
-	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_NET_CFLAGS) $(APP_CFLAGS) -c $< -o $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_NET_CFLAGS) $(APP_FS_CFLAGS) $(APP_CFLAGS) -c $< -o $@
 
 $(APP_O)/%.o: %.S
 	@mkdir -p $(@D)
 	@echo "  AS      $(show)"
-	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_NET_CFLAGS) $(APP_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(APP_NET_CFLAGS) $(APP_FS_CFLAGS) $(APP_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
 
-$(APP_ELF): $(APP_OBJS) $(APP_LDLIBS) $(LIBOS_LIB) $(APP_NET_DEPS) $(GUEST_LDS)
+$(APP_ELF): $(APP_OBJS) $(APP_LDLIBS) $(LIBOS_LIB) $(APP_NET_DEPS) $(APP_FS_DEPS) $(GUEST_LDS)
 	@echo "  LD      $(show)"
 	$(Q)$(GUEST_LD) $(GUEST_LDFLAGS) -Map $(APP_O)/$(APP).map -o $@ \
-		$(APP_OBJS) $(APP_LDLIBS) $(APP_NET_LIBS) $(GUEST_LIBS)
+		$(APP_OBJS) $(APP_LDLIBS) $(APP_FS_LIBS) $(APP_NET_LIBS) $(GUEST_LIBS)
 
-# newlib's (and lwIP's) headers: a rebuilt newlib or lwIP rebuilds the app.
-$(APP_OBJS): $(NEWLIB_STAMP) $(if $(APP_NET_DEPS),$(LWIP_STAMP))
+# newlib's (and lwIP's, libext2fs's) headers: a rebuilt one rebuilds the app.
+$(APP_OBJS): $(NEWLIB_STAMP) $(if $(APP_NET_DEPS),$(LWIP_STAMP)) \
+	$(if $(APP_FS_DEPS),$(E2FS_STAMP))
 
 # Run on its own: the top-level make knows how newlib and the libos are
 # built (and the configuration they need), so ask it every time; it does
@@ -84,9 +94,9 @@ ifndef PV_TOP
 pv-top:
 	$(Q)$(MAKE) --no-print-directory -C $(PV_ROOT) \
 		O=$(patsubst $(PV_ROOT)/%,%,$(O)) deps libos \
-		$(if $(APP_NET_DEPS),libos-net)
+		$(if $(APP_NET_DEPS),libos-net) $(if $(APP_FS_DEPS),libos-fs)
 
-$(LIBOS_LIB) $(NEWLIB_STAMP) $(APP_NET_DEPS): pv-top
+$(LIBOS_LIB) $(NEWLIB_STAMP) $(APP_NET_DEPS) $(APP_FS_DEPS): pv-top
 	@:
 endif
 

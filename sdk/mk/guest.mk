@@ -8,6 +8,7 @@
 #   LIBOS_LIB      $(O)/libos/libos.a (entry point and ELF note inside)
 #   LIBOS_CFLAGS   libos only: GUEST_CFLAGS + its internal include dirs
 #   GUEST_NET_*    networking (lwIP), see below
+#   GUEST_FS_*     files (libext2fs), see below
 
 ifndef SDK_GUEST_MK
 SDK_GUEST_MK := 1
@@ -69,5 +70,19 @@ GUEST_NET_CFLAGS := -I$(LWIP_PORT) -I$(LWIP_DIR)/include \
 	-I$(PV_ROOT)/libos/net/posix -I$(LWIP_DIR)/include/compat/posix
 GUEST_NET_LIBS := --wrap=read --wrap=write --wrap=close --wrap=fcntl \
 	--whole-archive $(LIBOS_NET_LIB) --no-whole-archive $(LWIP_LIB)
+
+# ---- files: libext2fs + the libOS's I/O manager for it (docs/files.md) -----
+# Used by libos/fs and by apps that set PV_FS := 1 (sdk/mk/app.mk).
+#
+#   GUEST_FS_CFLAGS  <ext2fs/ext2fs.h>, <et/com_err.h> on the include path
+#   GUEST_FS_LIBS    before GUEST_LIBS on the ld command line
+#   LIBOS_FS_LIB     $(O)/libos/libos_fs.a: the I/O manager over pv_blk
+#                    (libos/fs/io_pvblk.c) and the checked open (ext2_open.c)
+#
+# Searched, not linked whole: an app pulls what it calls, and libext2fs
+# after it what those call.
+LIBOS_FS_LIB := $(O)/libos/libos_fs.a
+GUEST_FS_CFLAGS := -I$(E2FS_DIR)/include
+GUEST_FS_LIBS := $(LIBOS_FS_LIB) $(E2FS_LIBS)
 
 endif

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="gcc make binutils gnu-efi ovmf qemu-system-x86 mtools python3 python3-kconfiglib \
-python3-pytest newlib-source dpkg-dev afl++ clang wrk curl chromium prometheus lvm2 gdisk"
+python3-pytest newlib-source dpkg-dev afl++ clang wrk curl chromium prometheus lvm2 gdisk e2fsprogs"
 
 missing=""
 for p in $PKGS; do

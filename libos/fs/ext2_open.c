@@ -1,0 +1,64 @@
+/* Open an ext2/3/4 file system on a PV block device with the checks a
+ * mount needs (see pv_ext2.h).  libext2fs checks the superblock, the
+ * group descriptors and their checksums and the feature sets; what is
+ * left here is what only a mount cares about. */
+#include <stdio.h>
+#include <string.h>
+#include <ext2fs/ext2fs.h>
+#include <et/com_err.h>
+#include <pv_ext2.h>
+
+static errcode_t refuse(errcode_t e, const char *what, char *why, size_t n)
+{
+	if (why && n)
+		snprintf(why, n, "%s", what);
+	return e;
+}
+
+/* libext2fs's own message, with its first letter in lower case so that
+ * it reads after "vol0: ". */
+static errcode_t refuse_code(errcode_t e, char *why, size_t n)
+{
+	if (why && n) {
+		snprintf(why, n, "%s", error_message(e));
+		if (why[0] >= 'A' && why[0] <= 'Z' && why[1] >= 'a' && why[1] <= 'z')
+			why[0] = (char)(why[0] - 'A' + 'a');
+	}
+	return e;
+}
+
+/* A journal with transactions not yet replayed: the blocks the
+ * file system points to may be older than what the journal holds.
+ * Replaying is e2fsck's (or Linux's) job, not ours. */
+static errcode_t check_state(ext2_filsys fs, int rw, char *why, size_t n)
+{
+	if (ext2fs_has_feature_journal_needs_recovery(fs->super))
+		return refuse(EXT2_ET_JOURNAL_FLAGS_WRONG,
+			      "journal needs recovery (run e2fsck on the host)", why, n);
+	if (rw && (fs->super->s_state & EXT2_ERROR_FS))
+		return refuse(EXT2_ET_RO_FILSYS,
+			      "file system has errors (run e2fsck on the host)", why, n);
+	return 0;
+}
+
+errcode_t pv_ext2_open(const char *dev, int flags, ext2_filsys *out,
+		       char *why, size_t whylen)
+{
+	int rw = flags & PV_EXT2_RW;
+	int f = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
+	ext2_filsys fs;
+	errcode_t e;
+
+	*out = NULL;
+	/* Error tables are registered once; later calls are no-ops. */
+	initialize_ext2_error_table();
+	e = ext2fs_open2(dev, NULL, f, 0, 0, pv_ext2_io_manager, &fs);
+	if (e)
+		return refuse_code(e, why, whylen);
+	if ((e = check_state(fs, rw, why, whylen))) {
+		ext2fs_close_free(&fs);
+		return e;
+	}
+	*out = fs;
+	return 0;
+}
