@@ -36,7 +36,16 @@ def make_run(port, *extra):
         ["make", "--no-print-directory", "-C", str(ROOT), "run", "O=%s" % BUILD,
          "DEFCONFIG=configs/test_defconfig", "HTTP_PORT=%d" % port, *extra],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        start_new_session=True, env=env)
+        start_new_session=True, env=env, preexec_fn=default_signals)
+
+
+def default_signals():
+    """A shell without job control starts background jobs with SIGINT and
+    SIGQUIT ignored, and the ignoring is inherited: a `make test` run that
+    way would make these tests fail for make's parent's reasons.  A user's
+    `make run` gets the defaults; so does this one."""
+    for sig in (signal.SIGINT, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def session_procs(sid):
