@@ -24,7 +24,7 @@ LOADER_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-stack-protector \
 
 LOADER_SRCS := $(wildcard boot/*.c) sdk/manifest/manifest.c \
 	sdk/manifest/manifest_text.c sdk/manifest/manifest_keys.c \
-	sdk/manifest/manifest_block.c
+	sdk/manifest/manifest_block.c sdk/manifest/manifest_mount.c
 LOADER_OBJS := $(patsubst %.c,$(O)/boot/obj/%.o,$(LOADER_SRCS))
 
 EFI_SECTIONS := -j .text -j .sdata -j .data -j .dynamic -j .dynsym \

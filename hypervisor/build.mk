@@ -36,7 +36,8 @@ hv-y += io/volume.o io/lvm2.o io/lvm2_label.o io/lvm2_text.o io/gpt.o lib/crc32.
 # The manifest parser, one object per source (MANIFEST_SRCS in
 # sdk/manifest/build.mk, which is included after this file).
 HV_MANIFEST_OBJS := $(HV_DIR)/manifest.o $(HV_DIR)/manifest_text.o \
-	$(HV_DIR)/manifest_keys.o $(HV_DIR)/manifest_block.o
+	$(HV_DIR)/manifest_keys.o $(HV_DIR)/manifest_block.o \
+	$(HV_DIR)/manifest_mount.o
 
 # Retpolines for the hypervisor's own indirect branches (docs/security.md).
 ifeq ($(CONFIG_ISOLATION),y)

@@ -225,6 +225,19 @@ static void describe_block(struct pv_device *dev, const struct manifest_block *b
 	blkback_cfg_name(b, i, dev->name, sizeof(dev->name));
 }
 
+static void describe_mounts(struct pv_start_info *si, const struct manifest_guest *g)
+{
+	_Static_assert(MANIFEST_MOUNT_PATH_MAX == PV_MOUNT_PATH_MAX, "mount paths have one length");
+	_Static_assert(MANIFEST_MAX_BLOCKS <= PV_MAX_MOUNTS, "every mount fits start_info");
+	for (uint32_t i = 0; i < g->mount_count; i++) {
+		struct pv_mount *m = &si->mount[si->mount_count++];
+
+		strlcpy(m->path, g->mount[i].path, sizeof(m->path));
+		strlcpy(m->device, g->mount[i].device, sizeof(m->device));
+		m->flags = g->mount[i].readonly ? PV_MOUNT_READONLY : 0;
+	}
+}
+
 static void fill_start_info(struct domain *d, const struct manifest_guest *g, uint64_t heap_start)
 {
 	struct pv_start_info *si = info_page(d, 2);
@@ -250,6 +263,7 @@ static void fill_start_info(struct domain *d, const struct manifest_guest *g, ui
 	for (uint32_t i = 0; i < g->block_count; i++)
 		describe_block(&si->device[si->device_count++], &g->block[i], i,
 			       d->rings_gva + ring_bytes(g->net_count, i));
+	describe_mounts(si, g);
 	d->start_info = si;
 }
 

@@ -5,7 +5,8 @@
 # with MANIFEST_SRCS (a missing one fails their link).
 
 MANIFEST_SRCS := sdk/manifest/manifest.c sdk/manifest/manifest_text.c \
-	sdk/manifest/manifest_keys.c sdk/manifest/manifest_block.c
+	sdk/manifest/manifest_keys.c sdk/manifest/manifest_block.c \
+	sdk/manifest/manifest_mount.c
 MANIFEST_HOST_OBJS := $(patsubst sdk/manifest/%.c,$(O)/tools/%.o,$(MANIFEST_SRCS))
 
 $(MANIFEST_HOST_OBJS): $(O)/tools/%.o: sdk/manifest/%.c

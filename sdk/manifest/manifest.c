@@ -141,6 +141,7 @@ static void section_end(struct parser *p)
 				mf_fail_at(p, p->g->line, mf_str_of(k->name),
 					"required key missing");
 		check_instances(p);
+		mf_check_mounts(p);
 	}
 	p->sec = SEC_SKIP;
 	p->keys = NULL;

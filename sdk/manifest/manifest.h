@@ -98,6 +98,17 @@ struct manifest_block {
 	bool readonly;                      /* default rw */
 };
 
+#define MANIFEST_MOUNT_PATH_MAX 64  /* including the NUL; PV_MOUNT_PATH_MAX */
+
+/* mount = PATH:DEVICE [, ro | rw]  (docs/files.md): the file system on
+ * this guest's block device DEVICE appears at PATH in the guest. */
+struct manifest_mount {
+	char path[MANIFEST_MOUNT_PATH_MAX];     /* absolute, no . or .. or // */
+	char device[MANIFEST_BLOCK_NAME_MAX];   /* a block device of this guest */
+	bool readonly;                          /* default: the device's mode */
+	uint32_t line;                          /* where it was written */
+};
+
 struct manifest_guest {
 	char     name[MANIFEST_NAME_MAX];    /* from "[guest NAME]" */
 	char     image[MANIFEST_PATH_MAX];   /* required */
@@ -117,6 +128,8 @@ struct manifest_guest {
 	struct manifest_net net[MANIFEST_MAX_NETS];
 	uint32_t block_count;
 	struct manifest_block block[MANIFEST_MAX_BLOCKS];
+	uint32_t mount_count;
+	struct manifest_mount mount[MANIFEST_MAX_BLOCKS];
 };
 
 struct manifest_hypervisor {

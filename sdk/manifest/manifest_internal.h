@@ -58,6 +58,7 @@ struct parser {
 	struct manifest_guest *g;	/* current guest, NULL elsewhere */
 	const struct keydef *keys;	/* current section's key table */
 	uint32_t seen[KEYS_MAX];	/* line each key first appeared on */
+	bool mount_rw[MANIFEST_MAX_BLOCKS];	/* guest's mount[i] said rw */
 	struct str key;			/* names the key in error messages */
 	char val[MANIFEST_CMDLINE_MAX];	/* a quoted value, unescaped */
 };
@@ -140,6 +141,8 @@ void mf_hv_defaults(struct manifest_hypervisor *hv);
 
 void mf_set_block(struct parser *p, struct str v);
 bool mf_block_rw_once(const struct manifest_guest *g);
+void mf_set_mount(struct parser *p, struct str v);
+void mf_check_mounts(struct parser *p);
 
 extern const struct keydef mf_hv_keys[];
 extern const struct keydef mf_guest_keys[];

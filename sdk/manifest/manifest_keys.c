@@ -626,6 +626,7 @@ const struct keydef mf_guest_keys[] = {
 	{ "instances", set_instances, false, false },
 	{ "net", set_net, true, false },
 	{ "block", mf_set_block, true, false },
+	{ "mount", mf_set_mount, true, false },
 	{ NULL, NULL, false, false },
 };
 

@@ -1175,6 +1175,80 @@ static void test_block(void)
 	CHECK_EQ_INT(m.guest[0].block_count, MANIFEST_MAX_BLOCKS);
 }
 
+static void parse_mount(const char *v)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "[guest a]\nimage = a\nmemory = 1M\n"
+		 "block = gpt:data\nblock = gpt:web, ro\nmount = %s\n", v);
+	parse(buf);
+}
+
+/* mount = PATH:DEVICE [, ro | rw]: checked when written, and against the
+ * guest's block devices when its section ends. */
+static void test_mount(void)
+{
+	static const struct { const char *v, *path, *dev; bool ro; } good[] = {
+		{ "/data:data", "/data", "data", false },
+		{ "/:data, ro", "/", "data", true },
+		{ " /srv/www : web", "/srv/www", "web", true },     /* ro device: ro */
+		{ "/a.b/c-d_e:data,readonly", "/a.b/c-d_e", "data", true },
+		{ "/x/y/z:data, rw", "/x/y/z", "data", false },
+	};
+	static const struct { const char *v, *msg; } bad[] = {
+		{ "data", "bad mount \"data\" (use PATH:DEVICE, e.g. /data:vol0)" },
+		{ "/data:", "bad mount \"/data:\"" },
+		{ "data:data", "bad mount path \"data\"" },
+		{ "/data/:data", "bad mount path \"/data/\"" },
+		{ "/a//b:data", "bad mount path" },
+		{ "/a/./b:data", "bad mount path" },
+		{ "/a/..:data", "bad mount path" },
+		{ "/a b:data", "bad mount path" },
+		{ "/0123456789012345678901234567890123456789012345678901234567890123:data",
+		  "bad mount path" },
+		{ "/data:sixteen-chars-xx", "bad device name \"sixteen-chars-xx\"" },
+		{ "/data:data, ro, rw", "both ro and rw given" },
+		{ "/data:data, sync", "unknown mount option \"sync\" (use ro or rw)" },
+	};
+	int i;
+
+	for (i = 0; i < (int)(sizeof(good) / sizeof(good[0])); i++) {
+		parse_mount(good[i].v);
+		CHECK_CLEAN();
+		if (!CHECK_EQ_INT(m.guest[0].mount_count, 1))
+			continue;
+		CHECK_STR(m.guest[0].mount[0].path, good[i].path);
+		CHECK_STR(m.guest[0].mount[0].device, good[i].dev);
+		CHECK_EQ_INT(m.guest[0].mount[0].readonly, good[i].ro);
+	}
+	for (i = 0; i < (int)(sizeof(bad) / sizeof(bad[0])); i++) {
+		parse_mount(bad[i].v);
+		CHECK_ONE_ERROR(6, "mount", bad[i].msg);
+		CHECK_EQ_INT(m.guest[0].mount_count, 0);
+		CHECK(!m.guest[0].valid);
+	}
+	/* Known only at the section's end, reported on the mount's line. */
+	parse_mount("/data:nosuch");
+	CHECK_ONE_ERROR(6, "mount", "no block device of that name in this guest");
+	CHECK(!m.guest[0].valid);
+	parse_mount("/srv:web, rw");
+	CHECK_ONE_ERROR(6, "mount", "device is read-only (block = ..., ro): mount it ro");
+	/* A block line after the mount still counts. */
+	parse("[guest a]\nimage = a\nmemory = 1M\nmount = /d:late\nblock = disk:0, name=late\n");
+	CHECK_CLEAN();
+	CHECK_EQ_INT(m.guest[0].mount_count, 1);
+	parse("[guest a]\nimage = a\nmemory = 1M\nblock = disk:0\nblock = disk:1\n"
+	      "mount = /a:disk0\nmount = /a:disk1\nmount = /b:disk0\n");
+	CHECK_EQ_INT(m.error_count, 2);
+	CHECK_ERROR(7, "mount", "mount path \"/a\" repeated in this guest");
+	CHECK_ERROR(8, "mount", "device \"disk0\" mounted twice in this guest");
+	parse("[guest a]\nimage = a\nmemory = 1M\n"
+	      "block = disk:0\nblock = disk:1\nblock = disk:2\nblock = disk:3\n"
+	      "mount = /a:disk0\nmount = /b:disk1\nmount = /c:disk2\nmount = /d:disk3\n"
+	      "mount = /e:disk0\n");
+	CHECK_ONE_ERROR(12, "mount", "too many mount entries (max 4)");
+}
+
 /* Device names are unique in a guest; one writer per volume. */
 static void test_block_sharing(void)
 {
@@ -1347,6 +1421,7 @@ int main(void)
 	RUN(test_net_limits);
 	RUN(test_block);
 	RUN(test_block_sharing);
+	RUN(test_mount);
 	RUN(test_paths);
 	RUN(test_error_cap);
 	RUN(test_format);

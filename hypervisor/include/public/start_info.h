@@ -62,6 +62,21 @@ PV_ASSERT_SIZE(struct pv_device, 72);
 
 #define PV_START_PRIVILEGED (1u << 0)
 
+/* A file system to mount (manifest `mount = PATH:DEVICE`, docs/files.md):
+ * the libOS mounts the ext2/3/4 volume on block device `device` at `path`
+ * before main().  Both NUL terminated; path absolute and plain. */
+#define PV_MAX_MOUNTS     4
+#define PV_MOUNT_PATH_MAX 64
+#define PV_MOUNT_READONLY (1u << 0)
+
+struct pv_mount {
+	char     path[PV_MOUNT_PATH_MAX];
+	char     device[16];     /* a block device's name (pv_device.name) */
+	uint32_t flags;          /* PV_MOUNT_* */
+	uint32_t pad;
+};
+PV_ASSERT_SIZE(struct pv_mount, 88);
+
 struct pv_start_info {
 	uint32_t magic;          /* PV_START_INFO_MAGIC */
 	uint32_t abi_version;    /* PV_ABI_VERSION */
@@ -77,12 +92,17 @@ struct pv_start_info {
 	uint32_t device_count;
 	uint32_t pad;
 	struct pv_device device[PV_MAX_DEVICES];
+	/* Appended with files (issue 11): zero from an older hypervisor. */
+	uint32_t mount_count;
+	uint32_t pad2;
+	struct pv_mount mount[PV_MAX_MOUNTS];
 };
 PV_ASSERT_OFFSET(struct pv_start_info, name, 16);
 PV_ASSERT_OFFSET(struct pv_start_info, mem_base, 48);
 PV_ASSERT_OFFSET(struct pv_start_info, cmdline, 112);
 PV_ASSERT_OFFSET(struct pv_start_info, device, 376);
-PV_ASSERT_SIZE(struct pv_start_info, 952);
+PV_ASSERT_OFFSET(struct pv_start_info, mount, 960);
+PV_ASSERT_SIZE(struct pv_start_info, 1312);
 _Static_assert(sizeof(struct pv_start_info) <= PV_PAGE_SIZE, "start_info fits its page");
 
 #endif
