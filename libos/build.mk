@@ -9,7 +9,8 @@ LIBOS_O := $(O)/libos
 libos-y := arch/x86_64/start.o arch/x86_64/note.o \
 	core/start.o core/cmdline.o core/console.o core/time.o \
 	core/events.o core/domain.o core/thread.o \
-	libc/syscalls.o libc/errno.o libc/memory.o libc/clock.o libc/entropy.o
+	libc/syscalls.o libc/errno.o libc/memory.o libc/clock.o libc/entropy.o \
+	libc/fd.o libc/fd_console.o libc/nofs.o
 libos-$(CONFIG_LIBOS_WEAK_ENTROPY) += libc/entropy_tsc.o
 libos-$(if $(CONFIG_LIBOS_WEAK_ENTROPY),,y) += libc/entropy_none.o
 
@@ -70,15 +71,17 @@ libos-net: $(LIBOS_NET_LIB)
 
 # ---- files: $(O)/libos/libos_fs.a, libext2fs's I/O manager over pv_blk -------
 # Only apps with PV_FS := 1 link it (sdk/mk/guest.mk GUEST_FS_LIBS), so an
-# app without files carries no libext2fs.
-libos-fs-y := fs/io_pvblk.o fs/ext2_open.o
+# app without files carries no libext2fs.  Its path calls (open, stat, ...)
+# replace the libos's weak ENOENT ones (libc/nofs.c).
+libos-fs-y := fs/io_pvblk.o fs/ext2_open.o fs/mount.o fs/path.o fs/calls.o \
+	fs/file.o fs/dir.o fs/node.o fs/rename.o fs/inode.o fs/errcode.o
 
 LIBOS_FS_OBJS := $(addprefix $(LIBOS_O)/,$(libos-fs-y))
 
 $(LIBOS_FS_OBJS): $(LIBOS_O)/%.o: libos/%.c $(NEWLIB_STAMP) $(E2FS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
-	$(Q)$(GUEST_CC) $(LIBOS_CFLAGS) $(GUEST_FS_CFLAGS) -c $< -o $@
+	$(Q)$(GUEST_CC) $(LIBOS_CFLAGS) $(GUEST_FS_CFLAGS) -I$(PV_ROOT)/libos/fs -c $< -o $@
 
 $(LIBOS_FS_LIB): $(LIBOS_FS_OBJS) $(O)/auto.conf
 	@echo "  AR      $@"

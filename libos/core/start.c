@@ -74,6 +74,7 @@ void libos_start(const struct pv_start_info *si)
 	libos_shared = (struct pv_shared_info *)(uintptr_t)si->shared_info;
 	libos_heap_init(si->heap_start, si->heap_end);
 	argc = build_argv(si);
+	libos_fd_console_init();
 
 	__libc_init_array();		/* _init(), then C constructors */
 	atexit(__libc_fini_array);	/* destructors run from exit() */

@@ -3,9 +3,9 @@
  * not _write() (shared/TOOLCHAIN.md section 3).  Errors are set with
  * libos_fail(), which fills both of newlib's errno copies (libc/errno.c).
  *
- * There is no file system and no process: file descriptors 0-2 are the
- * console, every other descriptor is EBADF, and the "process" is the
- * domain.  Clocks and sleeps are in libc/clock.c, memory in libc/memory.c.
+ * There is no process: the "process" is the domain.  Descriptors are in
+ * libc/fd.c, paths in libc/nofs.c (or libos/fs with files), clocks and
+ * sleeps in libc/clock.c, memory in libc/memory.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,103 +19,6 @@
 #include <paravane.h>
 
 #include "libos.h"
-
-static int is_console(int fd)
-{
-	return fd >= 0 && fd <= 2;
-}
-
-/* ---- file descriptors: 0-2 are the console ------------------------------- */
-
-/* newlib 3.3 declares read() and write() as returning int. */
-_READ_WRITE_RETURN_TYPE write(int fd, const void *buf, size_t n)
-{
-	long r;
-
-	if (fd != STDOUT_FILENO && fd != STDERR_FILENO)
-		return libos_fail(EBADF);
-	if (n > INT_MAX)
-		n = INT_MAX;
-	r = pv_console_write(buf, n);
-	return r < 0 ? libos_fail(-r) : r;
-}
-
-/* The console has no input yet: stdin is always at end of file. */
-_READ_WRITE_RETURN_TYPE read(int fd, void *buf, size_t n)
-{
-	return fd == STDIN_FILENO ? 0 : libos_fail(EBADF);
-}
-
-int close(int fd)
-{
-	return is_console(fd) ? 0 : libos_fail(EBADF);
-}
-
-/* A character device, so newlib makes stdout line-buffered. */
-int fstat(int fd, struct stat *st)
-{
-	if (!is_console(fd))
-		return libos_fail(EBADF);
-	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFCHR | 0620;
-	return 0;
-}
-
-int isatty(int fd)
-{
-	if (!is_console(fd))
-		return libos_fail(EBADF);
-	return 1;
-}
-
-off_t lseek(int fd, off_t off, int whence)
-{
-	return libos_fail(is_console(fd) ? ESPIPE : EBADF);
-}
-
-/* Enough for fdopen() and the like on the console descriptors. */
-int fcntl(int fd, int cmd, ...)
-{
-	if (!is_console(fd))
-		return libos_fail(EBADF);
-	switch (cmd) {
-	case F_GETFL:
-		return fd == STDIN_FILENO ? O_RDONLY : O_WRONLY;
-	case F_GETFD:
-	case F_SETFD:
-	case F_SETFL:
-		return 0;
-	default:
-		return libos_fail(EINVAL);
-	}
-}
-
-/* ---- no file system ------------------------------------------------------ */
-
-int open(const char *path, int flags, ...)
-{
-	return libos_fail(ENOENT);
-}
-
-int stat(const char *path, struct stat *st)
-{
-	return libos_fail(ENOENT);
-}
-
-int unlink(const char *path)
-{
-	return libos_fail(ENOENT);
-}
-
-int link(const char *old, const char *new)
-{
-	return libos_fail(ENOENT);
-}
-
-int mkdir(const char *path, mode_t mode)
-{
-	return libos_fail(ENOSYS);
-}
 
 /* ---- the process is the domain ------------------------------------------- */
 
@@ -177,6 +80,7 @@ int kill(pid_t pid, int sig)
 /* exit() has run atexit handlers and flushed stdio by now. */
 void _exit(int code)
 {
+	libos_exit_hook();
 	pv_shutdown(PV_SHUTDOWN_EXIT, code);
 }
 

@@ -22,7 +22,10 @@ _READ_WRITE_RETURN_TYPE __wrap_write(int fd, const void *buf, size_t n);
 int __wrap_close(int fd);
 int __wrap_fcntl(int fd, int cmd, ...);
 
-/* lwIP numbers its sockets from LWIP_SOCKET_OFFSET (3, after the console). */
+/* lwIP numbers its sockets from LWIP_SOCKET_OFFSET (3, after the console);
+ * the libos's descriptor table (libc/fd.c) leaves that range to it. */
+const int libos_fd_reserved_end = LWIP_SOCKET_OFFSET + MEMP_NUM_NETCONN;
+
 static int is_socket(int fd)
 {
 	return fd >= LWIP_SOCKET_OFFSET &&

@@ -79,10 +79,11 @@ GUEST_NET_LIBS := --wrap=read --wrap=write --wrap=close --wrap=fcntl \
 #   LIBOS_FS_LIB     $(O)/libos/libos_fs.a: the I/O manager over pv_blk
 #                    (libos/fs/io_pvblk.c) and the checked open (ext2_open.c)
 #
-# Searched, not linked whole: an app pulls what it calls, and libext2fs
-# after it what those call.
+# The layer goes in whole: its definitions of open(), stat() & co. must
+# replace the libos's weak ones (libos/libc/nofs.c), and its mounts are made
+# by a constructor nothing refers to.  libext2fs is searched after it.
 LIBOS_FS_LIB := $(O)/libos/libos_fs.a
 GUEST_FS_CFLAGS := -I$(E2FS_DIR)/include
-GUEST_FS_LIBS := $(LIBOS_FS_LIB) $(E2FS_LIBS)
+GUEST_FS_LIBS := --whole-archive $(LIBOS_FS_LIB) --no-whole-archive $(E2FS_LIBS)
 
 endif
