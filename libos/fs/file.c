@@ -67,6 +67,8 @@ static long write_at(struct fs_file *f, const void *buf, size_t n, uint64_t off)
 
 	if (!n)
 		return 0;
+	if (!(n = fs_space_for(&f->node, off, n)))
+		return -ENOSPC;
 	if ((e = ext2fs_file_open(fsof(f), f->node.ino, EXT2_FILE_WRITE, &ef)))
 		return fs_errno(e);
 	if (!(e = ext2fs_file_llseek(ef, off, EXT2_SEEK_SET, NULL)))

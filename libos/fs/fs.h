@@ -87,6 +87,8 @@ int fs_unlink(const struct fs_node *dir, const char *name, int want_dir);
 int fs_rename(const struct fs_node *odir, const char *oname,
 	      const struct fs_node *ndir, const char *nname);
 int fs_find(const struct fs_node *dir, const char *name, struct fs_node *out);
+int fs_space(const struct fs_node *n, uint64_t blocks);        /* 0, -ENOSPC */
+uint64_t fs_space_for(const struct fs_node *n, uint64_t off, uint64_t len);
 int fs_dir_empty(const struct fs_node *n);        /* 0, -ENOTEMPTY */
 /* After n's name in dir is gone: link counts, and n freed if unused. */
 int fs_drop_name(const struct fs_node *dir, const struct fs_node *n, int is_dir);

@@ -9,8 +9,11 @@
 #include <pv_blk.h>
 #include <pv_ext2.h>
 
+#include "io_cache.h"
+
 #define PREFIX      "pvblk:"
 #define MAX_BLKSIZE 65536            /* ext4's largest block */
+#define CACHE_BYTES (2u << 20)       /* per channel (io_cache.h) */
 
 /* A device opened once (pv_blk has no close) and reused by later channels. */
 struct dev {
@@ -25,6 +28,7 @@ struct dev {
 struct chan {
 	struct dev *dev;
 	int rw;
+	struct io_cache *cache;          /* NULL: no memory for one, go direct */
 };
 
 static struct dev *devs;
@@ -123,26 +127,51 @@ static void count_io(struct dev *d, int write, size_t len)
 	d->io_stats.bytes_written = d->stats.bytes_written;
 }
 
-/* len bytes at byte off: 0 or a libext2fs/errno code. */
+/* len bytes at byte off of the device: 0 or a negative errno (-ERANGE
+ * past its end, before the device is asked). */
+static int dev_io(void *dev, int write, uint64_t off, void *buf, size_t len)
+{
+	struct dev *d = dev;
+	uint32_t ss = d->info.sector_size;
+
+	if (len == 0)
+		return 0;
+	if (off > d->info.capacity || len > d->info.capacity - off)
+		return -ERANGE;
+	count_io(d, write, len);
+	if (off % ss == 0 && len % ss == 0)
+		return whole(d, write, off, buf, len);
+	return partial(d, write, off, buf, len);
+}
+
+/* len bytes at byte off, through the cache when they are whole blocks:
+ * 0 or a libext2fs/errno code. */
 static errcode_t io_bytes(io_channel ch, int write, uint64_t off, void *buf, size_t len)
 {
 	struct chan *c = chan_of(ch);
-	struct dev *d = c->dev;
-	uint32_t ss = d->info.sector_size;
+	uint64_t bs = (uint64_t)ch->block_size;
 	int e;
 
 	if (write && !c->rw)
 		return EXT2_ET_RO_FILSYS;
-	if (len == 0)
-		return 0;
-	if (off > d->info.capacity || len > d->info.capacity - off)
+	if (off > c->dev->info.capacity || len > c->dev->info.capacity - off)
 		return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
-	count_io(d, write, len);
-	if (off % ss == 0 && len % ss == 0)
-		e = whole(d, write, off, buf, len);
+	if (c->cache && off % bs == 0 && len % bs == 0)
+		e = write ? io_cache_write(c->cache, off / bs, len / bs, buf) :
+			    io_cache_read(c->cache, off / bs, len / bs, buf);
+	else if (c->cache && (e = io_cache_bypass(c->cache, off, len)))
+		;
 	else
-		e = partial(d, write, off, buf, len);
+		e = dev_io(c->dev, write, off, buf, len);
 	return e ? dev_errcode(e, write) : 0;
+}
+
+/* Every dirty block to the device. */
+static errcode_t write_back(struct chan *c)
+{
+	int e = c->cache ? io_cache_writeback(c->cache) : 0;
+
+	return e ? dev_errcode(e, 1) : 0;
 }
 
 /* count blocks at block, or -count bytes when count < 0: the byte range,
@@ -208,10 +237,20 @@ static errcode_t pvblk_write_byte(io_channel ch, unsigned long offset, int count
 	return io_bytes(ch, 1, offset, (void *)data, (size_t)count);
 }
 
+/* A new block size: a new cache, once the old one is written back. */
 static errcode_t pvblk_set_blksize(io_channel ch, int blksize)
 {
+	struct chan *c = chan_of(ch);
+	errcode_t e;
+
 	if (blksize <= 0 || blksize > MAX_BLKSIZE)
 		return EXT2_ET_INVALID_ARGUMENT;
+	if (blksize == ch->block_size && c->cache)
+		return 0;
+	if ((e = write_back(c)))
+		return e;
+	io_cache_free(c->cache);
+	c->cache = io_cache_new((unsigned)blksize, CACHE_BYTES, dev_io, c->dev);
 	ch->block_size = blksize;
 	return 0;
 }
@@ -225,6 +264,8 @@ static errcode_t pvblk_flush(io_channel ch)
 
 	if (!c->rw)
 		return 0;
+	if (write_back(c))
+		return EIO;
 	c->dev->stats.flushes++;
 	e = pv_blk_flush(c->dev->blk);
 	return e ? (errcode_t)-e : 0;
@@ -242,15 +283,21 @@ static errcode_t pvblk_get_stats(io_channel ch, io_stats *out)
 	return 0;
 }
 
+/* Dirty blocks are written back (a channel closed without a flush keeps
+ * what it wrote, as a file descriptor would). */
 static errcode_t pvblk_close(io_channel ch)
 {
+	errcode_t e;
+
 	if (--ch->refcount > 0)
 		return 0;
+	e = write_back(chan_of(ch));
+	io_cache_free(chan_of(ch)->cache);
 	chan_of(ch)->dev->busy = 0;
 	free(ch->private_data);
 	free(ch->name);
 	free(ch);
-	return 0;
+	return e;
 }
 
 static errcode_t check_open(const struct dev *d, int flags)
@@ -276,6 +323,7 @@ static io_channel new_channel(const char *name, struct dev *d, int flags)
 	}
 	c->dev = d;
 	c->rw = !!(flags & IO_FLAG_RW);
+	c->cache = io_cache_new(1024, CACHE_BYTES, dev_io, d);
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = &manager;
 	ch->name = n;

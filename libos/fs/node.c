@@ -27,6 +27,32 @@ int fs_find(const struct fs_node *dir, const char *name, struct fs_node *out)
 	return 0;
 }
 
+/* libext2fs can fail half way through an extent-tree change when the
+ * disk fills up, leaving the tree damaged; so no call starts unless the
+ * blocks it needs are free with a margin (as fuse2fs does).  Root may use
+ * the blocks reserved for root: the app is the only user. */
+#define SPACE_MARGIN 32
+
+int fs_space(const struct fs_node *n, uint64_t blocks)
+{
+	uint64_t free = ext2fs_free_blocks_count(fsof(n)->super);
+
+	return free > blocks + SPACE_MARGIN ? 0 : -ENOSPC;
+}
+
+/* How many of n bytes at off fit the free space (0: none). */
+uint64_t fs_space_for(const struct fs_node *n, uint64_t off, uint64_t len)
+{
+	uint64_t bs = fsof(n)->blocksize, free = ext2fs_free_blocks_count(fsof(n)->super);
+	uint64_t room = free > SPACE_MARGIN ? free - SPACE_MARGIN : 0;
+	uint64_t blocks = (off % bs + len + bs - 1) / bs;
+
+	room -= room / 256;            /* extent blocks, roughly */
+	if (blocks <= room)
+		return len;
+	return room * bs > off % bs ? room * bs - off % bs : 0;
+}
+
 static int file_type(mode_t mode)
 {
 	return LINUX_S_ISDIR(mode) ? EXT2_FT_DIR : LINUX_S_ISLNK(mode) ? EXT2_FT_SYMLINK :
@@ -82,7 +108,7 @@ int fs_create(const struct fs_node *dir, const char *name, mode_t mode, struct f
 	int r;
 
 	mode = LINUX_S_IFREG | (mode & 07777 & ~UMASK);
-	if ((r = no_name(dir, name)))
+	if ((r = fs_space(dir, 2)) || (r = no_name(dir, name)))
 		return r;
 	errcode_t e = ext2fs_new_inode(fsof(dir), dir->ino, mode, 0, &i);
 
@@ -105,8 +131,12 @@ int fs_mkdir(const struct fs_node *dir, const char *name, mode_t mode)
 {
 	struct ext2_inode_large ino;
 	struct fs_node child;
-	int r;
-	errcode_t e = ext2fs_mkdir(fsof(dir), dir->ino, 0, name);
+	int r = fs_space(dir, 3);
+	errcode_t e;
+
+	if (r)
+		return r;
+	e = ext2fs_mkdir(fsof(dir), dir->ino, 0, name);
 
 	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(fsof(dir), dir->ino)))
 		e = ext2fs_mkdir(fsof(dir), dir->ino, 0, name);
@@ -131,7 +161,7 @@ int fs_symlink(const struct fs_node *dir, const char *name, const char *target)
 		return -ENOENT;
 	if (n >= FS_PATH_MAX || n >= fsof(dir)->blocksize)
 		return -ENAMETOOLONG;
-	if ((r = no_name(dir, name)))
+	if ((r = fs_space(dir, 3)) || (r = no_name(dir, name)))
 		return r;
 	e = ext2fs_symlink(fsof(dir), dir->ino, 0, name, target);
 	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(fsof(dir), dir->ino)))
@@ -163,7 +193,7 @@ int fs_link(const struct fs_node *dir, const char *name, const struct fs_node *n
 		return -EXDEV;
 	if ((r = fs_is_dir(n)) != 0)
 		return r < 0 ? r : -EPERM;
-	if ((r = no_name(dir, name)) || (r = add_links(n, +1, &ino)))
+	if ((r = fs_space(dir, 2)) || (r = no_name(dir, name)) || (r = add_links(n, +1, &ino)))
 		return r;
 	if ((r = add_name(dir, name, n->ino, ino.i_mode))) {
 		add_links(n, -1, &ino);

@@ -133,7 +133,7 @@ int fs_rename(const struct fs_node *odir, const char *oname,
 	errcode_t e;
 	int r;
 
-	if ((r = check_move(&m)))
+	if ((r = fs_space(odir, 2)) || (r = check_move(&m)))
 		return r;
 	if (m.dst.ino == m.src.ino)        /* two names of one file: nothing */
 		return 0;
