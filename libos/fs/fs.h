@@ -6,6 +6,7 @@
  *   node.c                   namespace changes on libext2fs (create, link,
  *                            unlink, rename, mkdir, rmdir, symlink)
  *   inode.c                  attributes: stat, times, size, reading links
+ *   dcache.c                 directories' names, hashed (lookups without scans)
  *   errcode.c                libext2fs error codes to errno
  *
  * Every call takes the one file-system lock (fs_lock): libext2fs is not
@@ -102,6 +103,13 @@ int fs_file_node(int fd, struct fs_node *out);
 int fs_file_is_open(const struct fs_node *n);
 /* Write back every mount's dirty state; with flush, to stable storage. */
 int fs_sync_mount(struct fs_mount *m, int flush);
+
+/* ---- the directory cache (dcache.c) ---- */
+int dcache_lookup(const struct fs_node *dir, const char *name, ext2_ino_t *ino);
+void dcache_add(const struct fs_node *dir, const char *name, ext2_ino_t ino);
+void dcache_remove(const struct fs_node *dir, const char *name);
+void dcache_forget(const struct fs_node *dir);
+void dcache_forget_mount(const struct fs_mount *m);
 
 /* ---- errors (errcode.c) ---- */
 int fs_errno(errcode_t e);             /* a negative errno */

@@ -97,6 +97,7 @@ static void unmount(struct fs_mount *m)
 {
 	ext2_filsys fs = m->fs;
 
+	dcache_forget_mount(m);
 	if (!m->readonly && fs_sync_mount(m, 0) == 0) {
 		fs->super->s_state |= EXT2_VALID_FS;
 		if (fs->super->s_error_count)

@@ -19,12 +19,29 @@ static ext2_filsys fsof(const struct fs_node *n)
 int fs_find(const struct fs_node *dir, const char *name, struct fs_node *out)
 {
 	ext2_ino_t ino;
-	errcode_t e = ext2fs_lookup(fsof(dir), dir->ino, name, (int)strlen(name), NULL, &ino);
+	int r = dcache_lookup(dir, name, &ino);
 
+	if (r == 1) {                      /* not cached: libext2fs scans */
+		errcode_t e = ext2fs_lookup(fsof(dir), dir->ino, name, (int)strlen(name), NULL, &ino);
+
+		r = e ? fs_errno(e) : 0;
+	}
+	if (!r)
+		*out = (struct fs_node){ dir->mnt, ino };
+	return r;
+}
+
+/* A libext2fs change of dir's names: kept in the directory cache when it
+ * worked, the cached names forgotten when it did not (half done?). */
+static int named(const struct fs_node *dir, const char *name, ext2_ino_t ino, errcode_t e)
+{
 	if (e)
-		return fs_errno(e);
-	*out = (struct fs_node){ dir->mnt, ino };
-	return 0;
+		dcache_forget(dir);
+	else if (ino)
+		dcache_add(dir, name, ino);
+	else
+		dcache_remove(dir, name);
+	return e ? fs_errno(e) : 0;
 }
 
 /* libext2fs can fail half way through an extent-tree change when the
@@ -66,7 +83,7 @@ static int add_name(const struct fs_node *dir, const char *name, ext2_ino_t ino,
 
 	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(fsof(dir), dir->ino)))
 		e = ext2fs_link(fsof(dir), dir->ino, name, ino, file_type(mode));
-	return e ? fs_errno(e) : 0;
+	return named(dir, name, ino, e);
 }
 
 static int no_name(const struct fs_node *dir, const char *name)
@@ -130,19 +147,18 @@ int fs_create(const struct fs_node *dir, const char *name, mode_t mode, struct f
 int fs_mkdir(const struct fs_node *dir, const char *name, mode_t mode)
 {
 	struct ext2_inode_large ino;
-	struct fs_node child;
+	struct fs_node child = { dir->mnt, 0 };
 	int r = fs_space(dir, 3);
 	errcode_t e;
 
-	if (r)
+	if (r || (r = no_name(dir, name)))
 		return r;
-	e = ext2fs_mkdir(fsof(dir), dir->ino, 0, name);
-
+	if ((e = ext2fs_new_inode(fsof(dir), dir->ino, LINUX_S_IFDIR | 0755, 0, &child.ino)))
+		return fs_errno(e);
+	e = ext2fs_mkdir(fsof(dir), dir->ino, child.ino, name);
 	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(fsof(dir), dir->ino)))
-		e = ext2fs_mkdir(fsof(dir), dir->ino, 0, name);
-	if (e)
-		return e == EXT2_ET_DIR_EXISTS ? -EEXIST : fs_errno(e);
-	if ((r = fs_find(dir, name, &child)) || (r = fs_read_inode(&child, &ino)))
+		e = ext2fs_mkdir(fsof(dir), dir->ino, child.ino, name);
+	if ((r = named(dir, name, child.ino, e)) || (r = fs_read_inode(&child, &ino)))
 		return r;
 	ino.i_mode = LINUX_S_IFDIR | (mode & 07777 & ~UMASK);
 	fs_init_times(&ino);
@@ -154,6 +170,7 @@ int fs_mkdir(const struct fs_node *dir, const char *name, mode_t mode)
 int fs_symlink(const struct fs_node *dir, const char *name, const char *target)
 {
 	size_t n = strlen(target);
+	ext2_ino_t ino;
 	errcode_t e;
 	int r;
 
@@ -163,10 +180,12 @@ int fs_symlink(const struct fs_node *dir, const char *name, const char *target)
 		return -ENAMETOOLONG;
 	if ((r = fs_space(dir, 3)) || (r = no_name(dir, name)))
 		return r;
-	e = ext2fs_symlink(fsof(dir), dir->ino, 0, name, target);
+	if ((e = ext2fs_new_inode(fsof(dir), dir->ino, LINUX_S_IFLNK | 0777, 0, &ino)))
+		return fs_errno(e);
+	e = ext2fs_symlink(fsof(dir), dir->ino, ino, name, target);
 	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(fsof(dir), dir->ino)))
-		e = ext2fs_symlink(fsof(dir), dir->ino, 0, name, target);
-	return e ? fs_errno(e) : fs_touch(dir, FS_MTIME | FS_CTIME);
+		e = ext2fs_symlink(fsof(dir), dir->ino, ino, name, target);
+	return (r = named(dir, name, ino, e)) ? r : fs_touch(dir, FS_MTIME | FS_CTIME);
 }
 
 /* ---- link counts -------------------------------------------------------------- */
@@ -270,6 +289,7 @@ static int drop_dir(const struct fs_node *parent, const struct fs_node *n)
 	struct ext2_inode_large ino;
 	int r = fs_release(n);
 
+	dcache_forget(n);                  /* its number may name a new one */
 	if (r || (r = fs_read_inode(parent, &ino)))
 		return r;
 	if (ino.i_links_count > 2)
@@ -290,10 +310,8 @@ int fs_unlink(const struct fs_node *dir, const char *name, int want_dir)
 		return -EISDIR;
 	if (is_dir && (r = fs_dir_empty(&n)))
 		return r;
-	errcode_t e = ext2fs_unlink(fsof(dir), dir->ino, name, n.ino, 0);
-
-	if (e)
-		return fs_errno(e);
+	if ((r = named(dir, name, 0, ext2fs_unlink(fsof(dir), dir->ino, name, n.ino, 0))))
+		return r;
 	if ((r = fs_drop_name(dir, &n, is_dir)))
 		return r;
 	return fs_touch(dir, FS_MTIME | FS_CTIME);

@@ -37,6 +37,10 @@ static int repoint(const struct fs_node *dir, const char *name, ext2_ino_t ino, 
 	struct repoint rp = { name, strlen(name), ino, type, 0 };
 	errcode_t e = ext2fs_dir_iterate2(dir->mnt->fs, dir->ino, 0, NULL, repoint_entry, &rp);
 
+	if (e || !rp.done)
+		dcache_forget(dir);
+	else
+		dcache_add(dir, name, ino);
 	return e ? fs_errno(e) : rp.done ? 0 : -ENOENT;
 }
 
@@ -123,6 +127,10 @@ static int new_name(struct move *m)
 	e = ext2fs_link(m->ndir->mnt->fs, m->ndir->ino, m->nname, m->src.ino, type);
 	if (e == EXT2_ET_DIR_NO_SPACE && !(e = ext2fs_expand_dir(m->ndir->mnt->fs, m->ndir->ino)))
 		e = ext2fs_link(m->ndir->mnt->fs, m->ndir->ino, m->nname, m->src.ino, type);
+	if (e)
+		dcache_forget(m->ndir);
+	else
+		dcache_add(m->ndir, m->nname, m->src.ino);
 	return e ? fs_errno(e) : 0;
 }
 
@@ -141,8 +149,11 @@ int fs_rename(const struct fs_node *odir, const char *oname,
 		return r;
 	if (m.dst.ino && (r = fs_drop_name(ndir, &m.dst, m.dst_dir)))
 		return r;
-	if ((e = ext2fs_unlink(odir->mnt->fs, odir->ino, oname, m.src.ino, 0)))
+	if ((e = ext2fs_unlink(odir->mnt->fs, odir->ino, oname, m.src.ino, 0))) {
+		dcache_forget(odir);
 		return fs_errno(e);
+	}
+	dcache_remove(odir, oname);
 	if ((r = reparent(&m)))
 		return r;
 	fs_touch(&m.src, FS_CTIME);

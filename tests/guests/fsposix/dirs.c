@@ -3,9 +3,18 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsposix.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 /* Entries of dir other than . and ..; -1 on an error. */
 static int count(const char *dir, int *dots)
@@ -40,6 +49,8 @@ int mode_bigdir(const char *dir, int n)
 
 	EXPECT(opendir(at(0, dir, "nope")) == NULL && errno == ENOENT, 1, 0);
 	OK(mkdir(big, 0755));
+	uint64_t t0 = now_ms();
+
 	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "entry-%06d-with-some-length", i);
 		int fd = open(at(0, big, name), O_CREAT | O_EXCL | O_WRONLY, 0644);
@@ -49,6 +60,8 @@ int mode_bigdir(const char *dir, int n)
 			return 1;
 		}
 	}
+	uint64_t t1 = now_ms();
+
 	EXPECT(count(big, &dots), n, 0);
 	CHECK(dots == 2);
 	for (int i = 0; i < n; i += n / 17 + 1) {
@@ -70,6 +83,8 @@ int mode_bigdir(const char *dir, int n)
 	if (d)
 		closedir(d);
 	CHECK(seen == n);
+	printf("fsposix: bigdir ms create=%llu delete=%llu\n", (unsigned long long)(t1 - t0),
+	       (unsigned long long)(now_ms() - t1));
 	EXPECT(count(big, &dots), 0, 0);
 	OK(rmdir(big));
 	printf("fsposix: bigdir entries=%d\n", n);
