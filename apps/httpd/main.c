@@ -4,7 +4,11 @@
  * closed; idle or slow clients are closed after IDLE_MS; a peer that
  * vanishes is simply dropped.
  *
- *   httpd [PORT]    (default 80)
+ *   httpd [PORT] [--root DIR]    (default port 80)
+ *
+ * With --root, GET /files/PATH serves DIR/PATH (a file, streamed, or a
+ * directory's listing; files.c): built with files (PV_FS), DIR is a
+ * volume the manifest mounts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <paravane.h>
 #include <pv_net.h>
 #include "http.h"
+#include "files.h"
 
 #define MAX_CONN 64
 #define IDLE_MS  10000
@@ -34,6 +39,8 @@ struct conn {
 	uint64_t last_ms;
 	size_t in_len, out_len, out_off;
 	bool closing;
+	int file_fd;                                /* >= 0: streaming file_left bytes */
+	uint64_t file_left;
 	char in[HTTP_MAX_REQUEST];
 	char out[OUT_MAX];
 };
@@ -48,6 +55,9 @@ static void conn_close(struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	c->file_fd = -1;
 }
 
 static void respond(struct conn *c, int status, const char *type, const char *body, size_t len,
@@ -64,6 +74,49 @@ static void respond(struct conn *c, int status, const char *type, const char *bo
 	c->closing = c->closing || !keep;
 }
 
+/* GET /files/...: headers now, the file's bytes as the output drains. */
+static void serve_file(struct conn *c, const struct http_request *req, bool head)
+{
+	static char list[OUT_MAX - 512];
+	struct files_answer a;
+	int status = files_lookup(req->path, &a, list, sizeof(list));
+
+	if (status != 200) {
+		respond(c, status, "text/plain", http_reason(status), strlen(http_reason(status)),
+			req->keep_alive, head);
+		return;
+	}
+	if (a.fd < 0) {
+		respond(c, 200, a.type, list, a.body_len, req->keep_alive, head);
+		return;
+	}
+	respond(c, 200, a.type, NULL, a.size, req->keep_alive, true);
+	if (head || !a.size)
+		close(a.fd);
+	else
+		c->file_fd = a.fd, c->file_left = a.size;
+}
+
+/* Refill the drained output from the file being sent; 0 when done. */
+static int stream_file(struct conn *c)
+{
+	size_t want = c->file_left < OUT_MAX ? (size_t)c->file_left : OUT_MAX;
+	ssize_t n = read(c->file_fd, c->out, want);
+
+	if (n <= 0) {                               /* shrank or failed: cut it short */
+		c->closing = true;
+		c->file_left = 0;
+	} else {
+		c->out_len = (size_t)n;
+		c->file_left -= (uint64_t)n;
+	}
+	if (!c->file_left) {
+		close(c->file_fd);
+		c->file_fd = -1;
+	}
+	return n > 0;
+}
+
 static void serve(struct conn *c, const struct http_request *req)
 {
 	bool head = !strcmp(req->method, "HEAD");
@@ -75,6 +128,8 @@ static void serve(struct conn *c, const struct http_request *req)
 		respond(c, 405, "text/plain", "method not allowed\n", 19, req->keep_alive, false);
 	} else if (!strcmp(req->path, "/") || !strcmp(req->path, "/index.html")) {
 		respond(c, 200, "text/html", index_html, sizeof(index_html) - 1, req->keep_alive, head);
+	} else if (files_enabled() && !strncmp(req->path, FILES_PREFIX, strlen(FILES_PREFIX))) {
+		serve_file(c, req, head);
 	} else if (!strcmp(req->path, "/api/status")) {
 		n = snprintf(json, sizeof(json),
 			     "{\"domain\":\"%s\",\"domid\":%u,\"uptime_ms\":%lu,\"requests\":%lu,"
@@ -92,7 +147,8 @@ static void handle_input(struct conn *c)
 	struct http_request req;
 	enum http_parse r;
 
-	while (!c->closing && (r = http_parse(c->in, c->in_len, &req)) != HTTP_INCOMPLETE) {
+	while (!c->closing && c->file_fd < 0 &&
+	       (r = http_parse(c->in, c->in_len, &req)) != HTTP_INCOMPLETE) {
 		if (r != HTTP_OK) {
 			int status = r == HTTP_TOO_LARGE ? 431 : 400;
 
@@ -135,6 +191,8 @@ static void on_writable(struct conn *c)
 	}
 	if (c->out_off == c->out_len) {
 		c->out_off = c->out_len = 0;
+		if (c->file_fd >= 0 && stream_file(c))
+			return;
 		if (c->closing)
 			conn_close(c);
 		else
@@ -162,6 +220,7 @@ static void on_accept(int lfd)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	memset(c, 0, offsetof(struct conn, in));
 	c->fd = fd;
+	c->file_fd = -1;
 	c->last_ms = now_ms();
 	accepted++;
 }
@@ -182,7 +241,7 @@ static int fill_sets(int lfd, fd_set *rd, fd_set *wr)
 			conn_close(c);              /* slow or idle client */
 			continue;
 		}
-		if (c->out_len)
+		if (c->out_len || c->file_fd >= 0)
 			FD_SET(c->fd, wr);
 		else
 			FD_SET(c->fd, rd);
@@ -193,9 +252,12 @@ static int fill_sets(int lfd, fd_set *rd, fd_set *wr)
 
 int main(int argc, char **argv)
 {
-	int port = argc > 1 ? atoi(argv[1]) : 80, lfd;
+	int port = argc > 1 && argv[1][0] != '-' ? atoi(argv[1]) : 80, lfd;
 	char addr[96];
 
+	for (int i = 1; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "--root"))
+			files_set_root(argv[i + 1]);
 	start_ms = now_ms();
 	for (int i = 0; i < MAX_CONN; i++)
 		conns[i].fd = -1;

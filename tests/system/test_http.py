@@ -149,3 +149,46 @@ def test_client_unikernel_fetches_from_server_unikernel(boot):
     assert "client| fetch> HTTP/1.1 200 OK" in b
     assert 'client| fetch> {"domain":"server"' in b
     assert b.event("domain-exited")["code"] == "0"
+
+
+def test_httpd_serves_files_from_a_mounted_volume(tmp_path):
+    """httpd --root /srv with a read-only ext4 volume mounted at /srv (made
+    by mkfs.ext4 -d on the host): files byte for byte (one larger than its
+    output buffer, streamed), a directory listing, 404, and 400 for a path
+    that tries to leave the root."""
+    from test_files import mkfs
+    tree = tmp_path / "www"
+    (tree / "docs").mkdir(parents=True)
+    (tree / "index.html").write_bytes(b"<h1>from the volume</h1>\n")
+    big = bytes((i * 7 + 3) & 0xFF for i in range(300 * 1024 + 11))
+    (tree / "docs" / "big.bin").write_bytes(big)
+    vol = mkfs(tmp_path, "www.img", tree, mib=16)
+    port = free_port()
+    manifest = """
+    [hypervisor]
+    log_level = info
+    [guest web]
+    image = httpd.elf
+    memory = 16M
+    cmdline = "httpd 80 --root /srv"
+    net = mac=02:00:00:00:00:10, ip=%s/24, gw=10.0.2.2
+    block = disk:0, ro, name=www
+    mount = /srv:www
+    """ % GUEST_IP
+    img = pvrun.make_image(tmp_path, BUILD, manifest, [guest("httpd")])
+    vm = qemu.Background(str(img), net=["tcp:127.0.0.1:%d-%s:80" % (port, GUEST_IP)],
+                         drives=[(str(vol), "virtio")])
+    try:
+        assert vm.wait_for(r"web\| httpd: serving on", 90), vm.log[-3000:]
+        assert get(port, "/files/index.html") == (200, "text/html", b"<h1>from the volume</h1>\n")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        status, ctype, body = get(port, "/files/docs/big.bin", conn)
+        assert (status, ctype, len(body)) == (200, "application/octet-stream", len(big))
+        assert body == big
+        status, _, body = get(port, "/files/", conn)                    # same connection
+        assert status == 200 and b'href="/files/docs"' in body and b"index.html" in body
+        assert get(port, "/files/nope", conn)[0] == 404
+        assert get(port, "/files/../etc", conn)[0] == 400
+        assert get(port, "/")[0] == 200                                # the built-in page
+    finally:
+        vm.stop()
