@@ -1,8 +1,9 @@
 /* The way back to ring 3 (see hv/sched.h): charge the domain that ran,
  * pick the one owed the CPU (or steal one, or idle), and point the exit
- * at its registers (each domain's frame is its own: isr.S).  Runs with interrupts off and no lock
- * held on entry; the run-queue lock is dropped before the frame is
- * returned to, so no lock is ever held across a switch to a guest. */
+ * at its registers (each domain's frame is its own: isr.S).  Runs with
+ * interrupts off and no lock held on entry; the run-queue lock is dropped
+ * before the frame is returned to, so no lock is ever held across a
+ * switch to a guest. */
 #include <hv/domain.h>
 #include <hv/ipi.h>
 #include <hv/lib.h>
