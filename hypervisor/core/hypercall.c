@@ -122,16 +122,25 @@ static const hypercall_fn hypercalls[PV_HC_MAX] = {
 	[PV_HC_DOMCTL] = hc_domctl,
 };
 
+/* f is the caller's own frame (d->regs): a handler that ends d
+ * (hc_shutdown) frees it, so the result goes in only while d still runs. */
 void hypercall_dispatch(struct trap_frame *f)
 {
 	struct cpu *c = this_cpu();     /* ours throughout: a hypercall never moves */
 	struct domain *d = c->running;
 	uint64_t nr = f->rax;
 	hypercall_fn fn = nr < PV_HC_MAX ? hypercalls[index_nospec(nr, PV_HC_MAX)] : NULL;
+	int64_t r;
 
 	d->hypercalls++;
 	sched_hypercall_begin(c);
-	f->rax = fn ? (uint64_t)fn(d, f) : (uint64_t)-ENOSYS;
+	r = fn ? fn(d, f) : -ENOSYS;
 	sched_hypercall_end(c);
-	sched_return_to_guest(f);
+	if (c->running == d && sched_nothing_to_do(c)) {   /* the common case */
+		f->rax = (uint64_t)r;
+		return;
+	}
+	if (c->running == d)
+		f->rax = (uint64_t)r;
+	sched_reschedule(c);
 }

@@ -220,9 +220,9 @@ static void wake_paused(struct cpu *c, struct domain *d, int64_t rax)
 }
 
 /* c's lock held, d on c and blocked.  A domain that blocked but has not
- * yet left its CPU (its registers are still in that CPU's trap frame) is
- * simply running again; its result is applied when its registers are
- * saved (sched_switch.c).  Never queued while it is current anywhere. */
+ * yet left its CPU (its frame still in use: its hypercall's result is yet
+ * to be written) is simply running again; its result replaces that one
+ * on the way out (sched_switch.c).  Never queued while it is current anywhere. */
 void sched_wake_locked(struct cpu *c, struct domain *d, int64_t rax, uint64_t now)
 {
 	dh_remove(&c->sched.dl, d);

@@ -1,8 +1,9 @@
 /* The way back to ring 3 (see hv/sched.h): charge the domain that ran,
- * pick the one owed the CPU (or steal one, or idle), and load its
- * registers into the trap frame.  Runs with interrupts off and no lock
- * held on entry; the run-queue lock is dropped before the frame is
- * returned to, so no lock is ever held across a switch to a guest. */
+ * pick the one owed the CPU (or steal one, or idle), and point the exit
+ * at its registers (each domain's frame is its own: isr.S).  Runs with
+ * interrupts off and no lock held on entry; the run-queue lock is dropped
+ * before the frame is returned to, so no lock is ever held across a
+ * switch to a guest. */
 #include <hv/domain.h>
 #include <hv/ipi.h>
 #include <hv/lib.h>
@@ -75,10 +76,10 @@ static uint64_t slice_tsc(struct cpu *c, const struct domain *d)
 
 /* A domain woken before it left the CPU (sched_wake_locked) returns the
  * wake-up's result, not its block's. */
-static void take_wake_result(struct domain *d, struct trap_frame *f)
+static void take_wake_result(struct domain *d)
 {
 	if (d->wake_rax_pending) {
-		f->rax = d->wake_rax;
+		d->regs.rax = d->wake_rax;
 		d->wake_rax_pending = false;
 	}
 }
@@ -86,20 +87,27 @@ static void take_wake_result(struct domain *d, struct trap_frame *f)
 /* c's lock held, c->running charged (and requeued if still runnable):
  * its registers leave the CPU. */
 static inline __attribute__((always_inline))   /* a call would cost a tenth of a switch */
-void switch_out(struct cpu *c, struct trap_frame *f, uint64_t now)
+void switch_out(struct cpu *c, uint64_t now)
 {
 	struct domain *d = c->running;
 
-	take_wake_result(d, f);
-	d->regs = *f;
+	take_wake_result(d);
 	d->cpu_tsc += now - d->slice_start_tsc;
 	fpu_save(d->fpu);
 	c->running = NULL;
 }
 
-/* The domain that was just switched out won again: its FPU registers and
- * page tables are still loaded, only the frame needs its saved copy. */
-static void resume_same(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+/* The exits to ring 3 load d's registers, the entries save ring 3's
+ * there (isr.S).  Only ever the domain c runs. */
+static void use_frame(struct cpu *c, struct domain *d)
+{
+	c->entry->frame = (uint64_t)&d->regs;
+	c->entry->frame_top = (uint64_t)(&d->regs + 1);
+}
+
+/* The domain that was just switched out won again: its FPU registers,
+ * page tables and frame are still the CPU's. */
+static void resume_same(struct cpu *c, struct domain *d, uint64_t now)
 {
 	d->state = DOM_RUNNING;
 	d->slice_start_tsc = now;
@@ -107,14 +115,14 @@ static void resume_same(struct cpu *c, struct domain *d, struct trap_frame *f, u
 	c->sched.charged_tsc = now;
 	c->sched.slice_end_tsc = now + slice_tsc(c, d);
 	c->sched.need_resched = false;
-	*f = d->regs;
+	use_frame(c, d);
 }
 
 /* The running domain still runs first: it goes on with a fresh slice,
  * its registers, FPU state and page tables never having left the CPU. */
-static void go_on(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+static void go_on(struct cpu *c, struct domain *d, uint64_t now)
 {
-	take_wake_result(d, f);
+	take_wake_result(d);
 	c->sched.slice_end_tsc = now + slice_tsc(c, d);
 	c->sched.need_resched = false;
 }
@@ -133,7 +141,7 @@ static void load_tables(struct cpu *c, struct domain *d)
 }
 
 static inline __attribute__((always_inline))   /* as switch_out */
-void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t now)
+void switch_in(struct cpu *c, struct domain *d, uint64_t now)
 {
 	d->state = DOM_RUNNING;
 	d->slice_start_tsc = now;
@@ -147,10 +155,10 @@ void switch_in(struct cpu *c, struct domain *d, struct trap_frame *f, uint64_t n
 		log_event("domain-started id=%u name=%s cpu=%u", d->id, d->name, c->index);
 	fpu_restore(d->fpu);
 	load_tables(c, d);
-	*f = d->regs;
-	f->rflags = (f->rflags & USER_RFLAGS_KEEP) | RFLAGS_IF | 0x2;
-	f->cs = GDT_UCODE;
-	f->ss = GDT_UDATA;
+	use_frame(c, d);
+	d->regs.rflags = (d->regs.rflags & USER_RFLAGS_KEEP) | RFLAGS_IF | 0x2;
+	d->regs.cs = GDT_UCODE;
+	d->regs.ss = GDT_UDATA;
 }
 
 /* ---- stealing -------------------------------------------------------------------- */
@@ -355,8 +363,7 @@ static void run_work_uncharged(struct cpu *c)
  * slice, and is still runnable.  Charged, it goes on if it still runs
  * first; otherwise it is queued and whoever runs first is switched in.
  * Returns who runs now. */
-static struct domain *requeue_current(struct cpu *c, struct trap_frame *f, uint64_t now,
-				      uint64_t *flags)
+static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *flags)
 {
 	struct domain *prev = c->running, *d;
 
@@ -366,27 +373,26 @@ static struct domain *requeue_current(struct cpu *c, struct trap_frame *f, uint6
 	}
 	d = entity_domain(fair_requeue_pick(&c->sched.fq, &prev->fair, uncharged_ns(c, now)));
 	if (d == prev) {
-		go_on(c, d, f, now);
+		go_on(c, d, now);
 		return d;
 	}
 	prev->state = DOM_RUNNABLE;
-	switch_out(c, f, now);
+	switch_out(c, now);
 	/* From `now` on, time is the incoming domain's: the switch itself is
 	 * charged, so a domain that yields in a loop pays for it. */
-	switch_in(c, d, f, now);
+	switch_in(c, d, now);
 	return d;
 }
 
 /* c's lock held; the running domain blocked or died, or none ran: whoever
  * is owed the CPU, stolen if need be, or the idle loop.  Returns who runs now. */
-static struct domain *replace_current(struct cpu *c, struct trap_frame *f, uint64_t now,
-				      uint64_t *flags)
+static struct domain *replace_current(struct cpu *c, uint64_t now, uint64_t *flags)
 {
 	struct domain *prev = c->running, *d;
 
 	if (prev) {
 		sched_charge(c, now);
-		switch_out(c, f, now);
+		switch_out(c, now);
 		/* Looking for work may drop the lock (push, steal, idle): prev,
 		 * blocked, may meanwhile be woken, stolen, ended and freed by
 		 * another CPU.  Never sit on its tables while it can go. */
@@ -400,30 +406,30 @@ static struct domain *replace_current(struct cpu *c, struct trap_frame *f, uint6
 		now = rdtsc();           /* idle time is nobody's */
 	}
 	if (d == prev && read_cr3() == d->pml4)
-		resume_same(c, d, f, now);
+		resume_same(c, d, now);
 	else
-		switch_in(c, d, f, now);
+		switch_in(c, d, now);
 	return d;
 }
 
-/* c's lock held: f gets whoever should run now.  False when that one was
- * asked to die (the caller ends it and looks again). */
-static bool run_next(struct cpu *c, struct trap_frame *f, uint64_t *flags)
+/* c's lock held: whoever should run now gets the CPU.  False when that
+ * one was asked to die (the caller ends it and looks again). */
+static bool run_next(struct cpu *c, uint64_t *flags)
 {
 	uint64_t now = rdtsc();
 	struct domain *d = c->running;
 
 	if (!must_switch(c, now))
-		take_wake_result(d, f);
+		take_wake_result(d);
 	else if (d && d->state == DOM_RUNNING)
-		d = requeue_current(c, f, now, flags);
+		d = requeue_current(c, now, flags);
 	else
-		d = replace_current(c, f, now, flags);
+		d = replace_current(c, now, flags);
 	return !d->kill_requested;
 }
 
 /* Something changed since this CPU last looked (sched.look). */
-static __attribute__((noinline)) void reschedule(struct cpu *c, struct trap_frame *f)
+void sched_reschedule(struct cpu *c)
 {
 	uint64_t flags;
 
@@ -433,7 +439,7 @@ static __attribute__((noinline)) void reschedule(struct cpu *c, struct trap_fram
 	for (;;) {
 		end_if_killed(c);
 		flags = spin_lock(&c->sched.lock);
-		if (run_next(c, f, &flags))
+		if (run_next(c, &flags))
 			break;
 		spin_unlock(&c->sched.lock, flags);   /* picked a doomed one: end it, pick again */
 	}
@@ -441,42 +447,21 @@ static __attribute__((noinline)) void reschedule(struct cpu *c, struct trap_fram
 	spin_unlock(&c->sched.lock, flags);
 }
 
-/* The common case, decided without the lock: nothing changed since this
- * CPU last looked, so the same domain goes on and the timer is right.
- * Whoever changes what this CPU should do (a wake-up, a kill, queued work,
- * its own timer firing) sets sched.look, from another CPU followed by a
- * reschedule IPI, which brings this CPU back here. */
-static bool nothing_to_do(struct cpu *c)
-{
-	struct domain *cur = c->running;
-
-	return !c->sched.look && cur && cur->state == DOM_RUNNING;
-}
-
-void sched_return_to_guest(struct trap_frame *f)
-{
-	struct cpu *c = this_cpu();
-
-	if (!nothing_to_do(c))
-		reschedule(c, f);
-}
-
-/* Called by sched_start (isr.S) with the empty frame it made. */
-void sched_first_frame(struct trap_frame *f);
-void sched_first_frame(struct trap_frame *f)
+/* Called by sched_start (isr.S), which then leaves to ring 3. */
+void sched_first_frame(void);
+void sched_first_frame(void)
 {
 	struct cpu *c = this_cpu();
 	uint64_t flags = spin_lock(&c->sched.lock);
 	struct domain *d;
 
-	memset(f, 0, sizeof(*f));
 	c->running = NULL;
 	d = pick(c, &flags);
 	if (!d)
 		d = idle(c, &flags);
-	switch_in(c, d, f, rdtsc());
+	switch_in(c, d, rdtsc());
 	sched_arm_timer(c);
 	spin_unlock(&c->sched.lock, flags);
 	if (d->kill_requested)
-		sched_return_to_guest(f);
+		sched_return_to_guest();
 }

@@ -88,6 +88,24 @@ def test_yielding_does_not_pay(boot):
     assert b.status == 0
 
 
+def test_preempted_domains_keep_every_register(boot, smp):
+    """Two domains on CPU 0 spin with 13 general registers holding known
+    values and check them after every round, while the timer preempts them
+    and a yielder on the same CPU switches in and out through `syscall`.
+    Entries save each domain's registers into its own frame and exits load
+    whichever frame runs next (docs/architecture.md): not one may change."""
+    m = HV % "" + "".join(section("regs%d" % i, "sched regs 2", "cpus = 0") for i in range(2)) + \
+        section("yielder", "sched yielder 2", "cpus = 0")
+    b = boot(m, [guest("sched")])
+    r = reports(b, "regs")
+    assert set(r) == {"regs0", "regs1"}, b.log[-3000:]
+    for name, s in r.items():
+        assert s["wrong"] == 0, (name, s)
+        assert s["rounds"] >= 10 and s["switches"] >= 10, (name, s)
+    assert exited(b)["yielder"]["code"] == "0"
+    assert b.status == 0
+
+
 def test_sleeper_wakes_promptly_while_every_cpu_is_busy(boot, smp):
     """One spinner per CPU and a sleeper (10 ms period).  The policy's bound
     is a wake-up granularity plus timer slack (docs/architecture.md); under

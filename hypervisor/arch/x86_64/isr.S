@@ -1,8 +1,14 @@
 /* Interrupt and exception entry stubs: one per vector, all funnelling into
  * trap_entry, which saves the registers as a struct trap_frame (hv/trap.h)
- * and calls trap_dispatch(frame).  Returning from trap_dispatch restores
- * whatever the frame then holds, which is how the scheduler switches
- * domains: it rewrites the frame.
+ * and calls trap_dispatch(frame).
+ *
+ * Frames: an entry from ring 3 saves straight into the running domain's
+ * own frame (struct domain.regs, whose end cpu_entry.frame_top holds),
+ * then runs C on the trap stack; the exit to ring 3 loads whichever
+ * domain's frame cpu_entry.frame names by then.  That is how the
+ * scheduler switches domains: it points both elsewhere, copying nothing.  An
+ * entry from ring 0 (the idle loop's halt) keeps its frame on the stack
+ * it interrupted and returns from there.
  *
  * GS: in ring 0 GS base is this CPU's struct cpu_entry (hv/percpu.h); in
  * ring 3 it is the guest's.  An entry from ring 3 swaps them first thing,
@@ -25,7 +31,6 @@
 #include "trap_frame.S.h"
 #include <hv/percpu_offsets.h>
 #define MSR_GS_BASE 0xC0000101
-#define TRAP_FRAME_SIZE (22 * 8)
 
 /* Vectors that push an error code: 8, 10-14, 17, 21, 29, 30. */
 	.altmacro
@@ -74,29 +79,24 @@ trap_entry:
 	jz 1f
 	movq %gs:CPU_KERNEL_CR3, %rax   /* the guest's tables were loaded */
 	movq %rax, %cr3
-	/* On the entry stack (PTI) or an IST stack (#DB, #BP): rebuild the
-	 * frame so far (ss..vector, rax) on the trap stack.  Already there,
-	 * each push rewrites the word it read. */
+	/* On the trap stack, the entry stack (PTI) or an IST stack (#DB,
+	 * #BP): the frame so far (ss..vector, rax) moves into the domain's. */
 1:	movq %rsp, %rax
-	movq %gs:CPU_TRAP_TOP, %rsp
+	movq %gs:CPU_FRAME_TOP, %rsp
 	.irp off, 56, 48, 40, 32, 24, 16, 8, 0
 	pushq \off(%rax)
 	.endr
-	jmp frame_rest
-from_ring0:
-	lfence
-	pushq %rax
-frame_rest:
 	cld
 	CLEAR_AC
 	PUSH_GPRS_AFTER_RAX
 	movq %rsp, %rdi
+	movq %gs:CPU_TRAP_TOP, %rsp     /* interrupts stay off until C is on it */
 	xorl %ebp, %ebp          /* backtraces stop at the trap boundary */
 	call trap_dispatch
-	.globl trap_return
-trap_return:
-	testb $3, 18*8(%rsp)     /* returning to ring 3? (CS) */
-	jz to_ring0
+	/* fall through: back to whichever domain runs now */
+	.globl user_return
+user_return:
+	movq %gs:CPU_FRAME, %rsp
 	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
 	jz to_ring3
 	/* The frame moves to the entry stack, which the guest's tables map. */
@@ -114,24 +114,30 @@ to_ring3:
 	CLEAR_CPU_BUFFERS
 	swapgs
 	iretq
-to_ring0:
+
+from_ring0:
+	lfence
+	pushq %rax
+	cld
+	CLEAR_AC
+	PUSH_GPRS_AFTER_RAX
+	movq %rsp, %rdi
+	xorl %ebp, %ebp
+	call trap_dispatch
 	POP_GPRS
 	addq $16, %rsp
 	iretq
 
-/* A CPU's first way into ring 3 (boot CPU and APs alike): build an empty
- * frame at the top of this CPU's trap stack, where every later entry from
- * ring 3 will put its own, let the scheduler fill it, and leave through
- * trap_return.  The C code runs below the frame, never on top of it. */
+/* A CPU's first way into ring 3 (boot CPU and APs alike): the scheduler
+ * picks a domain (pointing frame_top at its frame) and we leave through
+ * user_return.  C runs from the top of the trap stack, as on every entry. */
 	.p2align 4
 	.globl sched_start
 sched_start:
 	movq %gs:CPU_TRAP_TOP, %rsp
-	subq $TRAP_FRAME_SIZE, %rsp
-	movq %rsp, %rdi
 	xorl %ebp, %ebp
 	call sched_first_frame
-	jmp trap_return
+	jmp user_return
 
 /* NMI, #DF, #MC: from either ring, maybe between a swapgs and the ring
  * change or between a CR3 write and the ring change.  rbx remembers

@@ -1,8 +1,9 @@
 /* Hypercall entry: `syscall` from ring 3.  Swaps to this CPU's GS, parks
  * the guest RSP in struct cpu, builds the same struct trap_frame as isr.S
- * (vector = VEC_SYSCALL) on this CPU's trap stack and calls
- * hypercall_dispatch(frame).  The scheduler may replace the frame with
- * another domain's: if the frame is still a hypercall frame we leave with
+ * (vector = VEC_SYSCALL) in the running domain's own frame (frame_top,
+ * isr.S explains) and calls hypercall_dispatch(frame) on the trap stack.
+ * The scheduler may meanwhile have pointed frame_top at another domain's
+ * frame: if the frame we leave from is a hypercall frame we leave with
  * sysretq (rcx/r11 are the guest's to lose), otherwise through iretq so that
  * an interrupted domain gets every register back.  Interrupts stay off
  * throughout (SFMASK clears IF), so only NMI/#MC can land between the
@@ -28,7 +29,7 @@ syscall_entry:
 	jz 1f
 	movq %gs:CPU_KERNEL_CR3, %rsp
 	movq %rsp, %cr3
-1:	movq %gs:CPU_TRAP_TOP, %rsp
+1:	movq %gs:CPU_FRAME_TOP, %rsp
 	pushq $GDT_UDATA
 	pushq %gs:CPU_USER_RSP
 	pushq %r11                   /* rflags */
@@ -38,20 +39,20 @@ syscall_entry:
 	pushq $VEC_SYSCALL
 	PUSH_GPRS
 	movq %rsp, %rdi
-	xorl %ebp, %ebp
-	cld
+	movq %gs:CPU_TRAP_TOP, %rsp
+	xorl %ebp, %ebp              /* DF is already clear: SFMASK (syscall.c) */
 	call hypercall_dispatch
+	movq %gs:CPU_FRAME, %rsp
 	cmpq $VEC_SYSCALL, 15*8(%rsp)
-	jne trap_return
+	jne user_return
 	movq 17*8(%rsp), %rcx        /* rip: sysret only to a canonical user RIP */
-	movabsq $USER_RIP_LIMIT, %rax
-	cmpq %rax, %rcx
-	jae trap_return
+	cmpq user_rip_limit(%rip), %rcx
+	jae user_return
 	POP_GPRS
 	addq $16, %rsp               /* vector, error */
 	movq 0(%rsp), %rcx           /* rip */
 	movq 16(%rsp), %r11          /* rflags */
-	movq 24(%rsp), %rsp          /* user rsp: the trap stack is done with */
+	movq 24(%rsp), %rsp          /* user rsp: the frame is done with */
 	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
 	jz 2f
 	movq %rsp, %gs:CPU_USER_RSP
@@ -61,5 +62,10 @@ syscall_entry:
 2:	CLEAR_CPU_BUFFERS
 	swapgs
 	sysretq
+
+	.section .rodata, "a"   /* read on kernel CR3 */
+	.p2align 3
+user_rip_limit:
+	.quad USER_RIP_LIMIT
 
 	.section .note.GNU-stack, "", @progbits

@@ -149,6 +149,6 @@ void trap_dispatch(struct trap_frame *f)
 		panic("unhandled %s in the hypervisor at rip 0x%lx", trap_vector_name(f->vector), f->rip);
 	}
 	if (from_guest)
-		sched_return_to_guest(f);
+		sched_return_to_guest();
 }
 

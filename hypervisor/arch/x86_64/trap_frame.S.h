@@ -1,5 +1,7 @@
 #include <hv/percpu_offsets.h>
 
+#define TRAP_FRAME_SIZE (22 * 8)   /* sizeof(struct trap_frame) */
+
 /* Saving and restoring the general registers of a struct trap_frame
  * (hv/trap.h): the order here IS that struct's layout, r15 at the lowest
  * address.  Shared by isr.S and syscall_entry.S. */

@@ -76,7 +76,8 @@ struct domain {
 	uint64_t image_size;
 	struct elf_image elf;
 
-	/* CPU state while not running */
+	/* ring 3's registers: while it runs, every entry from ring 3 saves
+	 * them here and every exit loads them from here (isr.S) */
 	struct trap_frame regs;
 	void *fpu;                /* XSAVE/FXSAVE area, 64-byte aligned */
 

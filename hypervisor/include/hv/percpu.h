@@ -59,6 +59,8 @@ struct cpu_entry {
 	uint64_t entry_top;       /* top of the entry stack (TSS.RSP0 under isolation) */
 	uint8_t mitigate;         /* MITIGATE_* below: what entry and exit do */
 	uint16_t verw_sel;        /* VERW's operand: any valid selector */
+	uint64_t frame_top;       /* end of current's regs: entries save there */
+	uint64_t frame;           /* &current->regs: exits load it */
 	uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
 	struct tss tss __attribute__((aligned(16)));
 } __attribute__((aligned(4096)));
@@ -87,7 +89,8 @@ struct cpu {
 _Static_assert(ENTRY_OFF(cpu) == CPU_SELF && ENTRY_OFF(user_rsp) == CPU_USER_RSP &&
 	       ENTRY_OFF(trap_top) == CPU_TRAP_TOP && ENTRY_OFF(kernel_cr3) == CPU_KERNEL_CR3 &&
 	       ENTRY_OFF(user_cr3) == CPU_USER_CR3 && ENTRY_OFF(entry_top) == CPU_ENTRY_TOP &&
-	       ENTRY_OFF(mitigate) == CPU_MITIGATE && ENTRY_OFF(verw_sel) == CPU_VERW_SEL,
+	       ENTRY_OFF(mitigate) == CPU_MITIGATE && ENTRY_OFF(verw_sel) == CPU_VERW_SEL &&
+	       ENTRY_OFF(frame_top) == CPU_FRAME_TOP && ENTRY_OFF(frame) == CPU_FRAME,
 	       "asm offsets (hv/percpu_offsets.h)");
 
 static inline struct cpu *this_cpu(void)

@@ -11,6 +11,8 @@
 #define CPU_ENTRY_TOP  40   /* top of the entry stack */
 #define CPU_MITIGATE   48   /* u8: MITIGATE_* */
 #define CPU_VERW_SEL   50   /* u16 */
+#define CPU_FRAME_TOP  56   /* end of the running domain's struct trap_frame */
+#define CPU_FRAME      64   /* its start */
 
 /* CPU_MITIGATE bits */
 #define MITIGATE_PTI   1    /* switch page tables on entry and exit */

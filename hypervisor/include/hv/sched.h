@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <hv/domain.h>
 #include <hv/percpu.h>
 
 struct domain;
@@ -67,10 +68,33 @@ static inline void sched_yield(struct cpu *c)
 	}
 }
 
-/* Called last on every path back to ring 3: runs this CPU's deferred
- * work, picks who runs and loads its registers into f (idles with
- * interrupts on while nobody can run). */
-void sched_return_to_guest(struct trap_frame *f);
+/* The common case of the way back to ring 3, decided without the lock:
+ * nothing changed since c last looked, so the same domain goes on and the
+ * timer is right.  Whoever changes what c should do (a wake-up, a kill,
+ * queued work, its own timer firing) sets sched.look, from another CPU
+ * followed by a reschedule IPI, which brings c back here. */
+static inline bool sched_nothing_to_do(const struct cpu *c)
+{
+	const struct domain *cur = c->running;
+
+	return !c->sched.look && cur && cur->state == DOM_RUNNING;
+}
+
+/* The rest (sched_switch.c): runs c's deferred work, picks who runs and
+ * points the exit at its registers (idles with interrupts on while
+ * nobody can run). */
+void sched_reschedule(struct cpu *c);
+
+/* Called last on every path back to ring 3.  Inline: it is most of a
+ * null hypercall.  The caller's frame may belong to a domain that has
+ * ended and been freed by then: never touch it after. */
+static inline void sched_return_to_guest(void)
+{
+	struct cpu *c = this_cpu();
+
+	if (!sched_nothing_to_do(c))
+		sched_reschedule(c);
+}
 /* A CPU's first entry into the scheduler (isr.S); never returns. */
 __attribute__((noreturn)) void sched_start(void);
 
