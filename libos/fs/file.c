@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pv_ext2.h>
 
 #include "fs.h"
 #include "libos.h"
@@ -36,7 +37,90 @@ static ext2_filsys fsof(const struct fs_file *f)
 
 /* ---- reading and writing at an offset ------------------------------------ */
 
-static long read_at(struct fs_file *f, void *buf, size_t n, uint64_t off)
+/* ---- whole blocks of data: runs of neighbouring physical blocks, one
+ * device request each, around the block cache (pv_ext2_io_direct) ----- */
+
+#define RUN_MAX 256                    /* blocks per request (1 MiB of 4 KiB) */
+
+/* The physical block of logical block lblk: 0 for a hole or an unwritten
+ * extent (both read as zeros). */
+static int map_block(struct fs_file *f, struct ext2_inode_large *ino, uint64_t lblk, blk64_t *p)
+{
+	int flags = 0;
+	errcode_t e = ext2fs_bmap2(fsof(f), f->node.ino, (struct ext2_inode *)ino, NULL, 0,
+				   lblk, &flags, p);
+
+	if (e)
+		return fs_errno(e);
+	if (flags & BMAP_RET_UNINIT)
+		*p = 0;
+	return 0;
+}
+
+/* Blocks mapped one at a time (block-mapped files, holes): the run at
+ * lblk of neighbouring physical blocks, or of holes, at most max long. */
+static int map_blocks(struct fs_file *f, struct ext2_inode_large *ino, uint64_t lblk,
+		      uint64_t max, blk64_t *first, uint64_t *len)
+{
+	blk64_t p;
+	int r = map_block(f, ino, lblk, first);
+
+	for (*len = 1; !r && *len < max && !(r = map_block(f, ino, lblk + *len, &p)) &&
+	     p == (*first ? *first + *len : 0); ++*len)
+		;
+	return r;
+}
+
+/* The run at lblk, at most max blocks: its first physical block (0: a
+ * hole or an unwritten extent, read as zeros) and its length.  In an
+ * extent-mapped file the extent holding lblk says it in one lookup. */
+static int map_run(struct fs_file *f, struct ext2_inode_large *ino, uint64_t lblk,
+		   uint64_t max, blk64_t *first, uint64_t *len)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent x;
+	errcode_t e;
+	int found;
+
+	if (!(ino->i_flags & EXT4_EXTENTS_FL))
+		return map_blocks(f, ino, lblk, max, first, len);
+	if ((e = ext2fs_extent_open2(fsof(f), f->node.ino, (struct ext2_inode *)ino, &h)))
+		return fs_errno(e);
+	found = !ext2fs_extent_goto(h, lblk) && !ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &x) &&
+		x.e_lblk <= lblk && lblk - x.e_lblk < x.e_len;
+	ext2fs_extent_free(h);
+	if (!found)                        /* a hole: block by block */
+		return map_blocks(f, ino, lblk, max, first, len);
+	*len = x.e_lblk + x.e_len - lblk < max ? x.e_lblk + x.e_len - lblk : max;
+	*first = (x.e_flags & EXT2_EXTENT_FLAGS_UNINIT) ? 0 : x.e_pblk + (lblk - x.e_lblk);
+	return 0;
+}
+
+/* Blocks [lblk, lblk + count) of the file into buf. */
+static int read_blocks(struct fs_file *f, struct ext2_inode_large *ino, uint64_t lblk,
+		       uint64_t count, char *buf)
+{
+	uint64_t bs = fsof(f)->blocksize;
+
+	while (count) {
+		blk64_t first;
+		uint64_t run;
+		int r = map_run(f, ino, lblk, count < RUN_MAX ? count : RUN_MAX, &first, &run);
+		errcode_t e = r || !first ? 0 : pv_ext2_io_direct(fsof(f)->io, 0, first, run, buf);
+
+		if (r || e)
+			return r ? r : fs_errno(e);
+		if (!first)
+			memset(buf, 0, run * bs);
+		buf += run * bs;
+		lblk += run;
+		count -= run;
+	}
+	return 0;
+}
+
+/* Through libext2fs's file API: partial blocks, inline data. */
+static long read_small(struct fs_file *f, void *buf, size_t n, uint64_t off)
 {
 	ext2_file_t ef;
 	unsigned got = 0;
@@ -50,6 +134,39 @@ static long read_at(struct fs_file *f, void *buf, size_t n, uint64_t off)
 	return got ? (long)got : e ? fs_errno(e) : 0;
 }
 
+/* Up to n bytes at off: a partial first block, whole blocks in runs, a
+ * partial last block; short only at the end of the file. */
+static long read_at(struct fs_file *f, void *buf, size_t n, uint64_t off)
+{
+	struct ext2_inode_large ino;
+	uint64_t bs = fsof(f)->blocksize, size, whole;
+	size_t done = 0;
+	long r = fs_read_inode(&f->node, &ino);
+
+	if (r)
+		return r;
+	size = EXT2_I_SIZE(&ino);
+	if (off >= size)
+		return 0;
+	if (n > size - off)
+		n = (size_t)(size - off);
+	if (ino.i_flags & EXT4_INLINE_DATA_FL)
+		return read_small(f, buf, n, off);
+	if (off % bs) {
+		if ((r = read_small(f, buf, n < bs - off % bs ? n : (size_t)(bs - off % bs), off)) <= 0)
+			return r;
+		done = (size_t)r;
+	}
+	if ((whole = (n - done) / bs)) {
+		if ((r = read_blocks(f, &ino, (off + done) / bs, whole, (char *)buf + done)))
+			return done ? (long)done : r;
+		done += whole * bs;
+	}
+	if (done < n && (r = read_small(f, (char *)buf + done, n - done, off + done)) > 0)
+		done += (size_t)r;
+	return done ? (long)done : r;
+}
+
 static uint64_t size_of(struct fs_file *f)
 {
 	struct stat st;
@@ -57,18 +174,14 @@ static uint64_t size_of(struct fs_file *f)
 	return fs_stat(&f->node, &st) ? 0 : (uint64_t)st.st_size;
 }
 
-/* What was written, even when the device filled up part way (ENOSPC only
- * when nothing was). */
-static long write_at(struct fs_file *f, const void *buf, size_t n, uint64_t off)
+/* Through libext2fs's file API: partial blocks, block-mapped (ext2) and
+ * inline files.  What was written, even when the disk filled up part way. */
+static long write_small(struct fs_file *f, const void *buf, size_t n, uint64_t off)
 {
 	ext2_file_t ef;
 	unsigned put = 0;
 	errcode_t e, c;
 
-	if (!n)
-		return 0;
-	if (!(n = fs_space_for(&f->node, off, n)))
-		return -ENOSPC;
 	if ((e = ext2fs_file_open(fsof(f), f->node.ino, EXT2_FILE_WRITE, &ef)))
 		return fs_errno(e);
 	if (!(e = ext2fs_file_llseek(ef, off, EXT2_SEEK_SET, NULL)))
@@ -76,9 +189,100 @@ static long write_at(struct fs_file *f, const void *buf, size_t n, uint64_t off)
 	c = ext2fs_file_close(ef);         /* writes the last block and the size */
 	if (!e)
 		e = c;
-	if (put)
-		fs_touch(&f->node, FS_MTIME | FS_CTIME);
 	return (put && !c) || !e ? (long)put : fs_errno(e);
+}
+
+/* Blocks [lblk, lblk + count) of an extent-mapped file from buf: the
+ * missing ones allocated in one go (ext2fs_fallocate, initialized, not
+ * zeroed: the data follows at once), then written in runs around the
+ * cache.  The data reaches the disk before the metadata that points to it
+ * (which waits in the cache for the next sync). */
+static int write_blocks(struct fs_file *f, uint64_t lblk, uint64_t count, const char *buf)
+{
+	struct ext2_inode_large ino;
+	uint64_t bs = fsof(f)->blocksize;
+	errcode_t e;
+	int r;
+
+	if ((r = fs_read_inode(&f->node, &ino)))
+		return r;
+	e = ext2fs_fallocate(fsof(f), EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF,
+			     f->node.ino, (struct ext2_inode *)&ino, ~0ULL, lblk, count);
+	/* The extent code changed ino in place (its tree's root, i_blocks)
+	 * and wrote only some of it: all of it goes back now. */
+	if ((r = fs_write_inode(&f->node, &ino)) || e)
+		return e ? fs_errno(e) : r;
+	while (count) {
+		blk64_t first;
+		uint64_t run;
+
+		if ((r = map_run(f, &ino, lblk, count < RUN_MAX ? count : RUN_MAX, &first, &run)))
+			return r;
+		if (!first)
+			return -EIO;               /* fallocate left a hole */
+		if ((e = pv_ext2_io_direct(fsof(f)->io, 1, first, run, (void *)buf)))
+			return fs_errno(e);
+		buf += run * bs;
+		lblk += run;
+		count -= run;
+	}
+	return 0;
+}
+
+static int grow_to(struct fs_file *f, uint64_t end)
+{
+	struct ext2_inode_large ino;
+	int r = fs_read_inode(&f->node, &ino);
+
+	if (r || EXT2_I_SIZE(&ino) >= end)
+		return r;
+	errcode_t e = ext2fs_inode_size_set(fsof(f), (struct ext2_inode *)&ino, end);
+
+	return e ? fs_errno(e) : fs_write_inode(&f->node, &ino);
+}
+
+/* Whole blocks of an extent-mapped file go around libext2fs's per-block
+ * file API; the rest through it. */
+static long write_parts(struct fs_file *f, const char *buf, size_t n, uint64_t off)
+{
+	struct ext2_inode_large ino;
+	uint64_t bs = fsof(f)->blocksize, whole;
+	size_t done = 0;
+	long r = fs_read_inode(&f->node, &ino);
+
+	if (r)
+		return r;
+	if (!(ino.i_flags & EXT4_EXTENTS_FL) || (ino.i_flags & EXT4_INLINE_DATA_FL) || n < bs)
+		return write_small(f, buf, n, off);
+	if (off % bs) {
+		if ((r = write_small(f, buf, (size_t)(bs - off % bs), off)) <= 0)
+			return r;
+		done = (size_t)r;
+	}
+	if ((whole = (n - done) / bs)) {
+		if ((r = write_blocks(f, (off + done) / bs, whole, buf + done)) ||
+		    (r = grow_to(f, off + done + whole * bs)))
+			return done ? (long)done : r;
+		done += whole * bs;
+	}
+	if (done < n && (r = write_small(f, buf + done, n - done, off + done)) > 0)
+		done += (size_t)r;
+	return done ? (long)done : r;
+}
+
+/* What was written, even when the device filled up part way (ENOSPC only
+ * when nothing was). */
+static long write_at(struct fs_file *f, const void *buf, size_t n, uint64_t off)
+{
+	long r;
+
+	if (!n)
+		return 0;
+	if (!(n = fs_space_for(&f->node, off, n)))
+		return -ENOSPC;
+	if ((r = write_parts(f, buf, n, off)) > 0)
+		fs_touch(&f->node, FS_MTIME | FS_CTIME);
+	return r;
 }
 
 /* ---- the ops ----------------------------------------------------------------- */

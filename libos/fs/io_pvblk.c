@@ -376,3 +376,24 @@ void pv_ext2_io_stats(const char *dev, struct pv_ext2_io_stats *out)
 	if (d && d->busy)
 		*out = d->stats;
 }
+
+/* Whole blocks straight between the device and buf, for file data in
+ * long runs (libos/fs/file.c): cached copies of those blocks are written
+ * back first (if dirty) and dropped, so neither side sees stale data. */
+errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
+			    size_t count, void *buf)
+{
+	struct chan *c = chan_of(ch);
+	uint64_t bs = (uint64_t)ch->block_size, off = block * bs, len = count * bs;
+	int e;
+
+	if (write && !c->rw)
+		return EXT2_ET_RO_FILSYS;
+	if (block > UINT64_MAX / bs || off > c->dev->info.capacity ||
+	    len > c->dev->info.capacity - off)
+		return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
+	if (c->cache && (e = io_cache_bypass(c->cache, off, len)))
+		return dev_errcode(e, write);
+	e = dev_io(c->dev, write, off, buf, len);
+	return e ? dev_errcode(e, write) : 0;
+}

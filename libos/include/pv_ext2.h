@@ -45,6 +45,13 @@ struct pv_ext2_io_stats {
 };
 void pv_ext2_io_stats(const char *dev, struct pv_ext2_io_stats *out);
 
+/* count whole blocks (of the channel's block size) at block, straight
+ * between the device and buf, around the channel's cache (its copies of
+ * those blocks written back and dropped first).  For long runs of file
+ * data; libext2fs's own reads and writes go through the cache. */
+errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
+			    size_t count, void *buf);
+
 #define PV_EXT2_RW  1   /* open for writing (else read-only) */
 
 /* Open the file system on block device dev (a manifest name).  Refused,
