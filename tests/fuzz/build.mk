@@ -88,5 +88,4 @@ fuzz-ext2: $(FUZZ_EXT2) $(FUZZ_EXT2_SEEDS)/.stamp
 	$(Q)mkdir -p $(FUZZ_O)/corpus-ext2
 	$(FUZZ_EXT2) -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=10 \
 		-rss_limit_mb=1024 -artifact_prefix=$(FUZZ_O)/ -print_final_stats=1 \
-		$(FUZZ_ARGS) $(FUZZ_EXT2_ARGS) $(FUZZ_O)/corpus-ext2 $(FUZZ_EXT2_SEEDS) \
-		tests/fuzz/corpus/ext2
+		$(FUZZ_ARGS) $(FUZZ_EXT2_ARGS) $(FUZZ_O)/corpus-ext2 $(FUZZ_EXT2_SEEDS)

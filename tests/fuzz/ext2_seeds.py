@@ -6,6 +6,7 @@ host's real mke2fs -d into 1 MiB volumes as ext4 (4 KiB and 1 KiB
 blocks, with and without checksums, inline data) and ext2.  A seed is
 the harness's flag byte (1: fix the superblock checksum) and the image
 without its trailing zeros (the harness's disk is zero past the input).
+Regression seeds are those images with the field that once crashed.
 
     ext2_seeds.py OUTDIR
 """
@@ -24,6 +25,12 @@ KINDS = {   # name: (flags byte, mke2fs options)
     "ext4-nocsum-4k": (0, ["-t", "ext4", "-b", "4096", "-O", "^metadata_csum,^uninit_bg"]),
     "ext2-1k": (0, ["-t", "ext2", "-b", "1024"]),
     "ext2-4k": (0, ["-t", "ext2", "-b", "4096"]),
+}
+# Regressions: a seed name, the one to patch, and (byte offset, u32).
+# s_first_data_block 237 overflowed libext2fs's block bitmap when read
+# (ext2_open.c refuses it now).
+REGRESS = {
+    "regress-first-data-block": ("ext4-1k", 1024 + 0x14, 237),
 }
 
 
@@ -63,6 +70,11 @@ def main(out):
             data = open(img, "rb").read().rstrip(b"\0")
             with open(os.path.join(out, name), "wb") as f:
                 f.write(bytes([flags]) + data)
+    for name, (base, off, value) in REGRESS.items():
+        data = bytearray(open(os.path.join(out, base), "rb").read())
+        data[1 + off:1 + off + 4] = value.to_bytes(4, "little")
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
 
 
 if __name__ == "__main__":

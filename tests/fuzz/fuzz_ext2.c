@@ -14,6 +14,7 @@
  * written and is closed.  Anything may be refused; nothing may crash,
  * hang, leak or trip a sanitizer, and no channel may stay open.
  * Run by `make fuzz-ext2`. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,16 @@ static void dump(void)
 	if (f) {
 		fwrite(blk_mem_bytes(), 1, DISK_BYTES, f);
 		fclose(f);
+	}
+}
+
+/* libext2fs reports some damage through com_err's hook (stderr by
+ * default): quiet unless verbose. */
+static void quiet(const char *who, long code, const char *fmt, va_list ap)
+{
+	if (verbose) {
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
 	}
 }
 
@@ -242,6 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		blk_mem_init(DISK_BYTES);
 		verbose = getenv("FUZZ_EXT2_VERBOSE") != NULL;
+		set_com_err_hook(quiet);
 		ready = 1;
 	}
 	if (size < 1)
