@@ -3,9 +3,10 @@
 is committed): a tiny tree (files of 0 to 40 KiB, a 12-level path, an
 indexed directory of 80 entries, fast and slow symlinks) put by the
 host's real mke2fs -d into 1 MiB volumes as ext4 (4 KiB and 1 KiB
-blocks, with and without checksums, inline data) and ext2.  A seed is
-the harness's flag byte (1: fix the superblock checksum) and the image
-without its trailing zeros (the harness's disk is zero past the input).
+blocks, with and without checksums, inline data, 4 KiB clusters of 1 KiB
+blocks) and ext2.  A seed is the harness's flag byte (1: fix the
+superblock checksum) and the image without its trailing zeros (the
+harness's disk is zero past the input).
 Regression seeds are those images with the field that once crashed.
 
     ext2_seeds.py OUTDIR
@@ -21,6 +22,7 @@ KINDS = {   # name: (flags byte, mke2fs options)
     "ext4-4k": (1, ["-t", "ext4", "-b", "4096"]),
     "ext4-1k": (1, ["-t", "ext4", "-b", "1024"]),
     "ext4-inline": (1, ["-t", "ext4", "-b", "1024", "-O", "inline_data"]),
+    "ext4-bigalloc": (1, ["-t", "ext4", "-b", "1024", "-O", "bigalloc", "-C", "4096"]),
     "ext4-nocsum": (0, ["-t", "ext4", "-b", "1024", "-O", "^metadata_csum,^uninit_bg"]),
     "ext4-nocsum-4k": (0, ["-t", "ext4", "-b", "4096", "-O", "^metadata_csum,^uninit_bg"]),
     "ext2-1k": (0, ["-t", "ext2", "-b", "1024"]),
