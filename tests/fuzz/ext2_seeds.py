@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Seeds for tests/fuzz/fuzz_ext2.c, made at build time (nothing binary
-is committed): a tiny tree (files of 0 to 40 KiB, a 12-level path, an
+is committed): a tiny tree (files of 0 to 40 KiB, a sparse file of 12
+extents, a 12-level path, an
 indexed directory of 80 entries, fast and slow symlinks) put by the
 host's real mke2fs -d into 1 MiB volumes as ext4 (4 KiB and 1 KiB
 blocks, with and without checksums, inline data, 4 KiB clusters of 1 KiB
@@ -49,6 +50,10 @@ def make_tree(root):
     os.mkdir(many)
     for i in range(80):
         open(os.path.join(many, "an-entry-with-a-long-name-%03d" % i), "wb").close()
+    with open(os.path.join(root, "holes"), "wb") as f:     # an extent tree, depth 1
+        for i in range(12):
+            f.seek(i * 8192)
+            f.write(b"%d" % i)
     os.symlink("f60", os.path.join(root, "fast"))
     os.symlink("d0/" * 30 + "slow-target", os.path.join(root, "slow"))
 
