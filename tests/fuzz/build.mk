@@ -1,9 +1,11 @@
-# Fuzzing the manifest parser, and the volume layer's readers of on-disk
-# data (LVM2 metadata, GPT), with libFuzzer (clang).
+# Fuzzing the manifest parser, the volume layer's readers of on-disk
+# data (LVM2 metadata, GPT) and the libOS's ext2/3/4 mount path, with
+# libFuzzer (clang).
 #
 #   make fuzz                   run for $(FUZZ_SECONDS) seconds (default 60)
 #   make fuzz FUZZ_SECONDS=600 FUZZ_ARGS=-jobs=2
 #   make fuzz-volumes           the same for tests/fuzz/fuzz_volumes.c
+#   make fuzz-ext2              the same for tests/fuzz/fuzz_ext2.c
 #
 # The committed seeds in tests/fuzz/corpus/manifest/ are read, never
 # written: new inputs go to $(FUZZ_O)/corpus, and a crash is saved as

@@ -48,8 +48,8 @@ const char *__asan_default_options(void)
 }
 
 /* Referenced by mkjournal.c's journal creation, which the mount path
- * never calls; a guest's --gc-sections drops it, sanitizer coverage keeps
- * it here.  ismounted.c (host probes) is not built. */
+ * never calls: guests link with --gc-sections, which drops it; this link
+ * keeps it.  ismounted.c (host probes) is not built. */
 errcode_t ext2fs_check_mount_point(const char *file, int *mount_flags,
 				   char *mtpt, int mtlen)
 {
