@@ -77,8 +77,9 @@ def pv_places(img):
 
 
 def lvm_report(loops, *args):
-    out = run(args[0], "--driverloaded", "n", "--config", lvm_config(*loops), "--noheadings", "--units", "b",
-              "--nosuffix", "--separator", "|", *args[1:])
+    """An lvm2 report command's rows, in bytes, on our loop devices only."""
+    out = run(args[0], "--driverloaded", "n", "--config", lvm_config(*loops), "--noheadings",
+              "--units", "b", "--nosuffix", "--separator", "|", *args[1:])
     return [[c.strip() for c in l.split("|")] for l in out.strip().splitlines() if l.strip()]
 
 
@@ -147,7 +148,8 @@ def mkfs(tmp, size, tree, fstype, block_size, label):
     if r.returncode:
         msg = (r.stderr or r.stdout).strip()
         if re.search(r"Could not allocate (block|inode)|No space left|not enough space", msg):
-            raise Error("%d MiB is too small for %s (%s)" % (size >> 20, tree, msg.splitlines()[-1]))
+            raise Error("%d MiB is too small for %s (%s)"
+                        % (size >> 20, tree, msg.splitlines()[-1]))
         raise Error("mke2fs failed: %s" % msg)
 
 
