@@ -24,6 +24,11 @@ KINDS = {   # name: (flags byte, mke2fs options)
     "ext4-1k": (1, ["-t", "ext4", "-b", "1024"]),
     "ext4-inline": (1, ["-t", "ext4", "-b", "1024", "-O", "inline_data"]),
     "ext4-bigalloc": (1, ["-t", "ext4", "-b", "1024", "-O", "bigalloc", "-C", "4096"]),
+    # Without checksums, mutations reach inline data and clusters too.
+    "ext4-inline-nocsum": (0, ["-t", "ext4", "-b", "1024", "-O",
+                               "inline_data,^metadata_csum,^uninit_bg"]),
+    "ext4-bigalloc-nocsum": (0, ["-t", "ext4", "-b", "1024", "-O",
+                                 "bigalloc,^metadata_csum,^uninit_bg", "-C", "4096"]),
     "ext4-nocsum": (0, ["-t", "ext4", "-b", "1024", "-O", "^metadata_csum,^uninit_bg"]),
     "ext4-nocsum-4k": (0, ["-t", "ext4", "-b", "4096", "-O", "^metadata_csum,^uninit_bg"]),
     "ext2-1k": (0, ["-t", "ext2", "-b", "1024"]),
