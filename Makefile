@@ -97,7 +97,7 @@ include tests/unit/build.mk
 -include tests/fuzz/build.mk
 
 # ---- top-level goals -------------------------------------------------------
-.PHONY: all image run debug test test-unit test-configs test-tools test-system bench fuzz fuzz-volumes check-manifest clean distclean
+.PHONY: all image run debug test test-unit test-configs test-tools test-system bench fuzz fuzz-volumes fuzz-ext2 check-manifest clean distclean
 
 all: $(HV_ELF) $(LOADER_EFI) $(TOOLS) $(IMAGE)
 

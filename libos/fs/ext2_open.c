@@ -27,6 +27,25 @@ static errcode_t refuse_code(errcode_t e, char *why, size_t n)
 	return e;
 }
 
+/* e2fsck's rule for the first data block (PR_0_FIRST_DATA_BLOCK): 1
+ * with 1 KiB blocks and clusters, else 0.  libext2fs trusts it: a larger
+ * one overflows the block bitmap it allocates when it reads the bitmaps
+ * (ext2fs_read_bitmaps, before any write; found by make fuzz-ext2). */
+static errcode_t check_geometry(ext2_filsys fs, char *why, size_t n)
+{
+	struct ext2_super_block *sb = fs->super;
+	uint32_t want = sb->s_log_block_size == 0 && EXT2FS_CLUSTER_RATIO(fs) == 1;
+
+	if (sb->s_first_data_block != want) {
+		if (why && n)
+			snprintf(why, n, "bad geometry: first data block is %lu, should be %lu "
+				 "(run e2fsck on the host)", (unsigned long)sb->s_first_data_block,
+				 (unsigned long)want);
+		return EXT2_ET_CORRUPT_SUPERBLOCK;
+	}
+	return 0;
+}
+
 /* A journal with transactions not yet replayed: the blocks the
  * file system points to may be older than what the journal holds.
  * Replaying is e2fsck's (or Linux's) job, not ours. */
@@ -55,7 +74,7 @@ errcode_t pv_ext2_open(const char *dev, int flags, ext2_filsys *out,
 	e = ext2fs_open2(dev, NULL, f, 0, 0, pv_ext2_io_manager, &fs);
 	if (e)
 		return refuse_code(e, why, whylen);
-	if ((e = check_state(fs, rw, why, whylen))) {
+	if ((e = check_geometry(fs, why, whylen)) || (e = check_state(fs, rw, why, whylen))) {
 		ext2fs_close_free(&fs);
 		return e;
 	}

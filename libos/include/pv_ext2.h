@@ -61,6 +61,8 @@ errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
  *     checksum (metadata_csum), an incompatible feature libext2fs does
  *     not know (or, with PV_EXT2_RW, a read-only-compatible one);
  *   - a journal that needs recovery (the host's e2fsck replays it);
+ *   - a geometry e2fsck refuses and libext2fs trusts: a first data
+ *     block other than 1 (1 KiB blocks) or 0 (larger);
  *   - with PV_EXT2_RW: a file system marked as having errors, or a
  *     read-only device.
  * 0 and *out set, or the libext2fs/errno code.  Close with ext2fs_close2. */

@@ -33,6 +33,9 @@
 #
 # Environment (the Makefile sets the first, sdk/deps/build.mk):
 #   E2FS_CFLAGS    the guest compile flags (GUEST_CFLAGS)
+#   E2FS_CC        the compiler (default gcc).  tests/fuzz/build.mk builds a
+#                  host variant of the same sources with clang and the
+#                  fuzzer's sanitizer flags: another prefix, by its hash
 #   E2FS_DSC       use this .dsc (next to its orig tarball) instead of fetching
 #   E2FS_FORCE=1   rebuild even if cached;  E2FS_JOBS (default 2)
 set -eu
@@ -42,6 +45,7 @@ CACHE="$ROOT/build/deps"          # never under $(O): test builds share it
 SRCDIR="$CACHE/src/e2fsprogs"
 OURS="$ROOT/sdk/deps/e2fsprogs"     # config.h, include/ (stand-in headers)
 RECIPE=1                          # bump when the steps below change the output
+CC=${E2FS_CC:-gcc}
 
 . "$ROOT/sdk/deps/debsrc.sh"    # the private-apt fetch, shared with lwip.sh
 DEBSRC_OFFLINE="set E2FS_DSC=/path/to/e2fsprogs_VERSION.dsc (with its tarballs)"
@@ -54,6 +58,8 @@ key_text() {
 		echo "ours $f $(sha256sum "$OURS/$f" | cut -d' ' -f1)"
 	done
 	echo "gcc=$(gcc -dumpmachine) $(gcc -dumpfullversion)"
+	# Only when not gcc, so that the guest build's hash stays as it was.
+	[ "$CC" = gcc ] || echo "cc=$CC $($CC --version | head -n 1)"
 	echo "binutils=$(ld --version | head -n 1)"
 }
 
@@ -193,7 +199,7 @@ MK
 # send e2fsprogs to Linux-only headers (<sys/syscall.h>, ioctls): a guest
 # is not Linux.  Debug info names stable paths, not $tmp.
 # shellcheck disable=SC2086
-make -C "$tmp" -j"${E2FS_JOBS:-2}" SRC="$src" GEN="$gen" CC=gcc \
+make -C "$tmp" -j"${E2FS_JOBS:-2}" SRC="$src" GEN="$gen" CC="$CC" \
 	CFLAGS="$E2FS_CFLAGS -Wno-error -Ulinux -U__linux -U__linux__ -U__gnu_linux__ -I$OURS/include -I$gen -I$gen/ext2fs -I$src/lib \
 -I$src/lib/ext2fs -I$src/lib/et \
 -ffile-prefix-map=$src=/usr/src/e2fsprogs-$version -ffile-prefix-map=$tmp/gen=/usr/src/e2fsprogs-$version" \

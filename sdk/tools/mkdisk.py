@@ -4,6 +4,8 @@
     mkdisk.py OUT.img --size 256M --gpt data:64M,logs:32M
     mkdisk.py OUT.img --size 256M --lvm vg0:web=64M,db=32M
     mkdisk.py OUT.img --size 256M --gpt boot:16M --lvm vg0:web=64M
+    mkdisk.py OUT.img --size 256M --gpt data:64M --lvm vg0:web=64M \
+        --fs gpt:data=DIR --fs lvm:vg0/web=DIR2 [--fs-type ext2] [--block-size 1024]
 
 --gpt writes a GPT with named partitions (sgdisk); a last partition given
 without a size (logs) takes the rest.  --lvm makes the image an LVM2
@@ -12,6 +14,8 @@ own tools, through a loop device, with device-mapper left out: the
 volumes are never activated on this host).  With both, the PV is a last
 GPT partition (type Linux LVM, named after the VG) after the --gpt ones.
 One image holds one VG; use several images (disks) for several VGs.
+--fs SPEC=DIR fills the volume SPEC (as the manifest names it) with an
+ext4 file system made from DIR by the real mke2fs (sdk/tools/mkvol.py).
 
 The image is sparse.  It prints the manifest specs that name the volumes
 (block = gpt:data, block = lvm:vg0/web).  --lvm needs root (losetup) and
@@ -21,18 +25,14 @@ See docs/storage.md.
 import argparse
 import os
 import re
-import shutil
 import subprocess
 import sys
+
+from disktools import Error, lvm_config, need, run
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,36}$")       # gpt:NAME in a manifest
 LVM_RE = re.compile(r"^[A-Za-z0-9_.+][A-Za-z0-9_.+-]{0,126}$")
 UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-ENV = dict(os.environ, LVM_SUPPRESS_FD_WARNINGS="1")
-
-
-class Error(Exception):
-    pass
 
 
 def size_of(text):
@@ -76,19 +76,6 @@ def parse_lvm(spec):
     return vg, out
 
 
-def run(*args):
-    r = subprocess.run(args, env=ENV, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise Error("%s failed: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
-    return r.stdout
-
-
-def need(tool, package):
-    if not shutil.which(tool):
-        raise Error("%s not found: install the Debian package %s "
-                    "(sdk/tools/ensure-deps.sh does)" % (tool, package))
-
-
 def make_gpt(img, parts, lvm_part=None):
     """GPT partitions; lvm_part: a last one (type 8E00) with this name, the
     rest of the disk.  Returns the manifest lines and (first, sectors) of
@@ -110,12 +97,6 @@ def make_gpt(img, parts, lvm_part=None):
         last = int(re.search(r"Last sector: (\d+)", info).group(1))
         where = (first, last - first + 1)
     return ["block = gpt:%s" % name for name, _ in parts], where
-
-
-def lvm_config(loop):
-    """Only our loop device, no devices file, no lock daemon, no backups in /etc."""
-    return ('devices { use_devicesfile=0 filter=["a|^%s$|","r|.*|"] } '
-            'global { use_lvmlockd=0 } backup { backup=0 archive=0 }' % loop)
 
 
 def make_lvm(img, vg, lvs, where=None):
@@ -140,6 +121,25 @@ def make_lvm(img, vg, lvs, where=None):
     return ["block = lvm:%s/%s" % (vg, lv) for lv, _ in lvs], report
 
 
+def parse_fs(items):
+    """['gpt:data=www'] -> [('gpt:data', 'www')]"""
+    out = []
+    for item in items:
+        spec, eq, tree = item.partition("=")
+        if not eq or not spec or not tree:
+            raise Error("bad --fs %r (use SPEC=DIR, e.g. gpt:data=www)" % item)
+        out.append((spec, tree))
+    return out
+
+
+def fill_volumes(a):
+    """--fs: each volume made from its directory by sdk/tools/mkvol.py."""
+    import mkvol
+    for spec, tree in parse_fs(a.fs):
+        size = mkvol.fill(a.image, spec, tree, a.fs_type, a.block_size)
+        print("%s: %s from %s (%d MiB)" % (spec, a.fs_type, tree, size >> 20))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -149,6 +149,12 @@ def main(argv=None):
     ap.add_argument("--gpt", help="NAME:SIZE,... GPT partitions (the last may omit SIZE)")
     ap.add_argument("--lvm", help="VG:LV=SIZE,... an LVM2 PV, VG and linear LVs "
                     "(with --gpt: in a last partition)")
+    ap.add_argument("--fs", action="append", default=[], metavar="SPEC=DIR",
+                    help="fill volume SPEC (gpt:NAME, lvm:VG/LV) with a file system "
+                    "made from DIR (repeatable)")
+    ap.add_argument("--fs-type", default="ext4", help="for --fs: ext4 (default) or ext2")
+    ap.add_argument("--block-size", type=int, choices=(1024, 2048, 4096),
+                    help="for --fs: the file system's block size")
     ap.add_argument("--force", action="store_true", help="overwrite an existing image")
     a = ap.parse_args(argv)
     try:
@@ -157,6 +163,7 @@ def main(argv=None):
         size = size_of(a.size)
         parts = parse_gpt(a.gpt) if a.gpt else None
         vg_lvs = parse_lvm(a.lvm) if a.lvm else None
+        parse_fs(a.fs)
         if parts and vg_lvs and parts[-1][1] is None:
             raise Error("with --lvm every --gpt partition needs a size "
                         "(the LVM partition takes the rest)")
@@ -170,6 +177,7 @@ def main(argv=None):
                 more, report = make_lvm(a.image, *vg_lvs, where=where)
                 specs += more
                 print(report.rstrip())
+            fill_volumes(a)
         except Error:
             os.unlink(a.image)          # no half-made image left behind
             raise
