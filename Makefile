@@ -111,19 +111,29 @@ API_PORT  ?= 8080
 HTTP_PORT ?= 8081
 GDB_PORT  ?= 1234
 CPUS      ?= 2
-RUN_NET = --smp $(CPUS) --net --hostfwd tcp:127.0.0.1:$(API_PORT)-10.0.2.15:80 \
+RUN_NET = --smp $(CPUS) --drive $(DEMO_DISK) --net --hostfwd tcp:127.0.0.1:$(API_PORT)-10.0.2.15:80 \
 	--hostfwd tcp:127.0.0.1:$(HTTP_PORT)-10.0.2.16:80 \
 	--port-hint '$(API_PORT)=make $@ API_PORT={free}' --port-hint '$(HTTP_PORT)=make $@ HTTP_PORT={free}'
 
-run: all
+# The demo's data disk: a GPT partition "www" holding an ext4 made from
+# apps/httpd/www by the real mkfs.ext4 -d (sdk/tools/mkdisk.py --fs), which
+# the web guest mounts at /srv (configs/demo.conf).
+DEMO_DISK := $(O)/demo-disk.img
+DEMO_WWW  := $(shell find apps/httpd/www -type f 2>/dev/null)
+$(DEMO_DISK): $(DEMO_WWW) sdk/tools/mkdisk.py sdk/tools/mkvol.py | $(DEPS_STAMP)
+	@echo "  DISK    $@"
+	$(Q)rm -f $@
+	$(Q)$(PY) sdk/tools/mkdisk.py $@ --size 16M --gpt www:12M --fs gpt:www=apps/httpd/www >/dev/null
+
+run: all $(DEMO_DISK)
 	@echo "Dashboard and API: http://127.0.0.1:$(API_PORT)/  (the control domain prints its token:"
 	@echo "  control| control: API token: ...).  Then, in another terminal:"
 	@echo "  export PARAVANE_URL=http://127.0.0.1:$(API_PORT) PARAVANE_TOKEN=<token>"
 	@echo "  sdk/tools/pvctl create $(O)/apps/hello/hello.elf --memory 1M -c -- hi there"
-	@echo "The web guest: curl http://127.0.0.1:$(HTTP_PORT)/"
+	@echo "The web guest: curl http://127.0.0.1:$(HTTP_PORT)/  and, from its volume, /files/index.html"
 	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive $(RUN_NET)
 
-debug: all
+debug: all $(DEMO_DISK)
 	$(PY) sdk/tools/qemu.py --image $(IMAGE) --interactive --gdb $(GDB_PORT) \
 		--port-hint '$(GDB_PORT)=make debug GDB_PORT={free}' --symbols $(HV_ELF) $(RUN_NET)
 

@@ -15,10 +15,11 @@ all: $(APP_ELFS)
 apps: $(APP_ELFS)
 
 # Always ask the app's make (it knows its sources); the ELF's time stamp
-# only moves when it was really relinked.  The lwIP port (and so lwIP) is
-# made first for every app: only the app's make knows whether it sets
-# PV_NET, and it does not build them itself.
-$(O)/apps/%.elf: $(LIBOS_LIB) $(NEWLIB_STAMP) $(LIBOS_NET_LIB) apps-force
+# only moves when it was really relinked.  The lwIP port (and so lwIP) and
+# the file layer (and so libext2fs) are made first for every app: only the
+# app's make knows whether it sets PV_NET or PV_FS, and it does not build
+# them itself.
+$(O)/apps/%.elf: $(LIBOS_LIB) $(NEWLIB_STAMP) $(LIBOS_NET_LIB) $(LIBOS_FS_LIB) apps-force
 	$(Q)$(MAKE) --no-print-directory -C apps/$(*D) \
 		O=$(abspath $(O)) PV_TOP=1
 

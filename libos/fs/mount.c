@@ -10,9 +10,11 @@
  * A mount that fails is reported on the console and left out: its path
  * does not exist for the app. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <et/com_err.h>
 #include <pv_ext2.h>
 
 #include "fs.h"
@@ -85,10 +87,32 @@ static void mount_one(const struct pv_mount *pm)
 	fs_mount_count++;
 }
 
+/* libext2fs reports some damage through com_err ("Illegal block number
+ * passed to ext2fs_mark_block_bitmap ..."), as often as a damaged volume
+ * makes it: the first COM_ERR_MAX reach the console, then one line says
+ * the rest are dropped. */
+#define COM_ERR_MAX 20
+
+static void com_err_quietly(const char *who, long code, const char *fmt, va_list ap)
+{
+	static unsigned said;
+
+	if (said++ > COM_ERR_MAX)
+		return;
+	if (said > COM_ERR_MAX) {
+		fprintf(stderr, "fs: more libext2fs messages dropped\n");
+		return;
+	}
+	fprintf(stderr, "fs: %s: %s ", who ? who : "libext2fs", code ? error_message(code) : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 __attribute__((constructor(101))) static void mount_all(void)
 {
 	const struct pv_start_info *si = libos_si;
 
+	set_com_err_hook(com_err_quietly);
 	for (uint32_t i = 0; i < si->mount_count && i < FS_MOUNTS; i++)
 		mount_one(&si->mount[i]);
 }

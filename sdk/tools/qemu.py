@@ -446,7 +446,7 @@ def run(image, timeout=60, until=None, extra_args=(), icount=None, gdb=False,
 
 
 def interactive(image, gdb=False, symbols=None, icount=None, memory="512M",
-                smp=1, extra_args=(), net=None, port_hints=None):
+                smp=1, extra_args=(), net=None, port_hints=None, drives=()):
     """make run / make debug: the serial console on this terminal.  Returns
     QEMU's exit code, 128 + signal when we were told to stop, or 2 when a
     host port it would forward is taken (checked before QEMU starts)."""
@@ -466,7 +466,7 @@ def interactive(image, gdb=False, symbols=None, icount=None, memory="512M",
     sys.stdout.flush()
     with tempfile.TemporaryDirectory(prefix="paravane-qemu-") as tmp:
         cmd = command(image, _fresh_vars(tmp), memory, smp, icount, gdb,
-                      "mon:stdio", extra_args, net)
+                      "mon:stdio", extra_args, net, drives)
         with stop_signals():
             proc = subprocess.Popen(cmd)
             threading.Thread(target=_follow_parent, args=(proc,), daemon=True).start()
@@ -502,6 +502,8 @@ def parse_args(argv):
     p.add_argument("--net", action="store_true",
                    help="add a virtio-net NIC on QEMU's user network "
                         + NET_SUBNET)
+    p.add_argument("--drive", action="append", default=[], metavar="IMG",
+                   help="attach a raw disk image as virtio-blk (repeatable)")
     p.add_argument("--hostfwd", action="append", default=[], metavar="RULE",
                    help="forward a host port, e.g. "
                         "tcp:127.0.0.1:8080-10.0.2.15:80 (implies --net; "
@@ -530,7 +532,8 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     if a.interactive:
         return interactive(a.image, a.gdb or False, a.symbols, a.icount, a.memory,
-                           a.smp, a.extra, a.net_opt, a.port_hints)
+                           a.smp, a.extra, a.net_opt, a.port_hints,
+                           [(d, "virtio") for d in a.drive])
     problems = port_problems(host_ports(a.net_opt, a.gdb), a.port_hints)
     for msg in problems:
         _say("qemu.py: " + msg)
@@ -539,7 +542,7 @@ def main(argv=None):
     try:
         r = run(a.image, timeout=a.timeout, until=a.until, extra_args=a.extra,
                 icount=a.icount, gdb=a.gdb or False, memory=a.memory, smp=a.smp,
-                stream=sys.stdout, net=a.net_opt)
+                stream=sys.stdout, net=a.net_opt, drives=[(d, "virtio") for d in a.drive])
     except Stopped as s:
         _say("qemu.py: stopped by %s" % s)
         return s.exit_code

@@ -2,6 +2,7 @@
 forwards it.  The control domain prints a generated token once; with it
 the API answers, without it nothing does; the web guest serves."""
 import re
+import subprocess
 import tempfile
 import urllib.error
 import urllib.request
@@ -21,13 +22,23 @@ def get(url, token=None):
         return e.code, e.read()
 
 
+def demo_disk(tmp):
+    """The data disk as the Makefile's $(DEMO_DISK) rule makes it."""
+    disk = "%s/demo-disk.img" % tmp
+    subprocess.run([pvrun.PY, str(ROOT / "sdk/tools/mkdisk.py"), disk, "--size", "16M",
+                    "--gpt", "www:12M", "--fs", "gpt:www=%s" % (ROOT / "apps/httpd/www")],
+                   check=True, capture_output=True, cwd=ROOT)
+    return disk
+
+
 def test_demo_manifest_as_make_run_boots_it():
     api, web = free_port(), free_port()
     manifest = (ROOT / "configs" / "demo.conf").read_text()
     with tempfile.TemporaryDirectory() as tmp:
         img = pvrun.make_image(tmp, BUILD, manifest, [guest("control"), guest("hello"), guest("httpd")])
         vm = qemu.Background(str(img), smp=2, net=["tcp:127.0.0.1:%d-10.0.2.15:80" % api,
-                                                   "tcp:127.0.0.1:%d-10.0.2.16:80" % web])
+                                                   "tcp:127.0.0.1:%d-10.0.2.16:80" % web],
+                             drives=[(demo_disk(tmp), "virtio")])
         try:
             assert vm.wait_for(r"control\| control: dashboard .*pvctl list", 120), vm.log[-3000:]
             assert vm.wait_for(r"web\| httpd: serving", 60), vm.log[-3000:]
@@ -40,6 +51,8 @@ def test_demo_manifest_as_make_run_boots_it():
             status, body = get("http://127.0.0.1:%d/" % api)
             assert status == 200 and b"<html" in body
             assert b"Hello from a Paravane unikernel" in get("http://127.0.0.1:%d/" % web)[1]
+            page = (ROOT / "apps/httpd/www/index.html").read_bytes()
+            assert get("http://127.0.0.1:%d/files/index.html" % web) == (200, page)
             assert "hello| Hello from Paravane!" in vm.log
         finally:
             vm.stop()
