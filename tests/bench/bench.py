@@ -12,7 +12,8 @@ icount needs one CPU); the SMP figures (scaling, wake-up latency, idle
 cost) come from smp_bench.py, the control plane's (creates through the
 API, the hypervisor's part of a create, creates/s, density) from
 serverless_bench.py, the block storage figures (next to a Linux VM on the
-same virtio-blk disk) from block_bench.py.
+same virtio-blk disk) from block_bench.py, the file figures (the same
+program on ext4 in a guest and in the Linux VM) from file_bench.py.
 """
 import os
 import re
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "sdk" / "tools"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pvrun  # noqa: E402
 import block_bench  # noqa: E402
+import file_bench  # noqa: E402
 import qemu  # noqa: E402
 import serverless_bench  # noqa: E402
 import smp_bench  # noqa: E402
@@ -439,6 +441,7 @@ def main():
     net1, net_many = measure_net(1), measure_net(MANY_CPUS)
     print_net(net1, net_many, measure_linux_vm())
     block_bench.print_block(block_bench.measure(BUILD))
+    file_bench.print_files(file_bench.measure(BUILD))
     smp_bench.print_smp(smp_bench.measure_smp(BUILD), smp_row)
     serverless_bench.print_serverless(serverless_bench.measure(BUILD, ICOUNT_SHIFT, hello_kib))
 

@@ -4,10 +4,10 @@
  * Plain POSIX only, so both run the same lines.  Phases, each timed by the
  * program itself (CLOCK_MONOTONIC):
  *   create  N files of BYTES (open O_CREAT, write, close), then sync()
- *   read    each file whole (Linux: page cache dropped first)
+ *   read    each file whole (Linux: page cache dropped first), checked
  *   delete  each file (unlink), then sync()
  *   write   one file of M MiB in 1 MiB writes, then fsync()
- *   seqread it back in 1 MiB reads (Linux: page cache dropped first)
+ *   seqread it back in 1 MiB reads (Linux: page cache dropped first), checked
  * Output: "fsbench: PHASE ops=.. bytes=.. ns=..", then "fsbench: done". */
 #include <fcntl.h>
 #include <stdint.h>
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char buf[1 << 20];
+static char buf[1 << 20], want[1 << 20];
 
 static uint64_t now_ns(void)
 {
@@ -81,7 +81,8 @@ static int small_files(const char *dir, int n, size_t size)
 	for (int i = 0; i < n; i++) {
 		int fd = open(name(dir, i), O_RDONLY);
 
-		if (fd < 0 || read(fd, buf, size) != (ssize_t)size || close(fd))
+		if (fd < 0 || read(fd, buf, size) != (ssize_t)size || close(fd) ||
+		    memcmp(buf, want, size))
 			return fail("read", name(dir, i));
 	}
 	report("read", n, (uint64_t)n * size, t0);
@@ -112,7 +113,7 @@ static int big_file(const char *dir, int mib)
 	t0 = now_ns();
 	fd = open(path, O_RDONLY);
 	for (int i = 0; fd >= 0 && i < mib; i++)
-		if (read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+		if (read(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf) || memcmp(buf, want, sizeof(buf)))
 			return fail("seqread", path);
 	if (fd < 0 || close(fd))
 		return fail("seqread", path);
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
 	if (size > sizeof(buf))
 		size = sizeof(buf);
 	for (size_t i = 0; i < sizeof(buf); i++)
-		buf[i] = (char)(i * 13 + 7);
+		want[i] = buf[i] = (char)(i * 13 + 7);
 	if (small_files(argv[1], files, size) || big_file(argv[1], mib))
 		return 1;
 	printf("fsbench: done\n");
