@@ -101,6 +101,11 @@ struct io_cache *io_cache_new(unsigned bsize, size_t bytes, io_dev_fn *fn, void 
 	return c;
 }
 
+unsigned io_cache_bsize(const struct io_cache *c)
+{
+	return c->bsize;
+}
+
 void io_cache_free(struct io_cache *c)
 {
 	if (!c)

@@ -18,6 +18,7 @@ struct io_cache;
 
 struct io_cache *io_cache_new(unsigned bsize, size_t bytes, io_dev_fn *fn, void *dev);
 void io_cache_free(struct io_cache *c);      /* dirty blocks are lost */
+unsigned io_cache_bsize(const struct io_cache *c);
 int io_cache_read(struct io_cache *c, uint64_t block, size_t count, void *buf);
 int io_cache_write(struct io_cache *c, uint64_t block, size_t count, const void *buf);
 int io_cache_writeback(struct io_cache *c);

@@ -144,9 +144,12 @@ static int dev_io(void *dev, int write, uint64_t off, void *buf, size_t len)
 	return partial(d, write, off, buf, len);
 }
 
-/* len bytes at byte off, through the cache when they are whole blocks:
- * 0 or a libext2fs/errno code. */
-static errcode_t io_bytes(io_channel ch, int write, uint64_t off, void *buf, size_t len)
+/* len bytes at byte off: whole blocks (blocks > 0) of the size the cache
+ * was made for go through it (made now, at the first such access: the
+ * file system's block size); anything else around it.  0 or a
+ * libext2fs/errno code. */
+static errcode_t io_bytes(io_channel ch, int write, uint64_t off, void *buf, size_t len,
+			  int blocks)
 {
 	struct chan *c = chan_of(ch);
 	uint64_t bs = (uint64_t)ch->block_size;
@@ -156,7 +159,9 @@ static errcode_t io_bytes(io_channel ch, int write, uint64_t off, void *buf, siz
 		return EXT2_ET_RO_FILSYS;
 	if (off > c->dev->info.capacity || len > c->dev->info.capacity - off)
 		return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
-	if (c->cache && off % bs == 0 && len % bs == 0)
+	if (blocks && !c->cache)
+		c->cache = io_cache_new((unsigned)bs, CACHE_BYTES, dev_io, c->dev);
+	if (blocks && c->cache && io_cache_bsize(c->cache) == bs)
 		e = write ? io_cache_write(c->cache, off / bs, len / bs, buf) :
 			    io_cache_read(c->cache, off / bs, len / bs, buf);
 	else if (c->cache && (e = io_cache_bypass(c->cache, off, len)))
@@ -198,7 +203,7 @@ static errcode_t pvblk_read_blk64(io_channel ch, unsigned long long block,
 	errcode_t e = to_bytes(ch, block, count, &off, &len);
 
 	if (!e)
-		e = io_bytes(ch, 0, off, data, len);
+		e = io_bytes(ch, 0, off, data, len, count > 0);
 	if (e && ch->read_error)      /* e2fsck's hook, as unix_io calls it */
 		e = ch->read_error(ch, (unsigned long)block, count, data, len, 0, e);
 	return e;
@@ -212,7 +217,7 @@ static errcode_t pvblk_write_blk64(io_channel ch, unsigned long long block,
 	errcode_t e = to_bytes(ch, block, count, &off, &len);
 
 	if (!e)
-		e = io_bytes(ch, 1, off, (void *)data, len);
+		e = io_bytes(ch, 1, off, (void *)data, len, count > 0);
 	if (e && ch->write_error)
 		e = ch->write_error(ch, (unsigned long)block, count, data, len, 0, e);
 	return e;
@@ -229,28 +234,29 @@ static errcode_t pvblk_write_blk(io_channel ch, unsigned long block, int count,
 	return pvblk_write_blk64(ch, block, count, data);
 }
 
+/* Not for the primary superblock: libext2fs would write it field by
+ * field, and a crash between two fields leaves a superblock whose
+ * checksum fails (e2fsck then refuses to open the volume).  Unimplemented
+ * there, so libext2fs writes it whole, in one request. */
+#define SB_START 1024
+#define SB_END   2048
+
 static errcode_t pvblk_write_byte(io_channel ch, unsigned long offset, int count,
 				  const void *data)
 {
 	if (count < 0)
 		return EXT2_ET_INVALID_ARGUMENT;
-	return io_bytes(ch, 1, offset, (void *)data, (size_t)count);
+	if (offset < SB_END && offset + (unsigned long)count > SB_START)
+		return EXT2_ET_UNIMPLEMENTED;
+	return io_bytes(ch, 1, offset, (void *)data, (size_t)count, 0);
 }
 
-/* A new block size: a new cache, once the old one is written back. */
+/* The cache keeps its own block size: libext2fs switches to 1024 for a
+ * moment to write the superblock, which then goes around it. */
 static errcode_t pvblk_set_blksize(io_channel ch, int blksize)
 {
-	struct chan *c = chan_of(ch);
-	errcode_t e;
-
 	if (blksize <= 0 || blksize > MAX_BLKSIZE)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if (blksize == ch->block_size && c->cache)
-		return 0;
-	if ((e = write_back(c)))
-		return e;
-	io_cache_free(c->cache);
-	c->cache = io_cache_new((unsigned)blksize, CACHE_BYTES, dev_io, c->dev);
 	ch->block_size = blksize;
 	return 0;
 }
@@ -323,7 +329,6 @@ static io_channel new_channel(const char *name, struct dev *d, int flags)
 	}
 	c->dev = d;
 	c->rw = !!(flags & IO_FLAG_RW);
-	c->cache = io_cache_new(1024, CACHE_BYTES, dev_io, d);
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = &manager;
 	ch->name = n;

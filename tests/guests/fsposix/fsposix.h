@@ -33,5 +33,6 @@ int mode_fill(const char *dir);
 int mode_many(const char *dir);
 int mode_ro(const char *dir);
 int mode_host(const char *dir);
+int mode_crash(const char *dir);
 
 #endif

@@ -59,6 +59,8 @@ static int run(const char *mode, const char *dir, int n)
 		return mode_ro(dir);
 	if (!strcmp(mode, "host"))
 		return mode_host(dir);
+	if (!strcmp(mode, "crash"))
+		return mode_crash(dir);
 	printf("fsposix: unknown mode %s\n", mode);
 	return 2;
 }
