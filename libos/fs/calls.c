@@ -56,6 +56,8 @@ int fs_sync_mount(struct fs_mount *m, int flush)
 	m->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 	e = ext2fs_flush2(m->fs, flush ? 0 : EXT2_FLAG_FLUSH_NO_SYNC);
 	m->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
+	if (!e && flush)
+		m->freed = 0;
 	return e ? fs_errno(e) : 0;
 }
 

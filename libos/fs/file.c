@@ -204,6 +204,12 @@ static int write_blocks(struct fs_file *f, uint64_t lblk, uint64_t count, const 
 	errcode_t e;
 	int r;
 
+	/* Blocks freed since the last sync may be handed out again here, and
+	 * the data goes straight to them: the freeing must be on the disk
+	 * first, or a crash would leave the old file (still named there)
+	 * pointing at the new one's data. */
+	if (f->node.mnt->freed && (r = fs_sync_mount(f->node.mnt, 1)))
+		return r;
 	if ((r = fs_read_inode(&f->node, &ino)))
 		return r;
 	e = ext2fs_fallocate(fsof(f), EXT2_FALLOCATE_FORCE_INIT | EXT2_FALLOCATE_INIT_BEYOND_EOF,

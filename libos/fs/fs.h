@@ -32,6 +32,7 @@ struct fs_mount {
 	char dev[16];
 	ext2_filsys fs;
 	int readonly;
+	int freed;                         /* blocks freed since the last sync */
 };
 
 /* A node of the namespace: an inode of a mounted file system, or (mnt

@@ -223,7 +223,10 @@ int fs_readlink(const struct fs_node *n, char *buf, size_t size)
 int fs_truncate(const struct fs_node *n, uint64_t size)
 {
 	ext2_file_t f;
-	errcode_t e = ext2fs_file_open(n->mnt->fs, n->ino, EXT2_FILE_WRITE, &f);
+	errcode_t e;
+
+	n->mnt->freed = 1;
+	e = ext2fs_file_open(n->mnt->fs, n->ino, EXT2_FILE_WRITE, &f);
 
 	if (e)
 		return fs_errno(e);

@@ -235,6 +235,7 @@ int fs_release(const struct fs_node *n)
 	ino.i_dtime = fs_now();
 	if ((e = ext2fs_free_ext_attr(fs, n->ino, &ino)))
 		return fs_errno(e);
+	n->mnt->freed = 1;
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)&ino) &&
 	    (e = ext2fs_punch(fs, n->ino, (struct ext2_inode *)&ino, NULL, 0, ~0ULL)))
 		return fs_errno(e);
