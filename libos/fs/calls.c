@@ -34,6 +34,7 @@ void fs_lock(void)
 
 void fs_unlock(void)
 {
+	fs_commit_if_full();
 	locked = 0;
 	pv_waitq_wake_one(&lock_q);
 }

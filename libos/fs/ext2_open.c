@@ -8,6 +8,8 @@
 #include <et/com_err.h>
 #include <pv_ext2.h>
 
+#include "journal.h"
+
 static errcode_t refuse(errcode_t e, const char *what, char *why, size_t n)
 {
 	if (why && n)
@@ -46,36 +48,75 @@ static errcode_t check_geometry(ext2_filsys fs, char *why, size_t n)
 	return 0;
 }
 
-/* A journal with transactions not yet replayed: the blocks the
- * file system points to may be older than what the journal holds.
- * Replaying is e2fsck's (or Linux's) job, not ours. */
+/* A journal with transactions not yet replayed: the blocks the file
+ * system points to may be older than what the journal holds.  A
+ * read-write open replays it first (recover()); a read-only one cannot. */
 static errcode_t check_state(ext2_filsys fs, int rw, char *why, size_t n)
 {
 	if (ext2fs_has_feature_journal_needs_recovery(fs->super))
-		return refuse(EXT2_ET_JOURNAL_FLAGS_WRONG,
-			      "journal needs recovery (run e2fsck on the host)", why, n);
+		return refuse(EXT2_ET_JOURNAL_FLAGS_WRONG, "journal needs recovery (mount it "
+			      "read-write once, or run e2fsck on the host)", why, n);
 	if (rw && (fs->super->s_state & EXT2_ERROR_FS))
 		return refuse(EXT2_ET_RO_FILSYS,
 			      "file system has errors (run e2fsck on the host)", why, n);
 	return 0;
 }
 
+/* The log written in place (journal_replay.c), then the file system
+ * opened again (what it had read may be older than the log) and marked
+ * recovered. */
+static errcode_t recover(const char *dev, int f, ext2_filsys *fs, char *why, size_t n)
+{
+	struct journal_dev d;
+	struct journal *j;
+	unsigned blocks = 0;
+	errcode_t e;
+
+	pv_ext2_io_journal_dev((*fs)->io, &d);
+	if (journal_open(*fs, &d, &j, why, n) || journal_replay(j, &blocks, why, n)) {
+		journal_close(j);
+		return EXT2_ET_JOURNAL_FLAGS_WRONG;
+	}
+	journal_close(j);
+	ext2fs_free(*fs);                    /* nothing to write: it read only */
+	*fs = NULL;
+	if ((e = ext2fs_open2(dev, NULL, f, 0, 0, pv_ext2_io_manager, fs)))
+		return refuse_code(e, why, n);
+	ext2fs_clear_feature_journal_needs_recovery((*fs)->super);
+	ext2fs_mark_super_dirty(*fs);
+	if ((e = ext2fs_flush(*fs)))
+		return refuse_code(e, why, n);
+	fprintf(stderr, "fs: %s: journal replayed (%u blocks)\n", dev, blocks);
+	return 0;
+}
+
+static errcode_t open_checked(const char *dev, int rw, ext2_filsys *fs, char *why, size_t n)
+{
+	int f = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
+	errcode_t e = ext2fs_open2(dev, NULL, f, 0, 0, pv_ext2_io_manager, fs);
+
+	if (e)
+		return refuse_code(e, why, n);
+	if ((e = check_geometry(*fs, why, n)))
+		return e;
+	if (rw && ext2fs_has_feature_journal_needs_recovery((*fs)->super) &&
+	    (e = recover(dev, f, fs, why, n)))
+		return e;
+	return check_state(*fs, rw, why, n);
+}
+
 errcode_t pv_ext2_open(const char *dev, int flags, ext2_filsys *out,
 		       char *why, size_t whylen)
 {
-	int rw = flags & PV_EXT2_RW;
-	int f = EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : 0);
-	ext2_filsys fs;
+	ext2_filsys fs = NULL;
 	errcode_t e;
 
 	*out = NULL;
 	/* Error tables are registered once; later calls are no-ops. */
 	initialize_ext2_error_table();
-	e = ext2fs_open2(dev, NULL, f, 0, 0, pv_ext2_io_manager, &fs);
-	if (e)
-		return refuse_code(e, why, whylen);
-	if ((e = check_geometry(fs, why, whylen)) || (e = check_state(fs, rw, why, whylen))) {
-		ext2fs_close_free(&fs);
+	if ((e = open_checked(dev, flags & PV_EXT2_RW, &fs, why, whylen))) {
+		if (fs)
+			ext2fs_close_free(&fs);
 		return e;
 	}
 	*out = fs;

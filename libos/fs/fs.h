@@ -33,6 +33,8 @@ struct fs_mount {
 	ext2_filsys fs;
 	int readonly;
 	int freed;                         /* blocks freed since the last sync */
+	struct journal *journal;           /* NULL: changes go in place */
+	size_t commit_at;                  /* dirty blocks that make a sync point */
 };
 
 /* A node of the namespace: an inode of a mounted file system, or (mnt
@@ -50,6 +52,9 @@ void fs_unlock(void);
 extern struct fs_mount fs_mounts[FS_MOUNTS];
 extern int fs_mount_count;
 uint32_t fs_now(void);                 /* wall clock, seconds */
+/* At an operation's end: a sync point for mounts with many dirty blocks
+ * (a journal transaction must fit the journal). */
+void fs_commit_if_full(void);
 
 /* ---- paths (path.c) ---- */
 #define FS_FOLLOW 1                    /* follow a symlink in the last part */

@@ -1,6 +1,13 @@
-/* The block cache (see io_cache.h).  A fixed array of slots, a hash of
- * block numbers over them and an LRU list; one staging buffer turns runs
- * of neighbouring blocks into single device requests both ways. */
+/* The block cache (see io_cache.h).  An array of slots, a hash of block
+ * numbers over them, an LRU list of the clean ones and a list of the
+ * dirty ones; staging buffers turn runs of neighbouring blocks into
+ * single device requests both ways.
+ *
+ * A dirty block is never evicted: it leaves only in a write-back, which
+ * the file layer asks for at an operation's end (a sync point), so that a
+ * journal transaction is a state between operations, never one half way
+ * through.  When every slot is dirty the cache grows, up to GROW_MAX
+ * times its size; past that it writes back where it stands. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +16,15 @@
 
 #define STAGE_BYTES (128u << 10)     /* longest device request */
 #define READ_AHEAD  (64u << 10)      /* beyond a sequential read */
+#define GROW_MAX    4                /* dirty blocks: at most this many times the size */
 
 struct slot {
 	uint64_t block;
 	uint8_t *data;
 	int valid, dirty;
 	struct slot *hnext;              /* hash chain */
-	struct slot *prev, *next;        /* LRU: head is the most recent */
+	struct slot *prev, *next;        /* LRU (head: the most recent) or dirty list */
+	struct slot *extra;              /* slots grown beyond the array */
 };
 
 struct io_cache {
@@ -23,7 +32,11 @@ struct io_cache {
 	size_t nslots, nbuckets;
 	struct slot *slots;
 	struct slot **bucket;
-	struct slot lru;                 /* list head */
+	struct slot lru;                 /* clean and empty slots */
+	struct slot dirty;               /* dirty slots */
+	size_t ndirty, nextra;
+	struct slot *extras;
+	const struct io_journal *journal;
 	uint8_t *stage;                  /* reads: runs of missing blocks */
 	uint8_t *wstage;                 /* write-back (which a read may cause) */
 	uint64_t next_seq;               /* the block a sequential read asks next */
@@ -39,12 +52,42 @@ static void lru_unlink(struct slot *s)
 	s->next->prev = s->prev;
 }
 
+static void list_front(struct slot *head, struct slot *s)
+{
+	s->next = head->next;
+	s->prev = head;
+	head->next->prev = s;
+	head->next = s;
+}
+
 static void lru_front(struct io_cache *c, struct slot *s)
 {
-	s->next = c->lru.next;
-	s->prev = &c->lru;
-	c->lru.next->prev = s;
-	c->lru.next = s;
+	list_front(&c->lru, s);
+}
+
+static void lru_back(struct io_cache *c, struct slot *s)
+{
+	list_front(c->lru.prev, s);
+}
+
+static void set_dirty(struct io_cache *c, struct slot *s)
+{
+	if (s->dirty)
+		return;
+	lru_unlink(s);
+	list_front(&c->dirty, s);
+	s->dirty = 1;
+	c->ndirty++;
+}
+
+static void set_clean(struct io_cache *c, struct slot *s)
+{
+	if (!s->dirty)
+		return;
+	lru_unlink(s);                   /* from the dirty list */
+	lru_front(c, s);
+	s->dirty = 0;
+	c->ndirty--;
 }
 
 static struct slot **chain(struct io_cache *c, uint64_t block)
@@ -60,14 +103,18 @@ static struct slot *find(struct io_cache *c, uint64_t block)
 	return NULL;
 }
 
-static void unhash(struct io_cache *c, struct slot *s)
+/* Forget s's block (dirty or not): s becomes the next slot reused. */
+static void drop(struct io_cache *c, struct slot *s)
 {
 	for (struct slot **p = chain(c, s->block); *p; p = &(*p)->hnext)
 		if (*p == s) {
 			*p = s->hnext;
 			break;
 		}
-	s->valid = s->dirty = 0;
+	set_clean(c, s);
+	s->valid = 0;
+	lru_unlink(s);
+	lru_back(c, s);
 }
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -94,6 +141,7 @@ struct io_cache *io_cache_new(unsigned bsize, size_t bytes, io_dev_fn *fn, void 
 		return NULL;
 	}
 	c->lru.next = c->lru.prev = &c->lru;
+	c->dirty.next = c->dirty.prev = &c->dirty;
 	for (size_t i = 0; i < n; i++) {
 		c->slots[i].data = mem + i * bsize;
 		lru_front(c, &c->slots[i]);
@@ -112,6 +160,11 @@ void io_cache_free(struct io_cache *c)
 		return;
 	if (c->slots)
 		free(c->slots[0].data);
+	for (struct slot *s = c->extras, *next; s; s = next) {
+		next = s->extra;
+		free(s->data);
+		free(s);
+	}
 	free(c->slots);
 	free(c->bucket);
 	free(c->stage);
@@ -143,39 +196,98 @@ static int write_runs(struct io_cache *c, struct slot **list, size_t n)
 		if (e)
 			return e;
 		for (size_t k = i; k < j; k++)
-			list[k]->dirty = 0;
+			set_clean(c, list[k]);
 	}
 	return 0;
 }
 
+/* The journal's transaction of the dirty blocks list[0..n): 0 (then
+ * the blocks go in place and done() ends it), 1 (no journal for these:
+ * in place alone) or a negative errno (nothing written in place). */
+static int journal_commit(struct io_cache *c, struct slot **list, size_t n)
+{
+	uint64_t *blocks = malloc(n * sizeof(*blocks));
+	uint8_t **data = malloc(n * sizeof(*data));
+	int e = -ENOMEM;
+
+	if (blocks && data) {
+		for (size_t i = 0; i < n; i++) {
+			blocks[i] = list[i]->block;
+			data[i] = list[i]->data;
+		}
+		e = c->journal->commit(c->journal->ctx, n, blocks, data);
+	}
+	free(blocks);
+	free(data);
+	return e;
+}
+
+static int write_list(struct io_cache *c, struct slot **list, size_t n)
+{
+	int j = c->journal && n ? journal_commit(c, list, n) : 1;
+	int e = j < 0 ? j : write_runs(c, list, n);
+
+	return e || j ? e : c->journal->done(c->journal->ctx);
+}
+
 int io_cache_writeback(struct io_cache *c)
 {
-	struct slot **list = malloc(c->nslots * sizeof(*list));
+	struct slot **list = malloc((c->ndirty + 1) * sizeof(*list));
 	size_t n = 0;
 	int e;
 
 	if (!list)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->nslots; i++)
-		if (c->slots[i].dirty)
-			list[n++] = &c->slots[i];
+	for (struct slot *s = c->dirty.next; s != &c->dirty; s = s->next)
+		list[n++] = s;
 	qsort(list, n, sizeof(*list), by_block);
-	e = write_runs(c, list, n);
+	e = write_list(c, list, n);
 	free(list);
 	return e;
 }
 
-/* The least recently used slot, emptied (all dirty ones written back
- * first when it is dirty: one sorted pass instead of one block). */
+size_t io_cache_dirty(const struct io_cache *c)
+{
+	return c->ndirty;
+}
+
+void io_cache_set_journal(struct io_cache *c, const struct io_journal *j)
+{
+	c->journal = j;
+}
+
+/* One more slot, beyond the array: every slot is dirty. */
+static struct slot *grow(struct io_cache *c)
+{
+	struct slot *s = calloc(1, sizeof(*s));
+
+	if (s && !(s->data = malloc(c->bsize))) {
+		free(s);
+		return NULL;
+	}
+	if (s) {
+		s->extra = c->extras;
+		c->extras = s;
+		c->nextra++;
+		lru_back(c, s);
+	}
+	return s;
+}
+
+/* The least recently used clean slot, emptied; when there is none, a new
+ * one, or (grown too far) a write-back where things stand. */
 static int take_slot(struct io_cache *c, struct slot **out)
 {
 	struct slot *s = c->lru.prev;
 	int e;
 
-	if (s->dirty && (e = io_cache_writeback(c)))
-		return e;
+	if (s == &c->lru && (c->nextra >= (GROW_MAX - 1) * c->nslots || !(s = grow(c)))) {
+		if ((e = io_cache_writeback(c)))
+			return e;
+		s = c->lru.prev;
+	}
 	if (s->valid)
-		unhash(c, s);
+		drop(c, s);
 	*out = s;
 	return 0;
 }
@@ -224,8 +336,8 @@ static int fill(struct io_cache *c, uint64_t block, size_t n, uint8_t *out)
 
 static void touch(struct io_cache *c, struct slot *s)
 {
-	lru_unlink(s);
-	lru_front(c, s);
+	if (!s->dirty)
+		lru_unlink(s), lru_front(c, s);
 }
 
 int io_cache_read(struct io_cache *c, uint64_t block, size_t count, void *buf)
@@ -272,23 +384,56 @@ int io_cache_write(struct io_cache *c, uint64_t block, size_t count, const void 
 		} else if ((e = install(c, block + i, in + i * c->bsize, &s))) {
 			return e;
 		}
-		s->dirty = 1;
+		set_dirty(c, s);
 	}
 	return 0;
 }
 
-int io_cache_bypass(struct io_cache *c, uint64_t off, size_t len)
+/* Bytes [off, off + len) through whole cached blocks: read (and, for a
+ * write, patched and marked dirty). */
+int io_cache_bytes(struct io_cache *c, int write, uint64_t off, void *buf, size_t len)
 {
-	uint64_t first = off / c->bsize, last = (off + len + c->bsize - 1) / c->bsize;
-	int e = 0;
+	uint8_t *tmp = malloc(c->bsize), *p = buf;
+	int e = tmp ? 0 : -ENOMEM;
 
-	for (uint64_t b = first; b < last; b++) {
-		struct slot *s = find(c, b);
+	while (!e && len) {
+		uint64_t block = off / c->bsize;
+		size_t in = (size_t)(off % c->bsize), n = c->bsize - in < len ? c->bsize - in : len;
 
-		if (s && s->dirty && (e = io_cache_writeback(c)))
-			return e;
+		if (!(e = io_cache_read(c, block, 1, tmp))) {
+			if (write)
+				memcpy(tmp + in, p, n);
+			else
+				memcpy(p, tmp + in, n);
+			e = write ? io_cache_write(c, block, 1, tmp) : 0;
+		}
+		off += n;
+		p += n;
+		len -= n;
+	}
+	free(tmp);
+	return e;
+}
+
+void io_cache_drop(struct io_cache *c, uint64_t block, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct slot *s = find(c, block + i);
+
 		if (s)
-			unhash(c, s);
+			drop(c, s);
+	}
+}
+
+int io_cache_dirty_in(struct io_cache *c, uint64_t block, size_t count)
+{
+	if (!c->ndirty)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		struct slot *s = find(c, block + i);
+
+		if (s && s->dirty)
+			return 1;
 	}
 	return 0;
 }

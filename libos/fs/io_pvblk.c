@@ -10,6 +10,7 @@
 #include <pv_ext2.h>
 
 #include "io_cache.h"
+#include "journal.h"
 
 #define PREFIX      "pvblk:"
 #define MAX_BLKSIZE 65536            /* ext4's largest block */
@@ -144,10 +145,19 @@ static int dev_io(void *dev, int write, uint64_t off, void *buf, size_t len)
 	return partial(d, write, off, buf, len);
 }
 
+static int dev_flush(void *dev)
+{
+	struct dev *d = dev;
+
+	d->stats.flushes++;
+	return pv_blk_flush(d->blk);
+}
+
 /* len bytes at byte off: whole blocks (blocks > 0) of the size the cache
  * was made for go through it (made now, at the first such access: the
- * file system's block size); anything else around it.  0 or a
- * libext2fs/errno code. */
+ * file system's block size); other ranges (the superblock) through its
+ * blocks too, once it exists, so that the journal sees every change.
+ * 0 or a libext2fs/errno code. */
 static errcode_t io_bytes(io_channel ch, int write, uint64_t off, void *buf, size_t len,
 			  int blocks)
 {
@@ -164,8 +174,8 @@ static errcode_t io_bytes(io_channel ch, int write, uint64_t off, void *buf, siz
 	if (blocks && c->cache && io_cache_bsize(c->cache) == bs)
 		e = write ? io_cache_write(c->cache, off / bs, len / bs, buf) :
 			    io_cache_read(c->cache, off / bs, len / bs, buf);
-	else if (c->cache && (e = io_cache_bypass(c->cache, off, len)))
-		;
+	else if (c->cache)
+		e = io_cache_bytes(c->cache, write, off, buf, len);
 	else
 		e = dev_io(c->dev, write, off, buf, len);
 	return e ? dev_errcode(e, write) : 0;
@@ -235,9 +245,9 @@ static errcode_t pvblk_write_blk(io_channel ch, unsigned long block, int count,
 }
 
 /* Not for the primary superblock: libext2fs would write it field by
- * field, and a crash between two fields leaves a superblock whose
- * checksum fails (e2fsck then refuses to open the volume).  Unimplemented
- * there, so libext2fs writes it whole, in one request. */
+ * field, and a crash between two fields (without a journal) leaves a
+ * superblock whose checksum fails (e2fsck then refuses to open the
+ * volume).  Unimplemented there, so libext2fs writes it whole. */
 #define SB_START 1024
 #define SB_END   2048
 
@@ -272,8 +282,7 @@ static errcode_t pvblk_flush(io_channel ch)
 		return 0;
 	if (write_back(c))
 		return EIO;
-	c->dev->stats.flushes++;
-	e = pv_blk_flush(c->dev->blk);
+	e = dev_flush(c->dev);
 	return e ? (errcode_t)-e : 0;
 }
 
@@ -383,8 +392,10 @@ void pv_ext2_io_stats(const char *dev, struct pv_ext2_io_stats *out)
 }
 
 /* Whole blocks straight between the device and buf, for file data in
- * long runs (libos/fs/file.c): cached copies of those blocks are written
- * back first (if dirty) and dropped, so neither side sees stale data. */
+ * long runs (libos/fs/file.c).  A write makes cached copies of those
+ * blocks stale: they are dropped (dirty ones too: the new data
+ * supersedes them, and writing them would need a sync point).  A read of
+ * blocks with dirty copies reads through the cache. */
 errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
 			    size_t count, void *buf)
 {
@@ -397,8 +408,39 @@ errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
 	if (block > UINT64_MAX / bs || off > c->dev->info.capacity ||
 	    len > c->dev->info.capacity - off)
 		return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
-	if (c->cache && (e = io_cache_bypass(c->cache, off, len)))
-		return dev_errcode(e, write);
-	e = dev_io(c->dev, write, off, buf, len);
+	if (c->cache && io_cache_bsize(c->cache) != bs)
+		return EXT2_ET_INVALID_ARGUMENT;
+	if (c->cache && write)
+		io_cache_drop(c->cache, block, count);
+	if (c->cache && !write && io_cache_dirty_in(c->cache, block, count))
+		e = io_cache_read(c->cache, block, count, buf);
+	else
+		e = dev_io(c->dev, write, off, buf, len);
 	return e ? dev_errcode(e, write) : 0;
+}
+
+/* ---- for the journal (journal.h) ------------------------------------------- */
+
+void pv_ext2_io_journal_dev(io_channel ch, struct journal_dev *out)
+{
+	*out = (struct journal_dev){ .io = dev_io, .flush = dev_flush, .dev = chan_of(ch)->dev };
+}
+
+int pv_ext2_io_set_journal(io_channel ch, const struct io_journal *j)
+{
+	struct chan *c = chan_of(ch);
+
+	if (!c->cache)
+		c->cache = io_cache_new((unsigned)ch->block_size, CACHE_BYTES, dev_io, c->dev);
+	if (!c->cache || io_cache_bsize(c->cache) != (unsigned)ch->block_size)
+		return -ENOMEM;
+	io_cache_set_journal(c->cache, j);
+	return 0;
+}
+
+size_t pv_ext2_io_dirty(io_channel ch)
+{
+	struct chan *c = chan_of(ch);
+
+	return c->cache ? io_cache_dirty(c->cache) : 0;
 }

@@ -64,7 +64,8 @@ FUZZ_E2FS := $(FUZZ_O)/e2fsprogs
 FUZZ_E2FS_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer
 # The mount path: what a guest runs from pv_ext2_open() down.
-FUZZ_EXT2_SRCS := libos/fs/ext2_open.c libos/fs/io_pvblk.c tests/fuzz/blk_mem.c
+FUZZ_EXT2_SRCS := libos/fs/ext2_open.c libos/fs/io_pvblk.c libos/fs/io_cache.c \
+	libos/fs/journal.c libos/fs/journal_replay.c tests/fuzz/blk_mem.c
 FUZZ_EXT2_SEEDS := $(FUZZ_O)/seeds-ext2
 
 .PHONY: fuzz-ext2 fuzz-e2fs-check
