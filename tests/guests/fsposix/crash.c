@@ -1,28 +1,40 @@
 /* fsposix crash DIR: write files as a crash-safe app would (write a
  * temporary file, fsync it, rename it over its final name, fsync again)
  * and append records to a log, forever; after every fsync that returned,
- * print what is now durable ("fsposix: ack NAME SIZE CRC").  The host
- * kills the machine at a random point and checks, after e2fsck -fp, that
- * every acknowledged file holds what it was acknowledged with. */
+ * print what is now durable ("fsposix: ack NAME i=N SIZE CRC", "fsposix:
+ * log N" for the log's first N records).  The host kills the machine at a
+ * random point and checks, after a replay of the journal, that every
+ * acknowledged file holds what it was acknowledged with.
+ *
+ * fsposix list DIR: every regular file under DIR with its size and CRC-32
+ * ("fsposix: file PATH SIZE CRC"), then "fsposix: list ok files=N": what
+ * a guest sees of a volume after its mount replayed the journal. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fsposix.h"
 
 static char data[40000];
 
-static uint32_t crc32(const char *p, size_t n)
+/* CRC-32 (zlib's), continued from c (0 to start). */
+static uint32_t crc32_more(uint32_t c, const char *p, size_t n)
 {
-	uint32_t c = ~0u;
-
+	c = ~c;
 	while (n--) {
 		c ^= (uint8_t)*p++;
 		for (int k = 0; k < 8; k++)
 			c = (c >> 1) ^ (0xEDB88320u & -(c & 1));
 	}
 	return ~c;
+}
+
+static uint32_t crc32(const char *p, size_t n)
+{
+	return crc32_more(0, p, n);
 }
 
 static size_t fill(unsigned i)
@@ -55,14 +67,91 @@ static int one_file(const char *dir, unsigned i)
 	return 0;
 }
 
+/* Record i of the log: LOG_RECORD bytes, a line. */
+#define LOG_RECORD 64
+
+static int append_record(int fd, unsigned i)
+{
+	char rec[LOG_RECORD + 1];
+
+	snprintf(rec, sizeof(rec), "record %010u %-45s\n", i, "appended, then fsync");
+	if (write(fd, rec, LOG_RECORD) != LOG_RECORD || fsync(fd))
+		return -1;
+	printf("fsposix: log %u\n", i + 1);
+	return 0;
+}
+
 int mode_crash(const char *dir)
 {
+	int log = open(at(0, dir, "log"), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0644);
+
 	for (unsigned i = 0;; i++) {
-		if (one_file(dir, i)) {
+		if (log < 0 || one_file(dir, i) || append_record(log, i)) {
 			printf("fsposix: FAIL crash round %u errno %d\n", i, errno);
 			return 1;
 		}
 		if (i % 16 == 15 && !unlink(at(0, dir, "file0")))   /* and removals */
 			printf("fsposix: unlinked file0 i=%u\n", i);
 	}
+}
+
+static int list_file(const char *path, const char *name, unsigned *files)
+{
+	static char buf[65536];
+	uint32_t c = 0;
+	long size = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		c = crc32_more(c, buf, (size_t)n);
+		size += n;
+	}
+	close(fd);
+	if (n < 0)
+		return -1;
+	printf("fsposix: file %s %ld %08x\n", name, size, (unsigned)c);
+	++*files;
+	return 0;
+}
+
+/* dir's files, names relative to the mount (rel), depth-bounded. */
+static int list_dir(const char *dir, const char *rel, int depth, unsigned *files)
+{
+	DIR *d = depth < 16 ? opendir(dir) : NULL;
+	struct dirent *e;
+	int r = d ? 0 : -1;
+
+	while (d && !r && (e = readdir(d))) {
+		char path[512], name[512];
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		snprintf(name, sizeof(name), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+		if (lstat(path, &st))
+			r = -1;
+		else if (S_ISDIR(st.st_mode))
+			r = list_dir(path, name, depth + 1, files);
+		else if (S_ISREG(st.st_mode))
+			r = list_file(path, name, files);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
+int mode_list(const char *dir)
+{
+	unsigned files = 0;
+
+	if (list_dir(dir, "", 0, &files)) {
+		printf("fsposix: FAIL list errno %d\n", errno);
+		return 1;
+	}
+	printf("fsposix: list ok files=%u\n", files);
+	return 0;
 }

@@ -34,5 +34,6 @@ int mode_many(const char *dir);
 int mode_ro(const char *dir);
 int mode_host(const char *dir);
 int mode_crash(const char *dir);
+int mode_list(const char *dir);
 
 #endif

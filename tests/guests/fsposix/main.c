@@ -61,6 +61,8 @@ static int run(const char *mode, const char *dir, int n)
 		return mode_host(dir);
 	if (!strcmp(mode, "crash"))
 		return mode_crash(dir);
+	if (!strcmp(mode, "list"))
+		return mode_list(dir);
 	printf("fsposix: unknown mode %s\n", mode);
 	return 2;
 }
