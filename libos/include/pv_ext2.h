@@ -46,21 +46,25 @@ struct pv_ext2_io_stats {
 void pv_ext2_io_stats(const char *dev, struct pv_ext2_io_stats *out);
 
 /* count whole blocks (of the channel's block size) at block, straight
- * between the device and buf, around the channel's cache (its copies of
- * those blocks written back and dropped first).  For long runs of file
- * data; libext2fs's own reads and writes go through the cache. */
+ * between the device and buf, around the channel's cache (a write drops
+ * its copies of those blocks; a read of blocks with dirty copies reads
+ * through it).  For long runs of file data; libext2fs's own reads and
+ * writes go through the cache. */
 errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
 			    size_t count, void *buf);
 
 #define PV_EXT2_RW  1   /* open for writing (else read-only) */
 
-/* Open the file system on block device dev (a manifest name).  Refused,
- * with what was wrong written to why (a complete sentence fragment such
- * as "bad magic number in super-block"; why may be NULL):
+/* Open the file system on block device dev (a manifest name).  With
+ * PV_EXT2_RW, a journal that needs recovery (a crash) is replayed first
+ * ("fs: DEV: journal replayed (N blocks)" on stderr; docs/files.md).
+ * Refused, with what was wrong written to why (a complete sentence
+ * fragment such as "bad magic number in super-block"; why may be NULL):
  *   - whatever ext2fs_open2 refuses: no ext2/3/4 superblock, a bad
  *     checksum (metadata_csum), an incompatible feature libext2fs does
  *     not know (or, with PV_EXT2_RW, a read-only-compatible one);
- *   - a journal that needs recovery (the host's e2fsck replays it);
+ *   - a journal that needs recovery: read-only, always; read-write, when
+ *     the journal cannot be read (its superblock damaged, fast commits);
  *   - a geometry e2fsck refuses and libext2fs trusts: a first data
  *     block other than 1 (1 KiB blocks) or 0 (larger);
  *   - with PV_EXT2_RW: a file system marked as having errors, or a

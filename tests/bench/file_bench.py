@@ -189,6 +189,7 @@ def print_files(r):
             ("create", "create 4 KiB files (+ sync)", False, "files/s", ""),
             ("read", "read 4 KiB files", False, "files/s", "Linux: cache dropped"),
             ("delete", "delete files (+ sync)", False, "files/s", ""),
+            ("durable", "write+fsync+rename 4 KiB files", False, "files/s", "a commit each"),
             ("write", "sequential write 64 MiB (+ fsync)", True, "MB/s", "goal >= 0.7x"),
             ("seqread", "sequential read 64 MiB", True, "MB/s", "goal >= 0.7x")):
         pv, lin = rate(r["paravane"], phase, per_bytes), rate(r["linux"], phase, per_bytes)

@@ -6,6 +6,8 @@
  *   create  N files of BYTES (open O_CREAT, write, close), then sync()
  *   read    each file whole (Linux: page cache dropped first), checked
  *   delete  each file (unlink), then sync()
+ *   durable N/5 files written as a careful app does: open, write, fsync,
+ *           close, rename over a final name (each fsync: a journal commit)
  *   write   one file of M MiB in 1 MiB writes, then fsync()
  *   seqread it back in 1 MiB reads (Linux: page cache dropped first), checked
  * Output: "fsbench: PHASE ops=.. bytes=.. ns=..", then "fsbench: done". */
@@ -95,6 +97,28 @@ static int small_files(const char *dir, int n, size_t size)
 	return 0;
 }
 
+static int durable_files(const char *dir, int n, size_t size)
+{
+	char fin[256];
+	uint64_t t0 = now_ns();
+
+	for (int i = 0; i < n; i++) {
+		int fd = open(name(dir, i), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+
+		snprintf(fin, sizeof(fin), "%s/durable-%02d", dir, i % 16);
+		if (fd < 0 || write(fd, buf, size) != (ssize_t)size || fsync(fd) || close(fd) ||
+		    rename(name(dir, i), fin))
+			return fail("durable", name(dir, i));
+	}
+	report("durable", n, (uint64_t)n * size, t0);
+	for (int i = 0; i < 16 && i < n; i++) {
+		snprintf(fin, sizeof(fin), "%s/durable-%02d", dir, i);
+		if (unlink(fin))
+			return fail("unlink", fin);
+	}
+	return 0;
+}
+
 static int big_file(const char *dir, int mib)
 {
 	char path[256];
@@ -142,7 +166,8 @@ int main(int argc, char **argv)
 		size = sizeof(buf);
 	for (size_t i = 0; i < sizeof(buf); i++)
 		want[i] = buf[i] = (char)(i * 13 + 7);
-	if (small_files(argv[1], files, size) || big_file(argv[1], mib))
+	if (small_files(argv[1], files, size) || durable_files(argv[1], files / 5, size) ||
+	    big_file(argv[1], mib))
 		return 1;
 	printf("fsbench: done\n");
 	return 0;
