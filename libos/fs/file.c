@@ -408,7 +408,8 @@ static int file_close(void *obj)
 	fs_lock();
 	unlist(f);
 	if (f->node.mnt->fs && !f->node.mnt->readonly && !fs_file_is_open(&f->node) &&
-	    !fs_read_inode(&f->node, &ino) && ino.i_links_count == 0)
+	    !fs_read_inode(&f->node, &ino) && ino.i_links_count == 0 &&
+	    !(r = fs_orphan_remove(&f->node)))
 		r = fs_release(&f->node);
 	fs_unlock();
 	free(f);

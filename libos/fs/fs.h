@@ -5,6 +5,7 @@
  *   mount.c                  mounts from start_info, unmount at exit
  *   node.c                   namespace changes on libext2fs (create, link,
  *                            unlink, rename, mkdir, rmdir, symlink)
+ *   orphan.c                 unlinked files still open, listed for a crash
  *   inode.c                  attributes: stat, times, size, reading links
  *   dcache.c                 directories' names, hashed (lookups without scans)
  *   errcode.c                libext2fs error codes to errno
@@ -101,6 +102,12 @@ int fs_dir_empty(const struct fs_node *n);        /* 0, -ENOTEMPTY */
 int fs_drop_name(const struct fs_node *dir, const struct fs_node *n, int is_dir);
 /* Release an inode no name and no open file holds any more. */
 int fs_release(const struct fs_node *n);
+
+/* ---- the orphan list (orphan.c): nameless inodes open files hold ---- */
+int fs_orphan_add(const struct fs_node *n);
+int fs_orphan_remove(const struct fs_node *n);
+/* At mount (say: on the console) and unmount: every orphan freed. */
+int fs_orphans_release(struct fs_mount *m, int say);
 
 /* ---- open files (file.c) ---- */
 int fs_file_open(const struct fs_node *n, int flags);   /* a descriptor */

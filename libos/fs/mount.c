@@ -9,9 +9,10 @@
  * file system is consistent without a check.  Without a journal (ext2, or
  * a journal this code cannot use) the mount marks the file system "not
  * clean" instead, so that e2fsck checks it after a crash.  A clean unmount
- * clears either mark.  A file system already marked not clean (a crash
- * before, never checked) or with orphans is mounted read-only: its bitmaps
- * may be wrong, and allocating from them would overwrite data.  A mount
+ * clears either mark.  Files unlinked while open at a crash (the orphan
+ * list) are freed.  A file system already marked not clean (a crash
+ * before, never checked) is mounted read-only: its bitmaps may be wrong,
+ * and allocating from them would overwrite data.  A mount
  * that fails is reported on the console and left out: its path does not
  * exist for the app. */
 #include <errno.h>
@@ -42,7 +43,7 @@ static void say(const struct pv_mount *pm, const char *what, const char *why)
 
 static int was_clean(ext2_filsys fs)
 {
-	return (fs->super->s_state & EXT2_VALID_FS) && !fs->super->s_last_orphan;
+	return !!(fs->super->s_state & EXT2_VALID_FS);
 }
 
 /* Blocks ext2fs_flush() adds to a transaction: the superblock, the group
@@ -88,6 +89,8 @@ static errcode_t begin_writing(const struct pv_mount *pm, struct fs_mount *m)
 	if (e)
 		return e;
 	start_journal(pm, m);
+	if (fs->super->s_last_orphan && fs_orphans_release(m, 1))
+		return EXT2_ET_BAD_INODE_NUM;     /* a damaged list: e2fsck's job */
 	fs->super->s_mnt_count++;
 	fs->super->s_mtime = fs_now();
 	if (m->journal)
@@ -122,17 +125,18 @@ static void mount_one(const struct pv_mount *pm)
 	struct fs_mount *m = &fs_mounts[fs_mount_count];
 	int ro = !!(pm->flags & PV_MOUNT_READONLY);
 	char why[160] = "";
-	int r = ro ? 1 : open_rw(pm, m, why, sizeof(why));
+	int r;
 
-	if (r < 0 || (r == 1 && pv_ext2_open(pm->device, 0, &m->fs, why, sizeof(why)))) {
-		say(pm, "cannot mount", why);
-		return;
-	}
 	memcpy(m->path, pm->path, sizeof(m->path));
 	m->path[sizeof(m->path) - 1] = '\0';
 	m->len = strcmp(m->path, "/") ? strlen(m->path) : 0;
 	memcpy(m->dev, pm->device, sizeof(m->dev));
 	m->dev[sizeof(m->dev) - 1] = '\0';
+	r = ro ? 1 : open_rw(pm, m, why, sizeof(why));
+	if (r < 0 || (r == 1 && pv_ext2_open(pm->device, 0, &m->fs, why, sizeof(why)))) {
+		say(pm, "cannot mount", why);
+		return;
+	}
 	m->readonly = r == 1;
 	fs_mount_count++;
 }
@@ -197,6 +201,8 @@ static void unmount(struct fs_mount *m)
 	ext2_filsys fs = m->fs;
 
 	dcache_forget_mount(m);
+	if (!m->readonly && fs->super->s_last_orphan)
+		fs_orphans_release(m, 0);      /* files still open: the domain ends */
 	if (!m->readonly && (m->journal ? stop_journal(m) : fs_sync_mount(m, 0)) == 0) {
 		fs->super->s_state |= EXT2_VALID_FS;
 		if (fs->super->s_error_count)

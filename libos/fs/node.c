@@ -246,14 +246,19 @@ int fs_release(const struct fs_node *n)
 }
 
 /* One name fewer: freed now when it was the last and no file holds it
- * open (else when the last descriptor closes: file.c). */
+ * open (else when the last descriptor closes: file.c; on the orphan list
+ * until then). */
 static int drop_link(const struct fs_node *n)
 {
 	struct ext2_inode_large ino;
 	int r = add_links(n, -1, &ino);
 
-	if (r || ino.i_links_count || fs_file_is_open(n))
-		return r ? r : fs_touch(n, FS_CTIME);
+	if (r)
+		return r;
+	if (!ino.i_links_count && fs_file_is_open(n) && (r = fs_orphan_add(n)))
+		return r;
+	if (ino.i_links_count || fs_file_is_open(n))
+		return fs_touch(n, FS_CTIME);
 	return fs_release(n);
 }
 

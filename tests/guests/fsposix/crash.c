@@ -81,10 +81,26 @@ static int append_record(int fd, unsigned i)
 	return 0;
 }
 
+/* A file unlinked while it stays open: on the orphan list at the kill,
+ * freed by the next mount (or e2fsck). */
+static int hold_unlinked(const char *dir)
+{
+	int fd = open(at(0, dir, "held"), O_CREAT | O_TRUNC | O_RDWR, 0644);
+
+	if (fd < 0 || write(fd, data, sizeof(data)) != (ssize_t)sizeof(data) || fsync(fd) ||
+	    unlink(at(0, dir, "held")))
+		return -1;
+	return fd;
+}
+
 int mode_crash(const char *dir)
 {
 	int log = open(at(0, dir, "log"), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND, 0644);
 
+	if (hold_unlinked(dir) < 0) {
+		printf("fsposix: FAIL crash held errno %d\n", errno);
+		return 1;
+	}
 	for (unsigned i = 0;; i++) {
 		if (log < 0 || one_file(dir, i) || append_record(log, i)) {
 			printf("fsposix: FAIL crash round %u errno %d\n", i, errno);
