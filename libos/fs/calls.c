@@ -1,9 +1,9 @@
 /* newlib's path calls on the mounted file systems: open, stat, lstat,
  * access, chdir, getcwd, mkdir, rmdir, unlink, remove, link, symlink,
  * readlink, rename, truncate, utimes, utime, utimensat, statvfs,
- * fstatvfs.  Each resolves its names (path.c), checks what POSIX asks,
- * then changes the file system (node.c, rename.c, inode.c), all under the
- * one file-system lock.  These replace the weak ENOENT answers of
+ * fstatvfs, chmod, fchmod, chown, lchown, fchown, umask.  Each resolves
+ * its names (path.c), checks what POSIX asks, then changes the file
+ * system (node.c, rename.c, inode.c), all under the one file-system lock.  These replace the weak ENOENT answers of
  * libos/libc/nofs.c. */
 #include <errno.h>
 #include <fcntl.h>
@@ -248,6 +248,87 @@ int utime(const char *path, const struct utimbuf *t)
 	ts[0] = (struct timespec){ t->actime, 0 };
 	ts[1] = (struct timespec){ t->modtime, 0 };
 	return utimensat(AT_FDCWD, path, ts, 0);
+}
+
+/* ---- owner, mode, umask --------------------------------------------------------- */
+
+mode_t fs_umask = 022;
+
+mode_t umask(mode_t mask)
+{
+	mode_t old = fs_umask;
+
+	fs_umask = mask & 0777;
+	return old;
+}
+
+/* path's node (following a last symlink unless nofollow), writable. */
+static int writable_node(const char *path, int nofollow, struct fs_node *n)
+{
+	int r = fs_lookup(path, nofollow ? 0 : FS_FOLLOW, n, NULL);
+
+	return r ? r : fs_writable(n);
+}
+
+static int fd_node(int fd, struct fs_node *n)
+{
+	int r = fs_file_node(fd, n);
+
+	return r ? r : fs_writable(n);
+}
+
+int chmod(const char *path, mode_t mode)
+{
+	struct fs_node n;
+	int r;
+
+	fs_lock();
+	if (!(r = writable_node(path, 0, &n)))
+		r = fs_set_mode(&n, mode);
+	return done(r);
+}
+
+int fchmod(int fd, mode_t mode)
+{
+	struct fs_node n;
+	int r;
+
+	fs_lock();
+	if (!(r = fd_node(fd, &n)))
+		r = fs_set_mode(&n, mode);
+	return done(r);
+}
+
+static int chown_at(const char *path, int nofollow, uid_t uid, gid_t gid)
+{
+	struct fs_node n;
+	int r;
+
+	fs_lock();
+	if (!(r = writable_node(path, nofollow, &n)))
+		r = fs_set_owner(&n, uid, gid);
+	return done(r);
+}
+
+int chown(const char *path, uid_t uid, gid_t gid)
+{
+	return chown_at(path, 0, uid, gid);
+}
+
+int lchown(const char *path, uid_t uid, gid_t gid)
+{
+	return chown_at(path, 1, uid, gid);
+}
+
+int fchown(int fd, uid_t uid, gid_t gid)
+{
+	struct fs_node n;
+	int r;
+
+	fs_lock();
+	if (!(r = fd_node(fd, &n)))
+		r = fs_set_owner(&n, uid, gid);
+	return done(r);
 }
 
 /* ---- the working directory ---------------------------------------------------- */

@@ -82,6 +82,10 @@ int fs_set_times(const struct fs_node *n, const struct timespec ts[2]);
 void fs_init_times(struct ext2_inode_large *ino);
 int fs_touch(const struct fs_node *n, int what);   /* FS_MTIME | FS_CTIME */
 int fs_truncate(const struct fs_node *n, uint64_t size);
+int fs_set_mode(const struct fs_node *n, mode_t mode);
+int fs_set_owner(const struct fs_node *n, uid_t uid, gid_t gid);
+/* umask() (calls.c): what creates take away from the mode they are given. */
+extern mode_t fs_umask;
 #define FS_ATIME 1
 #define FS_MTIME 2
 #define FS_CTIME 4

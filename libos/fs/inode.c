@@ -128,6 +128,44 @@ int fs_set_times(const struct fs_node *n, const struct timespec ts[2])
 	return fs_write_inode(n, &ino);
 }
 
+/* ---- owner and mode ----------------------------------------------------------- */
+
+/* The permission bits (the file type stays); ctime moves. */
+int fs_set_mode(const struct fs_node *n, mode_t mode)
+{
+	struct ext2_inode_large ino;
+	int r = fs_read_inode(n, &ino);
+
+	if (r)
+		return r;
+	ino.i_mode = (uint16_t)((ino.i_mode & LINUX_S_IFMT) | (mode & 07777));
+	set_ctime(&ino, now());
+	return fs_write_inode(n, &ino);
+}
+
+/* Owner and group ((uid_t)-1, (gid_t)-1: unchanged; newlib's ids are 16
+ * bits).  A change drops set-user-ID and set-group-ID, as Linux does. */
+int fs_set_owner(const struct fs_node *n, uid_t uid, gid_t gid)
+{
+	struct ext2_inode_large ino;
+	int r = fs_read_inode(n, &ino);
+
+	if (r)
+		return r;
+	if (uid != (uid_t)-1) {
+		ino.i_uid = (uint16_t)uid;
+		ext2fs_set_i_uid_high(ino, (uint32_t)uid >> 16);
+	}
+	if (gid != (gid_t)-1) {
+		ino.i_gid = (uint16_t)gid;
+		ext2fs_set_i_gid_high(ino, (uint32_t)gid >> 16);
+	}
+	if (!LINUX_S_ISDIR(ino.i_mode))
+		ino.i_mode &= (uint16_t)~06000;
+	set_ctime(&ino, now());
+	return fs_write_inode(n, &ino);
+}
+
 /* ---- stat ------------------------------------------------------------------ */
 
 static void stat_synthetic(struct stat *st)

@@ -8,7 +8,6 @@
 
 #include "fs.h"
 
-#define UMASK     022
 #define LINKS_MAX 65000                /* EXT4_LINK_MAX */
 
 static ext2_filsys fsof(const struct fs_node *n)
@@ -124,7 +123,7 @@ int fs_create(const struct fs_node *dir, const char *name, mode_t mode, struct f
 	ext2_ino_t i;
 	int r;
 
-	mode = LINUX_S_IFREG | (mode & 07777 & ~UMASK);
+	mode = LINUX_S_IFREG | (mode & 07777 & ~fs_umask);
 	if ((r = fs_space(dir, 2)) || (r = no_name(dir, name)))
 		return r;
 	errcode_t e = ext2fs_new_inode(fsof(dir), dir->ino, mode, 0, &i);
@@ -160,7 +159,7 @@ int fs_mkdir(const struct fs_node *dir, const char *name, mode_t mode)
 		e = ext2fs_mkdir(fsof(dir), dir->ino, child.ino, name);
 	if ((r = named(dir, name, child.ino, e)) || (r = fs_read_inode(&child, &ino)))
 		return r;
-	ino.i_mode = LINUX_S_IFDIR | (mode & 07777 & ~UMASK);
+	ino.i_mode = LINUX_S_IFDIR | (mode & 07777 & ~fs_umask);
 	fs_init_times(&ino);
 	if ((r = fs_write_inode(&child, &ino)))
 		return r;

@@ -66,6 +66,37 @@ NOFS char *getcwd(char *buf, size_t size)
 	return strcpy(buf, "/");
 }
 
+NOFS int chmod(const char *path, mode_t mode)
+{
+	return libos_fail(is_root(path) ? EROFS : ENOENT);
+}
+
+NOFS int chown(const char *path, uid_t uid, gid_t gid)
+{
+	return chmod(path, 0);
+}
+
+NOFS int lchown(const char *path, uid_t uid, gid_t gid)
+{
+	return chmod(path, 0);
+}
+
+/* No descriptor is a file: the console's are not the app's to change. */
+NOFS int fchmod(int fd, mode_t mode)
+{
+	return libos_fail(EBADF);
+}
+
+NOFS int fchown(int fd, uid_t uid, gid_t gid)
+{
+	return libos_fail(EBADF);
+}
+
+NOFS mode_t umask(mode_t mask)
+{
+	return 022;                         /* nothing is created without files */
+}
+
 NOFS int unlink(const char *path)
 {
 	return libos_fail(ENOENT);

@@ -60,6 +60,8 @@ def test_every_call_and_its_errors(boot, tmp_path):
         else:
             assert got == want, name
     assert b"made/file03" in debugfs(host, "stat /link03")
+    st = debugfs(host, "stat /made/file01")
+    assert re.search(rb"User:\s+1000\s+Group:\s+1000", st) and re.search(rb"Mode:\s+0600", st), st
 
 
 def test_big_directory_and_full_volume_on_two_volumes(boot, tmp_path):

@@ -260,6 +260,46 @@ static void times_and_sizes(const char *d)
 	CHECK(b.f_bfree + 2 >= a.f_bfree);
 }
 
+/* umask, chmod/fchmod, chown/lchown/fchown: owner 0:0 until set. */
+static void owners_and_modes(const char *d)
+{
+	struct stat st;
+	int fd;
+
+	CHECK(umask(027) == 022);
+	fd = open(at(0, d, "owned"), O_CREAT | O_RDWR, 0666);
+	CHECK(fd >= 0);
+	OK(fstat(fd, &st));
+	CHECK(st.st_mode == (S_IFREG | 0640) && st.st_uid == 0 && st.st_gid == 0);
+	OK(mkdir(at(0, d, "odir"), 0777));
+	OK(stat(at(0, d, "odir"), &st));
+	CHECK(st.st_mode == (S_IFDIR | 0750));
+	CHECK(umask(022) == 027);
+	OK(chmod(at(0, d, "owned"), 04711));
+	OK(stat(at(0, d, "owned"), &st));
+	CHECK(st.st_mode == (S_IFREG | 04711));
+	OK(fchown(fd, 60000, 1001));              /* set-user-ID dropped (newlib: 16-bit ids) */
+	OK(fstat(fd, &st));
+	CHECK(st.st_uid == 60000 && st.st_gid == 1001 && st.st_mode == (S_IFREG | 0711));
+	OK(chown(at(0, d, "owned"), (uid_t)-1, 7));
+	OK(stat(at(0, d, "owned"), &st));
+	CHECK(st.st_uid == 60000 && st.st_gid == 7);
+	OK(fchmod(fd, 0604));
+	OK(fstat(fd, &st));
+	CHECK(st.st_mode == (S_IFREG | 0604));
+	OK(symlink("owned", at(0, d, "olink")));
+	OK(lchown(at(0, d, "olink"), 5, 6));
+	OK(lstat(at(0, d, "olink"), &st));
+	CHECK(st.st_uid == 5 && st.st_gid == 6);
+	OK(stat(at(0, d, "olink"), &st));
+	CHECK(st.st_uid == 60000);                 /* the target kept its owner */
+	EXPECT(chmod(at(0, d, "missing"), 0600), -1, ENOENT);
+	EXPECT(chown(at(0, d, "missing"), 1, 1), -1, ENOENT);
+	EXPECT(fchmod(1, 0600), -1, EBADF);         /* the console */
+	OK(close(fd));
+	EXPECT(fchown(fd, 1, 1), -1, EBADF);
+}
+
 int mode_calls(const char *d)
 {
 	descriptors(d);
@@ -269,5 +309,6 @@ int mode_calls(const char *d)
 	links(d);
 	cwd_and_access(d);
 	times_and_sizes(d);
+	owners_and_modes(d);
 	return 0;
 }

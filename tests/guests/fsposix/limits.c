@@ -85,6 +85,8 @@ int mode_ro(const char *dir)
 	EXPECT(symlink("x", at(0, dir, "l")), -1, EROFS);
 	EXPECT(truncate(at(0, dir, "hello.txt"), 0), -1, EROFS);
 	EXPECT(utimes(at(0, dir, "hello.txt"), NULL), -1, EROFS);
+	EXPECT(chmod(at(0, dir, "hello.txt"), 0600), -1, EROFS);
+	EXPECT(chown(at(0, dir, "hello.txt"), 1, 1), -1, EROFS);
 	EXPECT(access(at(0, dir, "hello.txt"), W_OK), -1, EROFS);
 	OK(access(at(0, dir, "hello.txt"), R_OK));
 	OK(statvfs(dir, &sv));
@@ -108,6 +110,8 @@ int mode_host(const char *dir)
 		OK(write_file(at(0, dir, name), block, n));
 	}
 	OK(symlink("made/file03", at(0, dir, "link03")));
+	OK(chown(at(0, dir, "made/file01"), 1000, 1000));
+	OK(chmod(at(0, dir, "made/file01"), 0600));
 	OK(rename(at(0, dir, "made/file19"), at(1, dir, "made/renamed19")));
 	OK(unlink(at(0, dir, "made/file18")));
 	return 0;
