@@ -10,7 +10,7 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch
 	mm/buddy.o mm/frame.o mm/heap.o mm/memmap.o mm/kspace.o mm/guest_mem.o \
 	core/main.o core/banner.o core/log.o core/power.o core/clock.o core/symbols.o \
 	core/selftest.o core/selftest_smp.o core/selftest_ptdump.o core/lock.o core/domain.o core/domain_build.o core/sched.o core/sched_switch.o core/sched_timer.o core/sched_fair.o core/work.o core/sched_queue.o core/hypercall.o \
-	core/console.o core/console_keep.o core/serial_tx.o core/guest_fault.o core/elf_image.o core/domctl.o core/domctl_create.o core/domain_query.o core/text_ring.o core/image_store.o core/domctl_image.o core/domctl_config.o \
+	core/console.o core/console_keep.o core/serial_tx.o core/guest_fault.o core/elf_image.o core/domctl.o core/domctl_create.o core/domain_query.o core/text_ring.o core/save_stream.o core/image_store.o core/domctl_image.o core/domctl_config.o \
 	lib/sha256.o \
 	drivers/uart16550.o drivers/acpi.o drivers/rtc.o \
 	lib/string.o lib/format.o lib/stack_protector.o lib/sanitize.o
