@@ -37,6 +37,7 @@ struct io_cache {
 	size_t ndirty, nextra;
 	struct slot *extras;
 	const struct io_journal *journal;
+	int committed;                   /* a transaction since io_cache_committed() */
 	uint8_t *stage;                  /* reads: runs of missing blocks */
 	uint8_t *wstage;                 /* write-back (which a read may cause) */
 	uint64_t next_seq;               /* the block a sequential read asks next */
@@ -201,9 +202,8 @@ static int write_runs(struct io_cache *c, struct slot **list, size_t n)
 	return 0;
 }
 
-/* The journal's transaction of the dirty blocks list[0..n): 0 (then
- * the blocks go in place and done() ends it), 1 (no journal for these:
- * in place alone) or a negative errno (nothing written in place). */
+/* The journal's transaction of the dirty blocks list[0..n): 0 or 1 (then
+ * the blocks go in place) or a negative errno (nothing written in place). */
 static int journal_commit(struct io_cache *c, struct slot **list, size_t n)
 {
 	uint64_t *blocks = malloc(n * sizeof(*blocks));
@@ -224,10 +224,10 @@ static int journal_commit(struct io_cache *c, struct slot **list, size_t n)
 
 static int write_list(struct io_cache *c, struct slot **list, size_t n)
 {
-	int j = c->journal && n ? journal_commit(c, list, n) : 1;
-	int e = j < 0 ? j : write_runs(c, list, n);
+	int j = c->journal ? journal_commit(c, list, n) : 1;   /* n 0: revokes alone */
 
-	return e || j ? e : c->journal->done(c->journal->ctx);
+	c->committed |= j == 0;
+	return j < 0 ? j : write_runs(c, list, n);
 }
 
 int io_cache_writeback(struct io_cache *c)
@@ -249,6 +249,14 @@ int io_cache_writeback(struct io_cache *c)
 size_t io_cache_dirty(const struct io_cache *c)
 {
 	return c->ndirty;
+}
+
+int io_cache_committed(struct io_cache *c)
+{
+	int was = c->committed;
+
+	c->committed = 0;
+	return was;
 }
 
 void io_cache_set_journal(struct io_cache *c, const struct io_journal *j)
@@ -415,14 +423,19 @@ int io_cache_bytes(struct io_cache *c, int write, uint64_t off, void *buf, size_
 	return e;
 }
 
-void io_cache_drop(struct io_cache *c, uint64_t block, size_t count)
+int io_cache_drop(struct io_cache *c, uint64_t block, size_t count)
 {
+	int e = c->journal ? c->journal->overwrite(c->journal->ctx, block, count) : 0;
+
+	if (e)
+		return e;
 	for (size_t i = 0; i < count; i++) {
 		struct slot *s = find(c, block + i);
 
 		if (s)
 			drop(c, s);
 	}
+	return 0;
 }
 
 int io_cache_dirty_in(struct io_cache *c, uint64_t block, size_t count)

@@ -27,21 +27,26 @@ int io_cache_writeback(struct io_cache *c);
 size_t io_cache_dirty(const struct io_cache *c);     /* dirty blocks */
 /* A byte range inside the cache's blocks (read, patched, dirty). */
 int io_cache_bytes(struct io_cache *c, int write, uint64_t off, void *buf, size_t len);
-/* Blocks about to be written around the cache: their copies forgotten,
- * dirty or not (the new data supersedes them). */
-void io_cache_drop(struct io_cache *c, uint64_t block, size_t count);
+/* Blocks about to be written around the cache: the journal told (it
+ * must not replay older copies over them), their copies forgotten, dirty
+ * or not (the new data supersedes them).  0 or a negative errno. */
+int io_cache_drop(struct io_cache *c, uint64_t block, size_t count);
 /* Whether any of these blocks is dirty here (a read must see it). */
 int io_cache_dirty_in(struct io_cache *c, uint64_t block, size_t count);
 
 /* A journal around write-backs (journal.c).  commit() gets the dirty
- * blocks, sorted, before they go in place: 0 (journaled: done() follows
- * the in-place writes), 1 (not journaled: in place alone) or a negative
- * errno (nothing is written; the blocks stay dirty). */
+ * blocks, sorted, before they go in place: 0 (journaled), 1 (not
+ * journaled: in place alone) or a negative errno (nothing is written; the
+ * blocks stay dirty).  overwrite() hears of blocks about to be written
+ * around the cache. */
 struct io_journal {
 	int (*commit)(void *ctx, size_t n, const uint64_t *blocks, uint8_t *const *data);
-	int (*done)(void *ctx);
+	int (*overwrite)(void *ctx, uint64_t block, size_t count);
 	void *ctx;
 };
 void io_cache_set_journal(struct io_cache *c, const struct io_journal *j);  /* NULL: none */
+/* Whether a journal transaction committed (and was flushed) since the
+ * last call. */
+int io_cache_committed(struct io_cache *c);
 
 #endif

@@ -272,7 +272,9 @@ static errcode_t pvblk_set_blksize(io_channel ch, int blksize)
 }
 
 /* Nothing to flush on a read-only channel (and a read-only device may
- * refuse the request). */
+ * refuse the request).  When the write-back committed a transaction, its
+ * flush covered everything written before the commit block; the blocks
+ * written in place after it can wait (the log has them). */
 static errcode_t pvblk_flush(io_channel ch)
 {
 	struct chan *c = chan_of(ch);
@@ -280,9 +282,11 @@ static errcode_t pvblk_flush(io_channel ch)
 
 	if (!c->rw)
 		return 0;
+	if (c->cache)
+		io_cache_committed(c->cache);   /* only this write-back's counts */
 	if (write_back(c))
 		return EIO;
-	e = dev_flush(c->dev);
+	e = c->cache && io_cache_committed(c->cache) ? 0 : dev_flush(c->dev);
 	return e ? (errcode_t)-e : 0;
 }
 
@@ -410,8 +414,8 @@ errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
 		return write ? EXT2_ET_SHORT_WRITE : EXT2_ET_SHORT_READ;
 	if (c->cache && io_cache_bsize(c->cache) != bs)
 		return EXT2_ET_INVALID_ARGUMENT;
-	if (c->cache && write)
-		io_cache_drop(c->cache, block, count);
+	if (c->cache && write && (e = io_cache_drop(c->cache, block, count)))
+		return dev_errcode(e, write);
 	if (c->cache && !write && io_cache_dirty_in(c->cache, block, count))
 		e = io_cache_read(c->cache, block, count, buf);
 	else

@@ -6,10 +6,13 @@
 #include <string.h>
 #include <time.h>
 
+#include <pv_ext2.h>
+
 #include "journal.h"
 
 #define STAGE_BLOCKS 32                /* log blocks per device request */
 #define MAP_MAX      (1u << 20)        /* journal blocks looked at */
+#define LOG_USE_MAX  4096u             /* log blocks used before a checkpoint */
 
 uint32_t journal_crc(uint32_t seed, const void *buf, size_t len)
 {
@@ -239,6 +242,8 @@ void journal_close(struct journal *j)
 	if (!j)
 		return;
 	free(j->runs);
+	free(j->set);
+	free(j->revoke);
 	free(j->block);
 	free(j->stage);
 	free(j);
@@ -253,11 +258,28 @@ static size_t tags_per_block(const struct journal *j)
 	return (j->bsize - sizeof(struct jbd2_header) - 4) / sizeof(struct jbd2_tag3) - 1;
 }
 
+/* The part of the log used: [first, log_end). */
+static uint32_t log_end(const struct journal *j)
+{
+	return j->maxlen - j->first > LOG_USE_MAX ? j->first + LOG_USE_MAX : j->maxlen;
+}
+
 size_t journal_capacity(const struct journal *j)
 {
-	size_t per = tags_per_block(j), room = j->maxlen - j->first - 1;   /* the commit */
+	size_t per = tags_per_block(j), room = log_end(j) - j->first - 1;   /* the commit */
 
 	return (room - 1) * per / (per + 1);
+}
+
+static size_t revokes_per_block(const struct journal *j);
+
+/* Log blocks a transaction of n blocks takes: descriptors, copies,
+ * revoke blocks, commit. */
+static size_t log_blocks(const struct journal *j, size_t n)
+{
+	size_t per = tags_per_block(j), rper = revokes_per_block(j);
+
+	return (n + per - 1) / per + n + (j->nrevoke + rper - 1) / rper + 1;
 }
 
 static int stage_flush(struct journal *j)
@@ -361,15 +383,47 @@ static int write_commit(struct journal *j, uint32_t pos)
 	return journal_io(j, 1, pos, j->block, 1);
 }
 
-/* Descriptors and copies from the first log block on; the position
- * after them in *pos. */
+/* ---- revoke records: logged blocks that now hold data written around
+ * the journal (a replay must not write the old copies over it) ---- */
+
+static size_t revoke_size(const struct journal *j)
+{
+	return j->incompat & JBD2_INCOMPAT_64BIT ? 8 : 4;
+}
+
+static size_t revokes_per_block(const struct journal *j)
+{
+	return (j->bsize - sizeof(struct jbd2_revoke) - 4) / revoke_size(j);
+}
+
+/* Revoke records [from, from + per) of the pending ones into j->block. */
+static void describe_revokes(struct journal *j, size_t from)
+{
+	size_t per = revokes_per_block(j), k = j->nrevoke - from < per ? j->nrevoke - from : per;
+	size_t rs = revoke_size(j), used = sizeof(struct jbd2_revoke) + k * rs;
+	uint32_t count = be32((uint32_t)used);
+
+	memset(j->block, 0, j->bsize);
+	header(j->block, JBD2_REVOKE, j->seq);
+	memcpy(j->block + offsetof(struct jbd2_revoke, count), &count, 4);
+	for (size_t i = 0; i < k; i++) {
+		uint64_t b = be64(j->revoke[from + i]);
+		uint32_t b32 = be32((uint32_t)j->revoke[from + i]);
+
+		memcpy(j->block + sizeof(struct jbd2_revoke) + i * rs, rs == 8 ? (void *)&b : &b32, rs);
+	}
+	tail_csum(j, j->block);
+}
+
+/* Descriptors, copies and revoke records from the log's head on; the
+ * position after them in *pos. */
 static int write_log(struct journal *j, size_t n, const uint64_t *blocks, uint8_t *const *data,
 		     uint32_t *pos)
 {
 	size_t per = tags_per_block(j);
 	int e = 0;
 
-	*pos = j->first;
+	*pos = j->head;
 	for (size_t i = 0; !e && i < n; i += per) {
 		size_t k = n - i < per ? n - i : per;
 
@@ -378,7 +432,119 @@ static int write_log(struct journal *j, size_t n, const uint64_t *blocks, uint8_
 		for (size_t m = 0; !e && m < k; m++)
 			e = stage(j, (*pos)++, data[i + m], escaped(data[i + m]));
 	}
+	for (size_t i = 0; !e && i < j->nrevoke; i += revokes_per_block(j)) {
+		describe_revokes(j, i);
+		e = stage(j, (*pos)++, j->block, 0);
+	}
 	return e ? e : stage_flush(j);
+}
+
+/* ---- the set of logged blocks: what a replay would write ------------------- */
+
+static size_t slot_of(const struct journal *j, uint64_t block)
+{
+	return (size_t)((block * 0x9E3779B97F4A7C15ull) >> 20) & (j->set_cap - 1);
+}
+
+static void set_add(struct journal *j, uint64_t block)
+{
+	size_t i = slot_of(j, block);
+
+	while (j->set[i] && j->set[i] != block + 1)
+		i = (i + 1) & (j->set_cap - 1);
+	if (!j->set[i])
+		j->set[i] = block + 1;           /* 0 marks a free slot */
+}
+
+/* Whether the log holds a copy of block: taken out of the set if so. */
+static int set_take(struct journal *j, uint64_t block)
+{
+	size_t i = slot_of(j, block);
+
+	for (; j->set[i]; i = (i + 1) & (j->set_cap - 1))
+		if (j->set[i] == block + 1)
+			break;
+	if (!j->set[i])
+		return 0;
+	/* Linear probing: re-place the run after the hole. */
+	j->set[i] = 0;
+	for (size_t k = (i + 1) & (j->set_cap - 1); j->set[k]; k = (k + 1) & (j->set_cap - 1)) {
+		uint64_t v = j->set[k];
+
+		j->set[k] = 0;
+		set_add(j, v - 1);
+	}
+	return 1;
+}
+
+/* ---- transactions and checkpoints ------------------------------------------ */
+
+static int crash_after_commit;
+
+void pv_ext2_test_crash_after_commit(void)
+{
+	crash_after_commit = 1;
+}
+
+/* Everything written in place so far made durable, then the log emptied
+ * (its superblock's start 0, written and flushed): no replay can write an
+ * old copy any more. */
+int journal_checkpoint(struct journal *j)
+{
+	int e;
+
+	if (!j->sb.start)
+		return 0;
+	if ((e = j->d.flush(j->d.dev)))
+		return e;
+	j->sb.start = 0;
+	j->sb.sequence = be32(j->seq);
+	if ((e = journal_write_super(j)) || (e = j->d.flush(j->d.dev)))
+		return e;
+	j->head = j->first;
+	j->nrevoke = 0;                   /* nothing left to revoke */
+	memset(j->set, 0, j->set_cap * sizeof(*j->set));
+	return 0;
+}
+
+/* The log's superblock points at the first transaction still needed;
+ * written with the log blocks of the first one after a checkpoint. */
+static int open_log(struct journal *j)
+{
+	if (j->sb.start)
+		return 0;
+	j->sb.start = be32(j->first);
+	j->sb.sequence = be32(j->seq);
+	return journal_write_super(j);
+}
+
+static int in_sorted(const uint64_t *blocks, size_t n, uint64_t b)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (blocks[mid] == b)
+			return 1;
+		if (blocks[mid] < b)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* A block logged again in this transaction is not revoked by it (a
+ * replay would skip the new copy too). */
+static void cancel_revokes(struct journal *j, size_t n, const uint64_t *blocks)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < j->nrevoke; i++)
+		if (!in_sorted(blocks, n, j->revoke[i]))
+			j->revoke[k++] = j->revoke[i];
+	j->nrevoke = k;
 }
 
 static int commit(void *ctx, size_t n, const uint64_t *blocks, uint8_t *const *data)
@@ -387,44 +553,70 @@ static int commit(void *ctx, size_t n, const uint64_t *blocks, uint8_t *const *d
 	uint32_t pos;
 	int e;
 
+	cancel_revokes(j, n, blocks);
+	if (!n && !j->nrevoke)
+		return 1;                    /* nothing to log */
 	if (n > journal_capacity(j)) {
 		fprintf(stderr, "fs: a transaction of %zu blocks does not fit the journal "
 			"(%zu): written without it\n", n, journal_capacity(j));
-		return 1;
+		return (e = journal_checkpoint(j)) ? e : 1;
 	}
-	j->sb.start = be32(j->first);
-	j->sb.sequence = be32(j->seq);
-	if ((e = journal_write_super(j)) || (e = write_log(j, n, blocks, data, &pos)) ||
+	if (j->head + log_blocks(j, n) > log_end(j) && (e = journal_checkpoint(j)))
+		return e;
+	if ((e = open_log(j)) || (e = write_log(j, n, blocks, data, &pos)) ||
 	    (e = j->d.flush(j->d.dev)) || (e = write_commit(j, pos)))
 		return e;
 	j->seq++;                         /* used, even if what follows fails */
-	return j->d.flush(j->d.dev);
+	j->head = pos + 1;
+	j->nrevoke = 0;
+	for (size_t i = 0; i < n; i++)
+		set_add(j, blocks[i]);
+	e = j->d.flush(j->d.dev);
+	if (crash_after_commit)
+		__builtin_trap();            /* a test's crash: nothing in place yet */
+	return e;
 }
 
-/* The blocks are in place: once they are durable, the log is empty. */
-static int done(void *ctx)
+/* Blocks about to get data around the journal.  If the log holds a copy
+ * of one, a replay would write it over the new data: the next
+ * transaction revokes it (the same one that commits the block's new
+ * owner; until it commits, a replay rightly writes the old copy, since
+ * the block is still the old owner's).  With no room for more revoke
+ * records, a checkpoint. */
+static int overwrite(void *ctx, uint64_t block, size_t count)
 {
 	struct journal *j = ctx;
-	int e = j->d.flush(j->d.dev);
 
-	if (e)
-		return e;
-	j->sb.start = 0;
-	j->sb.sequence = be32(j->seq);
-	return (e = journal_write_super(j)) ? e : j->d.flush(j->d.dev);
+	for (size_t i = 0; j->sb.start && i < count; i++) {
+		if (!set_take(j, block + i))
+			continue;
+		if (j->nrevoke == j->revoke_cap)
+			return journal_checkpoint(j);
+		j->revoke[j->nrevoke++] = block + i;
+	}
+	return 0;
 }
 
 /* From now on transactions are written with checksum-v3 tags (and 64-bit
  * block numbers when the file system has them), whatever the log held
- * before (a replay reads it with what it was written with). */
+ * before (a replay reads it with what it was written with).  NULL: no
+ * memory. */
 const struct io_journal *journal_writer(struct journal *j, int fs64)
 {
-	uint32_t keep = be32(j->sb.incompat) & JBD2_INCOMPAT_REVOKE;
+	uint32_t keep = 0;
 
-	j->incompat = keep | JBD2_INCOMPAT_CSUM_V3 | (fs64 ? JBD2_INCOMPAT_64BIT : 0);
+	for (j->set_cap = 16; j->set_cap < 2 * (size_t)(log_end(j) - j->first); j->set_cap <<= 1)
+		;
+	j->revoke_cap = 256;              /* then a checkpoint instead */
+	if (!(j->set = calloc(j->set_cap, sizeof(*j->set))) ||
+	    !(j->revoke = calloc(j->revoke_cap, sizeof(*j->revoke))))
+		return NULL;
+	j->incompat = keep | JBD2_INCOMPAT_REVOKE | JBD2_INCOMPAT_CSUM_V3 |
+		      (fs64 ? JBD2_INCOMPAT_64BIT : 0);
 	j->sb.incompat = be32(j->incompat);
 	j->sb.compat &= ~be32(JBD2_COMPAT_CHECKSUM);
 	j->sb.checksum_type = JBD2_CRC32C;
-	j->hooks = (struct io_journal){ .commit = commit, .done = done, .ctx = j };
+	j->head = j->first;
+	j->hooks = (struct io_journal){ .commit = commit, .overwrite = overwrite, .ctx = j };
 	return &j->hooks;
 }

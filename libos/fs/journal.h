@@ -7,18 +7,23 @@
  *   journal_replay.c  replaying a log left by a crash, at mount
  *
  * A transaction is every dirty block of the block cache at a sync point
- * (io_cache.h's io_journal hooks):
+ * (io_cache.h's io_journal hooks), appended to the log:
  *
- *   1. the journal superblock (start = first log block, this sequence),
- *      a descriptor block per 250 or so blocks, the blocks' copies; flush
+ *   1. after a checkpoint, the journal superblock (start = first log
+ *      block, this sequence); a descriptor block per 250 or so blocks,
+ *      the blocks' copies; flush
  *   2. the commit block; flush                      -- now it happened
- *   3. the blocks in place (the cache writes them); flush
- *   4. the journal superblock: start 0 (the log is empty); flush
+ *   3. the blocks in place (the cache writes them; no flush)
  *
  * A crash before 2 completes loses the transaction whole; after it, a
- * replay writes it whole.  The log is empty between transactions, so a
- * replay never writes an old copy over a block reused since (no revoke
- * records are needed).  Functions return 0 or a negative errno. */
+ * replay writes it (and every one before it since the checkpoint) whole.
+ * A block the log holds a copy of, about to be written around the
+ * journal (file data in a block that was metadata or a partial data
+ * block), gets a revoke record in the next transaction, so a replay never
+ * writes the old copy over it.  A checkpoint (the log's 4,096 blocks used
+ * up, 256 revokes pending, unmount) flushes, then empties the log: its
+ * superblock's start 0, flushed.  Functions return 0 or a negative
+ * errno. */
 #ifndef LIBOS_FS_JOURNAL_H
 #define LIBOS_FS_JOURNAL_H
 
@@ -55,6 +60,11 @@ struct journal {
 	uint8_t *block;                    /* one block of scratch */
 	uint8_t *stage;                    /* log blocks on their way out */
 	uint32_t stage_pos, staged;
+	uint32_t head;                     /* the next log block a transaction takes */
+	uint64_t *set;                     /* blocks the log holds copies of, + 1 */
+	size_t set_cap;
+	uint64_t *revoke;                  /* for the next transaction */
+	size_t nrevoke, revoke_cap;
 	struct io_journal hooks;
 };
 
@@ -68,6 +78,8 @@ size_t journal_capacity(const struct journal *j);
 /* The hooks for the block cache: transactions from now on.  fs64: the
  * file system has 64-bit block numbers. */
 const struct io_journal *journal_writer(struct journal *j, int fs64);
+/* Everything in place made durable and the log emptied (unmount). */
+int journal_checkpoint(struct journal *j);
 
 /* Replay what the log holds (journal_replay.c); the log is empty after.
  * replayed (may be NULL) gets the number of blocks written. */

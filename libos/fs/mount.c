@@ -58,6 +58,7 @@ static size_t flush_blocks(ext2_filsys fs)
 static void start_journal(const struct pv_mount *pm, struct fs_mount *m)
 {
 	struct journal_dev d;
+	const struct io_journal *hooks;
 	char why[120];
 	size_t cap, extra = flush_blocks(m->fs);
 
@@ -68,9 +69,10 @@ static void start_journal(const struct pv_mount *pm, struct fs_mount *m)
 		say(pm, "journal not used", why);
 		return;
 	}
-	if ((cap = journal_capacity(m->journal)) < extra + 32 ||
-	    pv_ext2_io_set_journal(m->fs->io, journal_writer(m->journal,
-			ext2fs_has_feature_64bit(m->fs->super)))) {
+	cap = journal_capacity(m->journal);
+	hooks = cap < extra + 32 ? NULL :
+		journal_writer(m->journal, ext2fs_has_feature_64bit(m->fs->super));
+	if (!hooks || pv_ext2_io_set_journal(m->fs->io, hooks)) {
 		say(pm, "journal not used", cap < extra + 32 ? "too small" : "out of memory");
 		journal_close(m->journal);
 		m->journal = NULL;
@@ -187,7 +189,7 @@ static int stop_journal(struct fs_mount *m)
 {
 	int r = fs_sync_mount(m, 1);
 
-	if (r)
+	if (r || (r = journal_checkpoint(m->journal)))
 		return r;
 	pv_ext2_io_set_journal(m->fs->io, NULL);
 	journal_close(m->journal);

@@ -53,6 +53,12 @@ void pv_ext2_io_stats(const char *dev, struct pv_ext2_io_stats *out);
 errcode_t pv_ext2_io_direct(io_channel ch, int write, unsigned long long block,
 			    size_t count, void *buf);
 
+/* For tests of the journal only (tests/system/test_fs_journal.py): the
+ * next transaction a mount commits is followed at once by a crash of the
+ * domain (an invalid instruction), before any of its blocks goes in
+ * place, so that only a replay can bring them. */
+void pv_ext2_test_crash_after_commit(void);
+
 #define PV_EXT2_RW  1   /* open for writing (else read-only) */
 
 /* Open the file system on block device dev (a manifest name).  With

@@ -258,3 +258,37 @@ def test_replay_of_logs_linux_and_debugfs_wrote(boot, tmp_path):
     for n, why in REFUSED.items():
         assert re.search(r"^%s\| fs: vol at /data: cannot mount: .*%s" % (n, why), log, re.M), n
         assert sha(imgs[n]) == before[n], n
+
+
+def test_a_crash_right_after_a_commit_is_replayed(boot, tmp_path):
+    """The domain crashes the instant a transaction commits (a test hook,
+    pv_ext2_test_crash_after_commit): its blocks are only in the log.
+    The host's e2fsck and a guest's mount must both bring them back, and
+    the revoke record in it must keep a block that was logged before and
+    then overwritten around the journal."""
+    img = tmp_path / "v.img"
+    with open(img, "wb") as f:
+        f.truncate(16 << 20)
+    subprocess.run([tool("mkfs.ext4"), "-q", "-F", str(img)], check=True)
+    b = boot(HV + section("cc", "commit-crash", 0), [guest("fsposix")], timeout=120,
+             drives=[(str(img), "virtio")])
+    assert "cc| fsposix: commit-crash armed" in b.log and "still running" not in b.log
+    assert b.events("domain-crashed"), b.log[-3000:]
+    assert logged_blocks(img) >= 2                  # a descriptor and its commit
+    assert b"not found" in subprocess.run([tool("debugfs"), "-R", "stat /d/last", str(img)],
+                                          capture_output=True).stderr.lower()
+    want = {"before": content(7)[:3000], "d/last": content(7)[:5000], "tail": content(7)[:4096]}
+    copy = tmp_path / "host.img"
+    copy.write_bytes(img.read_bytes())
+    assert subprocess.run([tool("e2fsck"), "-fp", str(copy)], capture_output=True).returncode in (0, 1)
+    assert subprocess.run([tool("e2fsck"), "-fn", str(copy)], capture_output=True).returncode == 0
+    for name, data in want.items():
+        assert debugfs_cat(copy, name) == data, name
+    b = boot(HV + section("list", "list", 0), [guest("fsposix")], timeout=120,
+             drives=[(str(img), "virtio")])
+    assert re.search(r"^list\| fs: vol: journal replayed \([1-9]\d* blocks\)", b.log, re.M), \
+        said(b.log, "list")
+    seen = listing(b.log, "list")
+    for name, data in want.items():
+        assert seen.get(name) == (len(data), zlib.crc32(data)), name
+    assert subprocess.run([tool("e2fsck"), "-fn", str(img)], capture_output=True).returncode == 0

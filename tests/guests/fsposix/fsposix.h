@@ -35,5 +35,6 @@ int mode_ro(const char *dir);
 int mode_host(const char *dir);
 int mode_crash(const char *dir);
 int mode_list(const char *dir);
+int mode_commit_crash(const char *dir);
 
 #endif

@@ -63,6 +63,8 @@ static int run(const char *mode, const char *dir, int n)
 		return mode_crash(dir);
 	if (!strcmp(mode, "list"))
 		return mode_list(dir);
+	if (!strcmp(mode, "commit-crash"))
+		return mode_commit_crash(dir);
 	printf("fsposix: unknown mode %s\n", mode);
 	return 2;
 }
