@@ -6,7 +6,10 @@
  * block is read (and its checksum checked) by libext2fs once per pass and
  * its entries are checked before use: a corrupt block ends the listing
  * with EIO.  Htree index blocks look like empty entries and are skipped.
- * A directory above mount points lists ".", ".." and those. */
+ * A directory whose entries live in its inode (inline_data) is listed
+ * through libext2fs's iterator, its positions being entry numbers (it
+ * holds a few entries at most; removing one while listing may skip the
+ * next).  A directory above mount points lists ".", ".." and those. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -44,8 +47,6 @@ static int open_dir(DIR *d, const char *path)
 		return r;
 	if (!LINUX_S_ISDIR(ino.i_mode))
 		return -ENOTDIR;
-	if (ino.i_flags & EXT4_INLINE_DATA_FL)
-		return -EOPNOTSUPP;        /* docs/files.md: not read yet */
 	d->size = EXT2_I_SIZE(&ino);
 	return (d->buf = malloc(bsize(d))) ? 0 : -ENOMEM;
 }
@@ -150,6 +151,52 @@ static struct dirent *next_entry(DIR *d, int *err)
 	return NULL;
 }
 
+/* ---- inline directories ---------------------------------------------------------- */
+
+struct nth {
+	uint64_t want, at;
+	struct ext2_dir_entry found;
+	char name[EXT2_NAME_LEN + 1];
+	int hit;
+};
+
+static int nth_entry(ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset,
+		     int blocksize, char *buf, void *priv)
+{
+	struct nth *n = priv;
+	unsigned len = ext2fs_dirent_name_len(de);
+
+	if (!de->inode || n->at++ != n->want)
+		return 0;
+	n->found = *de;
+	memcpy(n->name, de->name, len);
+	n->name[len] = '\0';
+	n->hit = 1;
+	return DIRENT_ABORT;
+}
+
+static int is_inline(DIR *d)
+{
+	struct ext2_inode_large ino;
+
+	return !fs_read_inode(&d->node, &ino) && (ino.i_flags & EXT4_INLINE_DATA_FL);
+}
+
+/* Entry number d->pos of an inline directory. */
+static struct dirent *next_inline(DIR *d, int *err)
+{
+	struct nth n = { .want = d->pos };
+	errcode_t e = ext2fs_dir_iterate2(d->node.mnt->fs, d->node.ino, 0, NULL, nth_entry, &n);
+
+	if (e)
+		return *err = fs_errno(e), NULL;
+	if (!n.hit)
+		return NULL;
+	d->pos++;
+	return fill(d, n.found.inode, n.name, ext2fs_dirent_name_len(&n.found),
+		    dtype(ext2fs_dirent_file_type(&n.found)));
+}
+
 /* ".", "..", then the mounts under it. */
 static struct dirent *next_synthetic(DIR *d)
 {
@@ -172,7 +219,12 @@ struct dirent *readdir(DIR *d)
 	if (!d)
 		return libos_fail(EBADF), NULL;
 	fs_lock();
-	ent = !d->node.mnt ? next_synthetic(d) : d->node.mnt->fs ? next_entry(d, &err) : NULL;
+	if (!d->node.mnt)
+		ent = next_synthetic(d);
+	else if (!d->node.mnt->fs)
+		ent = NULL;
+	else
+		ent = is_inline(d) ? next_inline(d, &err) : next_entry(d, &err);
 	fs_unlock();
 	if (err)
 		libos_fail(-err);

@@ -83,3 +83,34 @@ def test_big_directory_and_full_volume_on_two_volumes(boot, tmp_path):
         assert re.search(r"^%s\| fsposix: %s ok" % (name, name), b.log, re.M), b.log[-3000:]
     for img in (big, full, many):
         fsck_clean(img)
+
+
+def test_inline_data_volumes(boot, tmp_path):
+    """A volume made with `mkfs.ext4 -O inline_data` keeps small
+    directories and files inside their inodes: a guest lists the host's
+    tree exactly (names, sizes, CRCs), then runs every call on another
+    such volume (directories it makes are inline too); both stay clean."""
+    import zlib
+    tree = tmp_path / "t"
+    for d in ("a/b/c", "small", "empty"):
+        (tree / d).mkdir(parents=True)
+    files = {"a/b/c/deep": b"x" * 40, "small/one": b"1", "small/two": b"22" * 20,
+             "a/inline-file": b"fits in the inode", "a/bigger": bytes(range(256)) * 30,
+             "top": b"at the top\n"}
+    for name, data in files.items():
+        (tree / name).write_bytes(data)
+    listed = mkfs(tmp_path, "listed.img", tree, "-O", "inline_data", mib=16)
+    plain = tmp_path / "p"
+    plain.mkdir()
+    (plain / "hello.txt").write_bytes(b"hello from the host\n")
+    calls = mkfs(tmp_path, "calls.img", plain, "-O", "inline_data", mib=24)
+    m = HV + section("listed", "list", 0) + section("calls", "calls", 1)
+    b = boot(m, [guest("fsposix")], timeout=400, drives=[(listed, "virtio"), (calls, "virtio")])
+    fails = [l for l in b.log.splitlines() if "FAIL" in l]
+    assert not fails, "\n".join(fails)
+    seen = {p: (int(s), int(c, 16)) for p, s, c in
+            re.findall(r"^listed\| fsposix: file (\S+) (\d+) ([0-9a-f]{8})$", b.log, re.M)}
+    assert seen == {n: (len(d), zlib.crc32(d)) for n, d in files.items()}
+    assert exits(b) == {"listed": "0", "calls": "0"}, b.log[-3000:]
+    fsck_clean(listed)
+    fsck_clean(calls)
