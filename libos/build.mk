@@ -74,7 +74,7 @@ libos-net: $(LIBOS_NET_LIB)
 # app without files carries no libext2fs.  Its path calls (open, stat, ...)
 # replace the libos's weak ENOENT ones (libc/nofs.c).
 libos-fs-y := fs/io_pvblk.o fs/io_cache.o fs/journal.o fs/journal_replay.o fs/ext2_open.o fs/mount.o fs/path.o fs/calls.o \
-	fs/file.o fs/dir.o fs/node.o fs/rename.o fs/inode.o fs/errcode.o fs/dcache.o fs/orphan.o
+	fs/file.o fs/dir.o fs/node.o fs/rename.o fs/inode.o fs/errcode.o fs/dcache.o fs/orphan.o fs/held.o
 
 LIBOS_FS_OBJS := $(addprefix $(LIBOS_O)/,$(libos-fs-y))
 

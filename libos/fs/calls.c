@@ -52,13 +52,18 @@ static int done(int r)
  * alone (as Linux does); unmount writes them. */
 int fs_sync_mount(struct fs_mount *m, int flush)
 {
+	int released = flush && m->nheld;
 	errcode_t e;
 
+	if (flush)
+		fs_release_held(m);        /* the bitmaps committed say what is true */
 	m->fs->flags |= EXT2_FLAG_MASTER_SB_ONLY;
 	e = ext2fs_flush2(m->fs, flush ? 0 : EXT2_FLAG_FLUSH_NO_SYNC);
 	m->fs->flags &= ~EXT2_FLAG_MASTER_SB_ONLY;
 	if (!e && flush)
 		m->freed = 0;
+	if (e && released)
+		m->freed = 1;              /* released, not committed: the fallback */
 	return e ? fs_errno(e) : 0;
 }
 

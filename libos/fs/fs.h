@@ -6,6 +6,8 @@
  *   node.c                   namespace changes on libext2fs (create, link,
  *                            unlink, rename, mkdir, rmdir, symlink)
  *   orphan.c                 unlinked files still open, listed for a crash
+ *   held.c                   freed blocks kept from reuse until committed
+ *   journal.c, journal_replay.c   the JBD2 journal (journal.h)
  *   inode.c                  attributes: stat, times, size, reading links
  *   dcache.c                 directories' names, hashed (lookups without scans)
  *   errcode.c                libext2fs error codes to errno
@@ -27,6 +29,10 @@
 #define FS_LINK_MAX  40                /* symlinks followed in one lookup */
 #define FS_MOUNTS    PV_MAX_MOUNTS
 
+struct fs_held {
+	blk64_t start, count;
+};
+
 struct fs_mount {
 	char path[PV_MOUNT_PATH_MAX];      /* "/" or "/data" */
 	size_t len;                        /* strlen(path), 0 for "/" */
@@ -36,6 +42,10 @@ struct fs_mount {
 	int freed;                         /* blocks freed since the last sync */
 	struct journal *journal;           /* NULL: changes go in place */
 	size_t commit_at;                  /* dirty blocks that make a sync point */
+	int holding;                       /* freed blocks held until committed (held.c) */
+	struct fs_held *held;
+	size_t nheld, held_cap;
+	uint64_t held_blocks;
 };
 
 /* A node of the namespace: an inode of a mounted file system, or (mnt
@@ -106,6 +116,12 @@ int fs_dir_empty(const struct fs_node *n);        /* 0, -ENOTEMPTY */
 int fs_drop_name(const struct fs_node *dir, const struct fs_node *n, int is_dir);
 /* Release an inode no name and no open file holds any more. */
 int fs_release(const struct fs_node *n);
+
+/* ---- freed blocks held until their commit (held.c) ---- */
+void fs_hold_frees(struct fs_mount *m);
+void fs_release_held(struct fs_mount *m);     /* before a commit */
+int fs_held_many(const struct fs_mount *m);   /* time for a sync point */
+void fs_forget_held(struct fs_mount *m);      /* unmount */
 
 /* ---- the orphan list (orphan.c): nameless inodes open files hold ---- */
 int fs_orphan_add(const struct fs_node *n);

@@ -263,7 +263,8 @@ int fs_truncate(const struct fs_node *n, uint64_t size)
 	ext2_file_t f;
 	errcode_t e;
 
-	n->mnt->freed = 1;
+	if (!n->mnt->holding)
+		n->mnt->freed = 1;
 	e = ext2fs_file_open(n->mnt->fs, n->ino, EXT2_FILE_WRITE, &f);
 
 	if (e)

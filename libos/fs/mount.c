@@ -91,6 +91,8 @@ static errcode_t begin_writing(const struct pv_mount *pm, struct fs_mount *m)
 	if (e)
 		return e;
 	start_journal(pm, m);
+	if (m->journal)
+		fs_hold_frees(m);
 	if (fs->super->s_last_orphan && fs_orphans_release(m, 1))
 		return EXT2_ET_BAD_INODE_NUM;     /* a damaged list: e2fsck's job */
 	fs->super->s_mnt_count++;
@@ -178,7 +180,7 @@ void fs_commit_if_full(void)
 	for (int i = 0; i < fs_mount_count; i++) {
 		struct fs_mount *m = &fs_mounts[i];
 
-		if (m->journal && pv_ext2_io_dirty(m->fs->io) > m->commit_at)
+		if (m->journal && (pv_ext2_io_dirty(m->fs->io) > m->commit_at || fs_held_many(m)))
 			fs_sync_mount(m, 1);       /* failing, it is tried again */
 	}
 }
@@ -211,6 +213,8 @@ static void unmount(struct fs_mount *m)
 			fs->super->s_state |= EXT2_ERROR_FS;
 		ext2fs_mark_super_dirty(fs);
 	}
+	fs_release_held(m);                  /* (after a failed sync) */
+	fs_forget_held(m);
 	/* ext2fs_close writes the superblock, the group descriptors and the
 	 * bitmaps, then flushes the device. */
 	if (ext2fs_close_free(&m->fs))

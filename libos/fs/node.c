@@ -49,17 +49,29 @@ static int named(const struct fs_node *dir, const char *name, ext2_ino_t ino, er
  * the blocks reserved for root: the app is the only user. */
 #define SPACE_MARGIN 32
 
-int fs_space(const struct fs_node *n, uint64_t blocks)
+/* Free blocks the allocator may hand out: those held since the last
+ * commit (held.c) are not, until a sync point lets them go, which is
+ * made here when they are what is missing. */
+static uint64_t usable(const struct fs_node *n, uint64_t need)
 {
+	struct fs_mount *m = n->mnt;
 	uint64_t free = ext2fs_free_blocks_count(fsof(n)->super);
 
-	return free > blocks + SPACE_MARGIN ? 0 : -ENOSPC;
+	if (m->held_blocks && (free <= m->held_blocks || free - m->held_blocks <= need + SPACE_MARGIN))
+		fs_sync_mount(m, 1);
+	free = ext2fs_free_blocks_count(fsof(n)->super);
+	return free > m->held_blocks ? free - m->held_blocks : 0;
+}
+
+int fs_space(const struct fs_node *n, uint64_t blocks)
+{
+	return usable(n, blocks) > blocks + SPACE_MARGIN ? 0 : -ENOSPC;
 }
 
 /* How many of n bytes at off fit the free space (0: none). */
 uint64_t fs_space_for(const struct fs_node *n, uint64_t off, uint64_t len)
 {
-	uint64_t bs = fsof(n)->blocksize, free = ext2fs_free_blocks_count(fsof(n)->super);
+	uint64_t bs = fsof(n)->blocksize, free = usable(n, (off % bs + len + bs - 1) / bs);
 	uint64_t room = free > SPACE_MARGIN ? free - SPACE_MARGIN : 0;
 	uint64_t blocks = (off % bs + len + bs - 1) / bs;
 
@@ -234,7 +246,8 @@ int fs_release(const struct fs_node *n)
 	ino.i_dtime = fs_now();
 	if ((e = ext2fs_free_ext_attr(fs, n->ino, &ino)))
 		return fs_errno(e);
-	n->mnt->freed = 1;
+	if (!n->mnt->holding)
+		n->mnt->freed = 1;
 	if (ext2fs_inode_has_valid_blocks2(fs, (struct ext2_inode *)&ino) &&
 	    (e = ext2fs_punch(fs, n->ino, (struct ext2_inode *)&ino, NULL, 0, ~0ULL)))
 		return fs_errno(e);
