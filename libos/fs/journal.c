@@ -170,6 +170,8 @@ static const char *check_super(struct journal *j)
 	if (be32(sb->maxlen) > mapped(j) || be32(sb->first) == 0 ||
 	    be32(sb->first) + 16 > be32(sb->maxlen))
 		return "the journal's geometry is damaged";
+	if (sb->start && (be32(sb->start) < be32(sb->first) || be32(sb->start) >= be32(sb->maxlen)))
+		return "the journal's start is out of range";
 	if (be32(sb->nr_users) > 1)
 		return "the journal is shared (not supported)";
 	if (incompat & JBD2_INCOMPAT_FAST_COMMIT)
