@@ -91,6 +91,7 @@ $(FUZZ_EXT2_SEEDS)/.stamp: tests/fuzz/ext2_seeds.py
 # while no input needed more than 60 MB.
 fuzz-ext2: $(FUZZ_EXT2) $(FUZZ_EXT2_SEEDS)/.stamp
 	$(Q)mkdir -p $(FUZZ_O)/corpus-ext2
+	FUZZ_EXT2_JOURNAL_BASE=$(FUZZ_O)/journal-base.img \
 	$(FUZZ_EXT2) -max_total_time=$(FUZZ_SECONDS) -max_len=262144 -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix=$(FUZZ_O)/ -print_final_stats=1 \
 		$(FUZZ_ARGS) $(FUZZ_EXT2_ARGS) $(FUZZ_O)/corpus-ext2 $(FUZZ_EXT2_SEEDS)

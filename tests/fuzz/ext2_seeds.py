@@ -14,6 +14,7 @@ Regression seeds are those images with the field that once crashed.
 """
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,5 +90,52 @@ def main(out):
             f.write(data)
 
 
+# Journal mode (fuzz_ext2.c flag bit 1): one journaled base volume, and
+# seeds that are logs debugfs writes into it (its journal's first bytes).
+JOURNAL_BYTES = 16 << 10
+JOURNAL_LOGS = {   # seed name: debugfs commands
+    "journal-one": "jo\njw -b 300,301,302 {data}\njc\n",
+    "journal-revoke": "jo\njw -b 300,301,302 {data}\njc\njo\njw -r 301\njc\n",
+    "journal-csum": "jo -c\njw -b 300,301 {data}\njc\njo -c\njw -r 300\njc\n",
+    "journal-open": "jo\njw -b 300 {data}\njc\njo\njw -b 301 -c {data}\njc\n",
+}
+
+
+def journal_offset(img):
+    out = subprocess.run(["debugfs", "-R", "bmap <8> 0", img], capture_output=True,
+                         text=True, check=True).stdout
+    return int(out.split()[-1]) * 1024
+
+
+def journal_seeds(out, base_path, tree):
+    env = dict(os.environ, E2FSPROGS_FAKE_TIME="1700000000")
+    with open(base_path, "wb") as f:
+        f.truncate(3 << 20)                   # 1 MiB of journal, the smallest
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-J", "size=1", "-N", "128",
+                    "-U", "clear", "-d", tree, base_path], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    at = journal_offset(base_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, cmds in JOURNAL_LOGS.items():
+            img, cmdf = os.path.join(tmp, "j.img"), os.path.join(tmp, "cmds")
+            shutil.copyfile(base_path, img)
+            with open(cmdf, "w") as f:
+                f.write(cmds.format(data=base_path))
+            subprocess.run(["debugfs", "-w", "-f", cmdf, img], check=True, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(img, "rb") as f:
+                f.seek(at)
+                log = f.read(JOURNAL_BYTES)
+            with open(os.path.join(out, name), "wb") as f:
+                f.write(b"\x02" + log)
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    # The base goes beside the seed directory (not in it: it is no input).
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = os.path.join(tmp, "tree")
+        os.mkdir(tree)
+        make_tree(tree)
+        journal_seeds(sys.argv[1], os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])),
+                                                "journal-base.img"), tree)

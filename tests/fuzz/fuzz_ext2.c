@@ -8,6 +8,11 @@
  * Input byte 0 is flags, the rest the disk's first bytes (zeros after):
  *   bit 0  recompute the superblock's metadata_csum checksum, so that
  *          mutated superblock fields get past it
+ *   bit 1  journal mode: the disk is a fixed journaled volume
+ *          (FUZZ_EXT2_JOURNAL_BASE, made with the seeds) marked "needs
+ *          recovery", and the rest of the input is its journal from the
+ *          journal's superblock on: the read-write open replays it
+ *          (libos/fs/journal_replay.c)
  * Then pv_ext2_open() read-only and read-write; what opens is walked
  * (every directory with ext2fs_dir_iterate2, every file read, every
  * symlink's target) with bounds, and the read-write one gets a new file
@@ -23,7 +28,7 @@
 #include <pv_ext2.h>
 #include "blk_mem.h"
 
-#define DISK_BYTES  (1u << 20)
+#define DISK_BYTES  (4u << 20)      /* the journal base is 3 MiB */
 #define MAX_DEPTH   16
 #define MAX_ENTRIES 2000
 #define MAX_READ    (256u << 10)     /* bytes read per input, all files */
@@ -246,6 +251,61 @@ static void run(int flags)
 	no_channel_left();
 }
 
+/* ---- journal mode ---------------------------------------------------------- */
+
+static uint8_t *jbase;
+static size_t jbase_len;
+static uint64_t jlog_at;                 /* byte offset of the journal's block 0 */
+
+/* The base volume and where its journal starts (found with libext2fs). */
+static void load_journal_base(void)
+{
+	const char *path = getenv("FUZZ_EXT2_JOURNAL_BASE");
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	ext2_filsys fs;
+	blk64_t pblk = 0;
+	char why[160];
+
+	if (!f)
+		return;
+	jbase = malloc(DISK_BYTES);
+	jbase_len = fread(jbase, 1, DISK_BYTES, f);
+	fclose(f);
+	blk_mem_load(jbase, jbase_len);
+	REQUIRE(pv_ext2_open(BLK_MEM_NAME, 0, &fs, why, sizeof(why)) == 0);
+	REQUIRE(ext2fs_bmap2(fs, fs->super->s_journal_inum, NULL, NULL, 0, 0, NULL, &pblk) == 0);
+	jlog_at = pblk * fs->blocksize;
+	ext2fs_close_free(&fs);
+}
+
+/* The base with data as its journal, marked as needing recovery. */
+static void load_journal_input(const uint8_t *data, size_t len)
+{
+	uint8_t *sb;
+	uint32_t incompat;
+
+	blk_mem_load(jbase, jbase_len);
+	sb = blk_mem_bytes() + SUPERBLOCK_OFFSET;
+	if (len > DISK_BYTES - jlog_at)
+		len = DISK_BYTES - jlog_at;
+	memcpy(blk_mem_bytes() + jlog_at, data, len);
+	memcpy(&incompat, sb + 0x60, 4);
+	incompat |= EXT3_FEATURE_INCOMPAT_RECOVER;
+	memcpy(sb + 0x60, &incompat, 4);
+	fix_sb_csum(blk_mem_bytes());
+}
+
+static void load(const uint8_t *data, size_t size)
+{
+	if ((data[0] & 2) && jbase) {
+		load_journal_input(data + 1, size - 1);
+		return;
+	}
+	blk_mem_load(data + 1, size - 1);
+	if (data[0] & 1)
+		fix_sb_csum(blk_mem_bytes());
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -254,17 +314,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		blk_mem_init(DISK_BYTES);
 		verbose = getenv("FUZZ_EXT2_VERBOSE") != NULL;
 		set_com_err_hook(quiet);
+		load_journal_base();
 		ready = 1;
 	}
 	if (size < 1)
 		return 0;
-	blk_mem_load(data + 1, size - 1);
-	if (data[0] & 1)
-		fix_sb_csum(blk_mem_bytes());
+	load(data, size);
 	run(0);
-	blk_mem_load(data + 1, size - 1);       /* as the read-only run saw it */
-	if (data[0] & 1)
-		fix_sb_csum(blk_mem_bytes());
+	load(data, size);                    /* as the read-only run saw it */
 	run(PV_EXT2_RW);
 	if (verbose)
 		dump();
