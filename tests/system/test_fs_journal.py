@@ -294,6 +294,7 @@ def test_a_crash_right_after_a_commit_is_replayed(boot, tmp_path):
     assert subprocess.run([tool("e2fsck"), "-fn", str(img)], capture_output=True).returncode == 0
 
 
+@pytest.mark.parametrize("smp", [1], indirect=True)
 def test_damaged_logs_are_replayed_or_refused_never_a_crash(boot, tmp_path):
     """A log debugfs wrote (no checksums, so damaged copies cannot be told
     from good ones), with bytes flipped at random in its superblock,
