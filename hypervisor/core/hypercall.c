@@ -27,9 +27,19 @@ static int64_t hc_console_write(struct domain *d, struct trap_frame *f)
 	return console_write(d, f->rdi, f->rsi);
 }
 
+/* With one domain waiting the yield may switch away at once, so the
+ * result goes in first: d's frame is written only while d runs here. */
 static int64_t hc_yield(struct domain *d, struct trap_frame *f)
 {
-	sched_yield(this_cpu());
+	struct cpu *c = this_cpu();
+	uint32_t waiting = __atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED);
+
+	if (waiting == 1) {                     /* checked again under the lock */
+		f->rax = 0;
+		return sched_yield_to_one(c);
+	}
+	if (waiting)
+		sched_yield_later(c);
 	return 0;
 }
 
@@ -142,5 +152,7 @@ void hypercall_dispatch(struct trap_frame *f)
 	}
 	if (c->running == d)
 		f->rax = (uint64_t)r;
+	else if (sched_nothing_to_do(c))   /* a yield has switched already */
+		return;
 	sched_reschedule(c);
 }

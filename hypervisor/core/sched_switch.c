@@ -359,18 +359,14 @@ static void run_work_uncharged(struct cpu *c)
 	spin_unlock(&c->sched.lock, flags);
 }
 
-/* c's lock held; the running domain yielded, was preempted or used up its
- * slice, and is still runnable.  Charged, it goes on if it still runs
- * first; otherwise it is queued and whoever runs first is switched in.
- * Returns who runs now. */
-static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *flags)
+/* c's lock held, the running domain still runnable: charged, it goes on
+ * if it still runs first; otherwise it is queued and whoever runs first
+ * is switched in.  Returns who runs now. */
+static inline __attribute__((always_inline))   /* as switch_out */
+struct domain *requeue_pick(struct cpu *c, uint64_t now)
 {
 	struct domain *prev = c->running, *d;
 
-	if (cpu_count > 1 && c->sched.fq.count) {
-		push_one(c, flags);          /* may drop the lock meanwhile */
-		now = rdtsc();
-	}
 	d = entity_domain(fair_requeue_pick(&c->sched.fq, &prev->fair, uncharged_ns(c, now)));
 	if (d == prev) {
 		go_on(c, d, now);
@@ -382,6 +378,17 @@ static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *fla
 	 * charged, so a domain that yields in a loop pays for it. */
 	switch_in(c, d, now);
 	return d;
+}
+
+/* c's lock held; the running domain yielded, was preempted or used up its
+ * slice, and is still runnable: requeue_pick, after a push if need be. */
+static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *flags)
+{
+	if (cpu_count > 1 && c->sched.fq.count) {
+		push_one(c, flags);          /* may drop the lock meanwhile */
+		now = rdtsc();
+	}
+	return requeue_pick(c, now);
 }
 
 /* c's lock held; the running domain blocked or died, or none ran: whoever
@@ -445,6 +452,52 @@ void sched_reschedule(struct cpu *c)
 	}
 	sched_arm_timer(c);
 	spin_unlock(&c->sched.lock, flags);
+}
+
+/* ---- a yield with one other domain waiting (the common case) ----------------- */
+
+/* c's lock held.  A yield that sched_reschedule would handle as
+ * requeue_pick alone: nothing changed since c last looked (work, wake-ups,
+ * kills, pauses and c's timer all set sched.look), the domain runs on and
+ * is not doomed, one domain waits and is not doomed either, and no other
+ * CPU is empty enough to be pushed one (push_one). */
+static bool plain_yield(struct cpu *c)
+{
+	const struct domain *cur = c->running;
+	const struct cpu *o;
+
+	if (c->sched.look || c->sched.fq.count != 1 || !cur ||
+	    cur->state != DOM_RUNNING || cur->kill_requested ||
+	    entity_domain(c->sched.fq.slot[0])->kill_requested)
+		return false;
+	o = cpu_count > 1 ? least_loaded_other(c) : NULL;
+	return !o || sched_load(o);
+}
+
+/* After a plain yield only the slice end moved: every other input of the
+ * timer is as it was when the timer was last armed (sched.look was clear),
+ * so a timer armed no later than the new slice end is still right, as
+ * sched_arm_timer's own laziness would find. */
+static bool timer_still_right(const struct cpu *c)
+{
+	uint64_t armed = c->sched.timer_tsc;
+
+	return armed && armed != UINT64_MAX && armed <= c->sched.slice_end_tsc;
+}
+
+int64_t sched_yield_to_one(struct cpu *c)
+{
+	uint64_t flags = spin_lock(&c->sched.lock);
+
+	if (plain_yield(c)) {
+		requeue_pick(c, rdtsc());
+		if (!timer_still_right(c))
+			sched_arm_timer(c);
+	} else {
+		sched_yield_later(c);
+	}
+	spin_unlock(&c->sched.lock, flags);
+	return 0;
 }
 
 /* Called by sched_start (isr.S), which then leaves to ring 3. */

@@ -58,15 +58,19 @@ static inline void sched_hypercall_begin(struct cpu *c) { c->in_hypercall = true
 static inline void sched_hypercall_end(struct cpu *c) { c->in_hypercall = false; }
 
 /* The current domain yields: it goes back into the queue on the way out,
- * unless nobody waits (then there is nobody to yield to).  Inline: a
- * yield is a hypercall's whole work. */
-static inline void sched_yield(struct cpu *c)
+ * unless nobody waits (then there is nobody to yield to). */
+static inline void sched_yield_later(struct cpu *c)
 {
-	if (__atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED)) {
-		c->sched.need_resched = true;
-		c->sched.look = true;
-	}
+	c->sched.need_resched = true;
+	c->sched.look = true;
 }
+
+/* The same with exactly one domain waiting: when nothing else is to be
+ * looked at it switches at once, without sched_reschedule's general
+ * checks (sched_switch.c); else sched_yield_later.  Returns 0, the
+ * yield's result, which the caller has already put in its frame: it may
+ * have left the CPU by now. */
+int64_t sched_yield_to_one(struct cpu *c);
 
 /* The common case of the way back to ring 3, decided without the lock:
  * nothing changed since c last looked, so the same domain goes on and the
