@@ -101,8 +101,10 @@ void switch_out(struct cpu *c, uint64_t now)
  * there (isr.S).  Only ever the domain c runs. */
 static void use_frame(struct cpu *c, struct domain *d)
 {
-	c->entry->frame = (uint64_t)&d->regs;
-	c->entry->frame_top = (uint64_t)(&d->regs + 1);
+	struct cpu_entry *e = c->entry;
+
+	e->frame = (uint64_t)&d->regs;
+	e->frame_top = (uint64_t)(&d->regs + 1);
 }
 
 /* The domain that was just switched out won again: its FPU registers,
@@ -132,12 +134,16 @@ static void go_on(struct cpu *c, struct domain *d, uint64_t now)
  * return stack are cleared only between different domains. */
 static void load_tables(struct cpu *c, struct domain *d)
 {
-	c->entry->kernel_cr3 = d->pml4;
-	c->entry->user_cr3 = d->user_pml4 ? d->user_pml4 : d->pml4;
-	write_cr3(d->pml4);
-	if (c->sched.last_domain_id != d->id)
+	struct cpu_entry *e = c->entry;   /* locals: the stores cannot alias them */
+	uint64_t pml4 = d->pml4;
+	uint32_t id = d->id;
+
+	e->kernel_cr3 = pml4;
+	e->user_cr3 = d->user_pml4 ? d->user_pml4 : pml4;
+	write_cr3(pml4);
+	if (c->sched.last_domain_id != id)
 		mitigations_domain_switch();
-	c->sched.last_domain_id = d->id;
+	c->sched.last_domain_id = id;
 }
 
 static inline __attribute__((always_inline))   /* as switch_out */
@@ -485,19 +491,36 @@ static bool timer_still_right(const struct cpu *c)
 	return armed && armed != UINT64_MAX && armed <= c->sched.slice_end_tsc;
 }
 
-int64_t sched_yield_to_one(struct cpu *c)
+/* c's lock taken here (interrupts are off throughout a hypercall): true
+ * when it was a plain yield, now done. */
+static inline __attribute__((always_inline))   /* as switch_out */
+bool yield_to_one(struct cpu *c)
 {
-	uint64_t flags = spin_lock(&c->sched.lock);
+	bool plain;
 
-	if (plain_yield(c)) {
+	spin_lock_irqs_off(&c->sched.lock);
+	plain = plain_yield(c);
+	if (plain) {
 		requeue_pick(c, rdtsc());
 		if (!timer_still_right(c))
 			sched_arm_timer(c);
-	} else {
-		sched_yield_later(c);
 	}
-	spin_unlock(&c->sched.lock, flags);
-	return 0;
+	spin_unlock_irqs_off(&c->sched.lock);
+	return plain;
+}
+
+void sched_yield(struct cpu *c)
+{
+	uint32_t waiting = __atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED);
+
+	if (waiting == 1 && yield_to_one(c))   /* checked again under the lock */
+		return;
+	if (waiting) {
+		c->sched.need_resched = true;
+		c->sched.look = true;
+	}
+	if (!sched_nothing_to_do(c))
+		sched_reschedule(c);
 }
 
 /* Called by sched_start (isr.S), which then leaves to ring 3. */

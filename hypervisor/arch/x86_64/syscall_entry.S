@@ -1,7 +1,9 @@
 /* Hypercall entry: `syscall` from ring 3.  Swaps to this CPU's GS, parks
  * the guest RSP in struct cpu, builds the same struct trap_frame as isr.S
  * (vector = VEC_SYSCALL) in the running domain's own frame (frame_top,
- * isr.S explains) and calls hypercall_dispatch(frame) on the trap stack.
+ * isr.S explains) and calls hypercall_dispatch(frame) on the trap stack,
+ * or for PV_HC_YIELD hypercall_yield(frame): the context switch's own way
+ * in, without the table (core/hypercall.c).
  * The scheduler may meanwhile have pointed frame_top at another domain's
  * frame: if the frame we leave from is a hypercall frame we leave with
  * sysretq (rcx/r11 are the guest's to lose), otherwise through iretq so that
@@ -15,6 +17,7 @@
 #include "trap_frame.S.h"
 #include <hv/percpu_offsets.h>
 #define VEC_SYSCALL 0x100
+#define HC_YIELD 3                   /* PV_HC_YIELD (hypercall.c asserts it) */
 #define GDT_UCODE 0x23
 #define GDT_UDATA 0x1b
 #define USER_RIP_LIMIT 0x00007ffffffff000
@@ -41,8 +44,10 @@ syscall_entry:
 	movq %rsp, %rdi
 	movq %gs:CPU_TRAP_TOP, %rsp
 	xorl %ebp, %ebp              /* DF is already clear: SFMASK (syscall.c) */
+	cmpq $HC_YIELD, %rax         /* rax is still the guest's */
+	je 3f
 	call hypercall_dispatch
-	movq %gs:CPU_FRAME, %rsp
+4:	movq %gs:CPU_FRAME, %rsp
 	cmpq $VEC_SYSCALL, 15*8(%rsp)
 	jne user_return
 	movq 17*8(%rsp), %rcx        /* rip: sysret only to a canonical user RIP */
@@ -62,6 +67,8 @@ syscall_entry:
 2:	CLEAR_CPU_BUFFERS
 	swapgs
 	sysretq
+3:	call hypercall_yield
+	jmp 4b
 
 	.section .rodata, "a"   /* read on kernel CR3 */
 	.p2align 3
