@@ -53,11 +53,9 @@ syscall_entry:
 	movq 17*8(%rsp), %rcx        /* rip: sysret only to a canonical user RIP */
 	cmpq user_rip_limit(%rip), %rcx
 	jae user_return
-	POP_GPRS
-	addq $16, %rsp               /* vector, error */
-	movq 0(%rsp), %rcx           /* rip */
-	movq 16(%rsp), %r11          /* rflags */
-	movq 24(%rsp), %rsp          /* user rsp: the frame is done with */
+	LOAD_GPRS_EXCEPT_RCX_R11
+	movq 19*8(%rsp), %r11        /* rflags */
+	movq 20*8(%rsp), %rsp        /* user rsp: the frame is done with */
 	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
 	jz 2f
 	movq %rsp, %gs:CPU_USER_RSP
