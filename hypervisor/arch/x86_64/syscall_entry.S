@@ -56,6 +56,8 @@ syscall_entry:
 	LOAD_GPRS_EXCEPT_RCX_R11
 	movq 19*8(%rsp), %r11        /* rflags */
 	movq 20*8(%rsp), %rsp        /* user rsp: the frame is done with */
+	testb $(MITIGATE_PTI | MITIGATE_VERW), %gs:CPU_MITIGATE
+	jz 5f                        /* neither (the common case): one test, not two */
 	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
 	jz 2f
 	movq %rsp, %gs:CPU_USER_RSP
@@ -63,7 +65,7 @@ syscall_entry:
 	movq %rsp, %cr3
 	movq %gs:CPU_USER_RSP, %rsp
 2:	CLEAR_CPU_BUFFERS
-	swapgs
+5:	swapgs
 	sysretq
 3:	call hypercall_yield
 	jmp 4b
