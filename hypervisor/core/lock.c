@@ -171,6 +171,13 @@ uint64_t spin_lock_checked(struct spinlock *l)
 	return f;
 }
 
+void spin_lock_irqs_off_checked(struct spinlock *l)
+{
+	if (read_rflags() & RFLAGS_IF)
+		lock_panic("interrupts on where they must be off", NULL, l);
+	spin_lock_checked(l);
+}
+
 bool spin_try_lock(struct spinlock *l, uint64_t *flags)
 {
 	*flags = irq_save();

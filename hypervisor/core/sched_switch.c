@@ -101,8 +101,10 @@ void switch_out(struct cpu *c, uint64_t now)
  * there (isr.S).  Only ever the domain c runs. */
 static void use_frame(struct cpu *c, struct domain *d)
 {
-	c->entry->frame = (uint64_t)&d->regs;
-	c->entry->frame_top = (uint64_t)(&d->regs + 1);
+	struct cpu_entry *e = c->entry;
+
+	e->frame = (uint64_t)&d->regs;
+	e->frame_top = (uint64_t)(&d->regs + 1);
 }
 
 /* The domain that was just switched out won again: its FPU registers,
@@ -132,12 +134,16 @@ static void go_on(struct cpu *c, struct domain *d, uint64_t now)
  * return stack are cleared only between different domains. */
 static void load_tables(struct cpu *c, struct domain *d)
 {
-	c->entry->kernel_cr3 = d->pml4;
-	c->entry->user_cr3 = d->user_pml4 ? d->user_pml4 : d->pml4;
-	write_cr3(d->pml4);
-	if (c->sched.last_domain_id != d->id)
+	struct cpu_entry *e = c->entry;   /* locals: the stores cannot alias them */
+	uint64_t pml4 = d->pml4;
+	uint32_t id = d->id;
+
+	e->kernel_cr3 = pml4;
+	e->user_cr3 = d->user_pml4 ? d->user_pml4 : pml4;
+	write_cr3(pml4);
+	if (c->sched.last_domain_id != id)
 		mitigations_domain_switch();
-	c->sched.last_domain_id = d->id;
+	c->sched.last_domain_id = id;
 }
 
 static inline __attribute__((always_inline))   /* as switch_out */
@@ -359,18 +365,14 @@ static void run_work_uncharged(struct cpu *c)
 	spin_unlock(&c->sched.lock, flags);
 }
 
-/* c's lock held; the running domain yielded, was preempted or used up its
- * slice, and is still runnable.  Charged, it goes on if it still runs
- * first; otherwise it is queued and whoever runs first is switched in.
- * Returns who runs now. */
-static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *flags)
+/* c's lock held, the running domain still runnable: charged, it goes on
+ * if it still runs first; otherwise it is queued and whoever runs first
+ * is switched in.  Returns who runs now. */
+static inline __attribute__((always_inline))   /* as switch_out */
+struct domain *requeue_pick(struct cpu *c, uint64_t now)
 {
 	struct domain *prev = c->running, *d;
 
-	if (cpu_count > 1 && c->sched.fq.count) {
-		push_one(c, flags);          /* may drop the lock meanwhile */
-		now = rdtsc();
-	}
 	d = entity_domain(fair_requeue_pick(&c->sched.fq, &prev->fair, uncharged_ns(c, now)));
 	if (d == prev) {
 		go_on(c, d, now);
@@ -382,6 +384,17 @@ static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *fla
 	 * charged, so a domain that yields in a loop pays for it. */
 	switch_in(c, d, now);
 	return d;
+}
+
+/* c's lock held; the running domain yielded, was preempted or used up its
+ * slice, and is still runnable: requeue_pick, after a push if need be. */
+static struct domain *requeue_current(struct cpu *c, uint64_t now, uint64_t *flags)
+{
+	if (cpu_count > 1 && c->sched.fq.count) {
+		push_one(c, flags);          /* may drop the lock meanwhile */
+		now = rdtsc();
+	}
+	return requeue_pick(c, now);
 }
 
 /* c's lock held; the running domain blocked or died, or none ran: whoever
@@ -445,6 +458,69 @@ void sched_reschedule(struct cpu *c)
 	}
 	sched_arm_timer(c);
 	spin_unlock(&c->sched.lock, flags);
+}
+
+/* ---- a yield with one other domain waiting (the common case) ----------------- */
+
+/* c's lock held.  A yield that sched_reschedule would handle as
+ * requeue_pick alone: nothing changed since c last looked (work, wake-ups,
+ * kills, pauses and c's timer all set sched.look), the domain runs on and
+ * is not doomed, one domain waits and is not doomed either, and no other
+ * CPU is empty enough to be pushed one (push_one). */
+static bool plain_yield(struct cpu *c)
+{
+	const struct domain *cur = c->running;
+	const struct cpu *o;
+
+	if (c->sched.look || c->sched.fq.count != 1 || !cur ||
+	    cur->state != DOM_RUNNING || cur->kill_requested ||
+	    entity_domain(c->sched.fq.slot[0])->kill_requested)
+		return false;
+	o = cpu_count > 1 ? least_loaded_other(c) : NULL;
+	return !o || sched_load(o);
+}
+
+/* After a plain yield only the slice end moved: every other input of the
+ * timer is as it was when the timer was last armed (sched.look was clear),
+ * so a timer armed no later than the new slice end is still right, as
+ * sched_arm_timer's own laziness would find. */
+static bool timer_still_right(const struct cpu *c)
+{
+	uint64_t armed = c->sched.timer_tsc;
+
+	return armed && armed != UINT64_MAX && armed <= c->sched.slice_end_tsc;
+}
+
+/* c's lock taken here (interrupts are off throughout a hypercall): true
+ * when it was a plain yield, now done. */
+static inline __attribute__((always_inline))   /* as switch_out */
+bool yield_to_one(struct cpu *c)
+{
+	bool plain;
+
+	spin_lock_irqs_off(&c->sched.lock);
+	plain = plain_yield(c);
+	if (plain) {
+		requeue_pick(c, rdtsc());
+		if (!timer_still_right(c))
+			sched_arm_timer(c);
+	}
+	spin_unlock_irqs_off(&c->sched.lock);
+	return plain;
+}
+
+void sched_yield(struct cpu *c)
+{
+	uint32_t waiting = __atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED);
+
+	if (waiting == 1 && yield_to_one(c))   /* checked again under the lock */
+		return;
+	if (waiting) {
+		c->sched.need_resched = true;
+		c->sched.look = true;
+	}
+	if (!sched_nothing_to_do(c))
+		sched_reschedule(c);
 }
 
 /* Called by sched_start (isr.S), which then leaves to ring 3. */

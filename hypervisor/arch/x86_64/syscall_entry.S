@@ -1,7 +1,9 @@
 /* Hypercall entry: `syscall` from ring 3.  Swaps to this CPU's GS, parks
  * the guest RSP in struct cpu, builds the same struct trap_frame as isr.S
  * (vector = VEC_SYSCALL) in the running domain's own frame (frame_top,
- * isr.S explains) and calls hypercall_dispatch(frame) on the trap stack.
+ * isr.S explains) and calls hypercall_dispatch(frame) on the trap stack,
+ * or for PV_HC_YIELD hypercall_yield(frame): the context switch's own way
+ * in, without the table (core/hypercall.c).
  * The scheduler may meanwhile have pointed frame_top at another domain's
  * frame: if the frame we leave from is a hypercall frame we leave with
  * sysretq (rcx/r11 are the guest's to lose), otherwise through iretq so that
@@ -15,6 +17,7 @@
 #include "trap_frame.S.h"
 #include <hv/percpu_offsets.h>
 #define VEC_SYSCALL 0x100
+#define HC_YIELD 3                   /* PV_HC_YIELD (hypercall.c asserts it) */
 #define GDT_UCODE 0x23
 #define GDT_UDATA 0x1b
 #define USER_RIP_LIMIT 0x00007ffffffff000
@@ -41,18 +44,20 @@ syscall_entry:
 	movq %rsp, %rdi
 	movq %gs:CPU_TRAP_TOP, %rsp
 	xorl %ebp, %ebp              /* DF is already clear: SFMASK (syscall.c) */
+	cmpq $HC_YIELD, %rax         /* rax is still the guest's */
+	je 3f
 	call hypercall_dispatch
-	movq %gs:CPU_FRAME, %rsp
+4:	movq %gs:CPU_FRAME, %rsp
 	cmpq $VEC_SYSCALL, 15*8(%rsp)
 	jne user_return
 	movq 17*8(%rsp), %rcx        /* rip: sysret only to a canonical user RIP */
 	cmpq user_rip_limit(%rip), %rcx
 	jae user_return
-	POP_GPRS
-	addq $16, %rsp               /* vector, error */
-	movq 0(%rsp), %rcx           /* rip */
-	movq 16(%rsp), %r11          /* rflags */
-	movq 24(%rsp), %rsp          /* user rsp: the frame is done with */
+	LOAD_GPRS_EXCEPT_RCX_R11
+	movq 19*8(%rsp), %r11        /* rflags */
+	movq 20*8(%rsp), %rsp        /* user rsp: the frame is done with */
+	testb $(MITIGATE_PTI | MITIGATE_VERW), %gs:CPU_MITIGATE
+	jz 5f                        /* neither (the common case): one test, not two */
 	testb $MITIGATE_PTI, %gs:CPU_MITIGATE
 	jz 2f
 	movq %rsp, %gs:CPU_USER_RSP
@@ -60,8 +65,10 @@ syscall_entry:
 	movq %rsp, %cr3
 	movq %gs:CPU_USER_RSP, %rsp
 2:	CLEAR_CPU_BUFFERS
-	swapgs
+5:	swapgs
 	sysretq
+3:	call hypercall_yield
+	jmp 4b
 
 	.section .rodata, "a"   /* read on kernel CR3 */
 	.p2align 3

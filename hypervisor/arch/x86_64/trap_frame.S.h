@@ -46,6 +46,26 @@
 	popq %rax
 .endm
 
+/* The sysretq exit's loads, RSP left at the frame: every general
+ * register but rcx and r11, which sysretq takes the frame's RIP and
+ * RFLAGS in (the caller loads them), so moves, not 15 pops and their
+ * two dead loads. */
+.macro LOAD_GPRS_EXCEPT_RCX_R11
+	movq 0*8(%rsp), %r15
+	movq 1*8(%rsp), %r14
+	movq 2*8(%rsp), %r13
+	movq 3*8(%rsp), %r12
+	movq 5*8(%rsp), %r10
+	movq 6*8(%rsp), %r9
+	movq 7*8(%rsp), %r8
+	movq 8*8(%rsp), %rbp
+	movq 9*8(%rsp), %rdi
+	movq 10*8(%rsp), %rsi
+	movq 11*8(%rsp), %rdx
+	movq 13*8(%rsp), %rbx
+	movq 14*8(%rsp), %rax
+.endm
+
 /* MDS: overwrite the CPU's buffers (VERW with a memory operand, on CPUs
  * whose microcode makes it do that) as the last thing before ring 3.  GS
  * must still be ours.  Flags are clobbered: iretq/sysretq reload them. */

@@ -15,8 +15,8 @@
 uint64_t tsc_hz;
 const char *tsc_source = "none";
 uint64_t tsc_boot;
-static uint64_t ns_mult;   /* ns per cycle, 32.32 fixed point */
-static uint64_t tsc_mult;  /* cycles per ns, 40.24 fixed point */
+uint64_t tsc_ns_mult;      /* hv/time.h */
+uint64_t tsc_cycle_mult;
 
 static uint32_t pm_read(void)
 {
@@ -69,18 +69,8 @@ void tsc_calibrate(void)
 	}
 	if (tsc_hz < 1000000)
 		panic("time: TSC calibration gave %lu Hz", tsc_hz);
-	ns_mult = (1000000000ULL << 32) / tsc_hz;
-	tsc_mult = (tsc_hz << 24) / 1000000000ULL;
-}
-
-uint64_t tsc_to_ns(uint64_t cycles)
-{
-	return sat_mul_shift(cycles, ns_mult, 32);
-}
-
-uint64_t ns_to_tsc(uint64_t ns)
-{
-	return sat_mul_shift(ns, tsc_mult, 24);
+	tsc_ns_mult = (1000000000ULL << 32) / tsc_hz;
+	tsc_cycle_mult = (tsc_hz << 24) / 1000000000ULL;
 }
 
 uint64_t tsc_at_ns(uint64_t ns)
@@ -103,7 +93,7 @@ void tsc_delay_us(uint64_t us)
 
 void tsc_scale(uint32_t *mul, int8_t *shift)
 {
-	uint64_t m = ns_mult;
+	uint64_t m = tsc_ns_mult;
 	int8_t s = 32;
 
 	while (m > 0xffffffffULL) {   /* keep the multiplier in 32 bits */

@@ -192,6 +192,7 @@ void console_init(void);     /* key poll; buffered serial output from here on */
 /* Hypercall entry (arch/x86_64/syscall.S, core/hypercall.c). */
 void syscall_init(void);
 void hypercall_dispatch(struct trap_frame *f);
+void hypercall_yield(struct trap_frame *f);   /* PV_HC_YIELD, called directly */
 #define VEC_SYSCALL 0x100     /* trap_frame.vector for hypercall frames */
 
 #endif

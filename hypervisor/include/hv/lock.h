@@ -107,6 +107,27 @@ static inline void spin_unlock(struct spinlock *l, uint64_t flags)
 		__asm__ volatile("sti" ::: "memory");
 }
 
+/* The same where interrupts are off already and stay off (a hypercall:
+ * SFMASK clears IF), so there are no RFLAGS to save and no sti to decide.
+ * Checked builds refuse it with interrupts on. */
+void spin_lock_irqs_off_checked(struct spinlock *l);
+
+static inline void spin_lock_irqs_off(struct spinlock *l)
+{
+	if (IS_ENABLED(CONFIG_LOCK_CHECK)) {
+		spin_lock_irqs_off_checked(l);
+		return;
+	}
+	if (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
+		spin_lock_contended(l);
+	l->owner = lock_this_cpu();
+}
+
+static inline void spin_unlock_irqs_off(struct spinlock *l)
+{
+	spin_unlock(l, 0);    /* RFLAGS without IF: interrupts stay off */
+}
+
 bool spin_try_lock(struct spinlock *l, uint64_t *flags);
 bool spin_held_here(const struct spinlock *l);   /* by this CPU */
 uint32_t locks_held_here(void);                  /* checked builds only */

@@ -57,16 +57,13 @@ void sched_cpu_stats(struct cpu *c, struct sched_stats *out);
 static inline void sched_hypercall_begin(struct cpu *c) { c->in_hypercall = true; }
 static inline void sched_hypercall_end(struct cpu *c) { c->in_hypercall = false; }
 
-/* The current domain yields: it goes back into the queue on the way out,
- * unless nobody waits (then there is nobody to yield to).  Inline: a
- * yield is a hypercall's whole work. */
-static inline void sched_yield(struct cpu *c)
-{
-	if (__atomic_load_n(&c->sched.fq.count, __ATOMIC_RELAXED)) {
-		c->sched.need_resched = true;
-		c->sched.look = true;
-	}
-}
+/* The running domain yields: with exactly one domain waiting and nothing
+ * else to look at, the switch (or going on) happens at once, without
+ * sched_reschedule's general checks; otherwise it goes back into the
+ * queue on the way out, unless nobody waits (then there is nobody to
+ * yield to).  The caller has put the yield's result in its frame already:
+ * it may have left the CPU on return (sched_switch.c). */
+void sched_yield(struct cpu *c);
 
 /* The common case of the way back to ring 3, decided without the lock:
  * nothing changed since c last looked, so the same domain goes on and the

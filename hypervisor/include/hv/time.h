@@ -6,14 +6,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <hv/saturate.h>
+
 extern uint64_t tsc_hz;
 extern const char *tsc_source;   /* how tsc_hz was found */
 extern uint64_t tsc_boot;        /* TSC at hypervisor entry */
 
 void tsc_calibrate(void);
+
+/* Set once by tsc_calibrate(), read-only after: ns per cycle (32.32 fixed
+ * point) and cycles per ns (40.24).  Private to the two conversions below,
+ * which are inline because every context switch converts its run time. */
+extern uint64_t tsc_ns_mult;
+extern uint64_t tsc_cycle_mult;
+
 /* Both saturate: a result past 2^64 - 1 is UINT64_MAX, never a wrap. */
-uint64_t tsc_to_ns(uint64_t cycles);
-uint64_t ns_to_tsc(uint64_t ns);
+static inline uint64_t tsc_to_ns(uint64_t cycles)
+{
+	return sat_mul_shift(cycles, tsc_ns_mult, 32);
+}
+
+static inline uint64_t ns_to_tsc(uint64_t ns)
+{
+	return sat_mul_shift(ns, tsc_cycle_mult, 24);
+}
 /* The TSC value at system time ns; UINT64_MAX (never) beyond its range. */
 uint64_t tsc_at_ns(uint64_t ns);
 uint64_t time_ns(void);          /* since hypervisor entry */
