@@ -115,6 +115,8 @@ def listing(log, name):
             re.findall(r"^%s\| fsposix: file (\S+) (\d+) ([0-9a-f]{8})$" % name, log, re.M)}
 
 
+# Four CPUs only (make test's time; the kill lands anywhere either way).
+@pytest.mark.parametrize("smp", [4], indirect=True)
 def test_crash_runs_keep_every_acknowledged_file(boot, tmp_path, smp):
     rnd = random.Random(int(os.environ.get("PARAVANE_CRASH_SEED", time.time())))
     count = int(os.environ.get("PARAVANE_CRASH_RUNS", "2"))
@@ -260,6 +262,7 @@ def test_replay_of_logs_linux_and_debugfs_wrote(boot, tmp_path):
         assert sha(imgs[n]) == before[n], n
 
 
+@pytest.mark.parametrize("smp", [1], indirect=True)
 def test_a_crash_right_after_a_commit_is_replayed(boot, tmp_path):
     """The domain crashes the instant a transaction commits (a test hook,
     pv_ext2_test_crash_after_commit): its blocks are only in the log.

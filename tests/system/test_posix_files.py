@@ -90,6 +90,7 @@ def test_big_directory_and_full_volume_on_two_volumes(boot, tmp_path):
         fsck_clean(img)
 
 
+@pytest.mark.parametrize("smp", [4], indirect=True)
 def test_inline_data_volumes(boot, tmp_path):
     """A volume made with `mkfs.ext4 -O inline_data` keeps small
     directories and files inside their inodes: a guest lists the host's
