@@ -225,6 +225,8 @@ def volume_sectors(disks, where, first, count):
     return out
 
 
+# Four CPUs only: what it checks is the volume layer (make test's time).
+@pytest.mark.parametrize("smp", [4], indirect=True)
 def test_lvm_and_gpt_volumes(boot, tmp_path):
     out, ext = make_volumes(tmp_path)
     disks = [out / "pv0.img", out / "pv1.img", out / "gpt.img"]
