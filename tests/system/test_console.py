@@ -88,7 +88,7 @@ def test_full_ring_drops_guest_lines_whole_and_counts_them(boot):
         # Once per run of dropped lines, not per line: a chunk of 64 lines
         # is one run, or two when the serial line drained enough for a
         # line to fit half way (seen once at 4 CPUs: 5 runs for 4 chunks).
-        assert len(said) <= 2 * 4 and len(said) * 8 <= max(dropped // 64, 8), said
+        assert len(said) <= 2 * 4, said
         assert len(chunk_lines) * 64 + dropped == 4 * 4096, (name, len(chunk_lines), dropped)
         total_dropped += dropped
     assert total_dropped > 0
