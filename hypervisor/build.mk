@@ -16,6 +16,9 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch
 	lib/string.o lib/format.o lib/stack_protector.o lib/sanitize.o
 hv-y += core/domctl_stats.o core/domain_restart.o
 
+# Save and restore (docs/migration.md): the stream's framing is core/save_stream.o.
+hv-y += core/save.o core/save_records.o core/restore.o core/restore_records.o
+
 # Disks: the registry, synchronous I/O and the drivers (PCI and the
 # virtio transport are shared with the NIC).
 hv-y += io/disk.o io/disk_check.o io/disk_sync.o drivers/pci.o drivers/virtio_pci.o \
@@ -26,7 +29,7 @@ hv-y += io/blkback.o io/blkback_io.o
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.
-hv-$(CONFIG_NET) += io/net.o io/netback.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
+hv-$(CONFIG_NET) += io/net.o io/netback.o io/netback_save.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
 	drivers/virtio_net.o
 
 # Volumes (hv/volume.h): LVM2 and GPT readers over the disk registry.

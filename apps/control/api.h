@@ -21,10 +21,15 @@ void api_image_delete(struct request *r);
 void api_events(struct request *r);
 void api_metrics(struct request *r);
 void api_ui(struct request *r);
+void api_domain_save(struct request *r);
+void api_restore(struct request *r);
+extern const struct body_sink restore_sink;
 
 /* The domain object (api_domains.c); images: the store, for image names. */
 void domain_json(struct buf *b, const struct pv_domctl_dominfo *d,
 		 const struct pv_domctl_image_entry *images, int nimages);
+/* The domain object as a response (extra: header lines, or NULL). */
+void reply_domain(struct request *r, int status, const struct pv_domctl_dominfo *d, const char *extra);
 /* 404 no_such_domain unless ref names a live domain. */
 uint32_t domain_ref(struct request *r, struct pv_domctl_dominfo *out);
 /* A hypervisor failure as an API error (api_domains.c): -ENOENT is

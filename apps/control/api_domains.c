@@ -137,6 +137,8 @@ void hv_error(struct request *r, long err, const char *message)
 {
 	if (err == -PV_ENOENT)
 		reply_error(r, 404, "no_such_domain", NULL, "no domain \"%s\"", r->arg);
+	else if (err == -PV_EBUSY)
+		reply_error(r, 409, "busy", NULL, "%.*s", (int)PV_DOMCTL_MSG_MAX, message);
 	else
 		hv_refused(r, err, message);
 }
@@ -163,13 +165,14 @@ uint32_t domain_ref(struct request *r, struct pv_domctl_dominfo *out)
 	return id;
 }
 
-static void one_domain(struct request *r, int status, const struct pv_domctl_dominfo *d)
+void reply_domain(struct request *r, int status, const struct pv_domctl_dominfo *d, const char *extra)
 {
 	static struct pv_domctl_image_entry images[PV_DOMCTL_IMAGES_MAX];
 	struct buf b = { 0 };
 
 	domain_json(&b, d, images, hv_images(images));
-	reply_json(r, status, &b, NULL);
+	buf_str(&b, "\n");
+	reply_json(r, status, &b, extra);
 	buf_free(&b);
 }
 
@@ -199,7 +202,7 @@ void api_domain_get(struct request *r)
 	struct pv_domctl_dominfo d;
 
 	if (domain_ref(r, &d))
-		one_domain(r, 200, &d);
+		reply_domain(r, 200, &d, NULL);
 }
 
 /* These routes take no body: none, an empty one, or {}. */
@@ -238,7 +241,7 @@ static void act(struct request *r, uint16_t op, const char *verb)
 		d = now;
 	else
 		d.state = PV_DOMCTL_ENDING;         /* already gone: as last seen */
-	one_domain(r, 200, &d);
+	reply_domain(r, 200, &d, NULL);
 }
 
 void api_domain_destroy(struct request *r)

@@ -14,14 +14,25 @@
 
 #define UPLOAD_MAX   PV_DOMCTL_IMAGE_MAX
 #define UPLOADS_MAX  2           /* bodies of that size held at once */
+#define STREAM_BODY_MAX (1ull << 40)
+#define STREAM_PIECE (256u << 10) /* a streamed body goes to its sink in pieces of this */
 
 #include <public/domctl.h>
 
 static struct conn conns[CONN_MAX];
 static int uploads;
 
+/* A streamed body that did not all come (or was refused) is ended. */
+static void sink_abort(struct conn *c)
+{
+	if (c->route && c->route->body == BODY_STREAM && c->req.feed.open)
+		c->route->sink->abort(&c->req);
+	c->req.feed.open = false;
+}
+
 static void conn_free_body(struct conn *c)
 {
+	sink_abort(c);
 	if (c->body && c->route && c->route->body == BODY_UPLOAD)
 		uploads--;
 	free(c->body);
@@ -31,6 +42,9 @@ static void conn_free_body(struct conn *c)
 
 static void conn_close(struct conn *c)
 {
+	if (c->streaming && c->stream.gone)
+		c->stream.gone(&c->req, &c->stream);
+	c->streaming = false;
 	conn_free_body(c);
 	buf_free(&c->out);
 	close(c->fd);
@@ -109,13 +123,43 @@ static bool content_type_ok(struct conn *c)
 
 	if (c->route->body == BODY_UPLOAD)
 		return !*t || !strcmp(t, "application/octet-stream") || !strcmp(t, "application/x-executable");
+	if (c->route->body == BODY_STREAM)
+		return !*t || !strcmp(t, "application/octet-stream");
 	return !c->http.content_length || !strcmp(t, "application/json");
+}
+
+/* Room left in c->body for the body's next bytes. */
+static size_t body_room(const struct conn *c)
+{
+	uint64_t left = c->http.content_length - c->body_taken - c->body_len;
+
+	if (c->route->body != BODY_STREAM)
+		return (size_t)left;
+	return (size_t)(left < STREAM_PIECE - c->body_len ? left : STREAM_PIECE - c->body_len);
+}
+
+/* A streamed body's piece to its sink: when the piece is full or the
+ * body complete.  A refusal is answered at once (the rest is drained). */
+static bool sink_piece(struct conn *c)
+{
+	bool ok;
+
+	if (c->body_len < STREAM_PIECE && c->body_taken + c->body_len < c->http.content_length)
+		return true;
+	ok = c->route->sink->take(&c->req, c->body, c->body_len);
+	c->body_taken += c->body_len;
+	c->body_len = 0;
+	if (!ok)
+		c->close_after = true;
+	return ok;
 }
 
 static void body_progress(struct conn *c)
 {
 	c->deadline_ms = now_ms() + BODY_GAP_MS;
-	if (c->body_len == c->http.content_length)
+	if (c->route->body == BODY_STREAM && !sink_piece(c))
+		return run_handler(c);
+	if (c->body_taken + c->body_len == c->http.content_length)
 		run_handler(c);
 }
 
@@ -123,7 +167,7 @@ static void body_progress(struct conn *c)
  * c->in for the next request. */
 static void take_pipelined_body(struct conn *c)
 {
-	size_t want = c->http.content_length, take = c->in_len < want ? c->in_len : want;
+	size_t want = body_room(c), take = c->in_len < want ? c->in_len : want;
 
 	memcpy(c->body, c->in, take);
 	c->body_len = take;
@@ -168,6 +212,36 @@ static void no_route(struct conn *c)
 	start_write(c);
 }
 
+static void read_body(struct conn *c)
+{
+	struct http_req *h = &c->http;
+
+	if (h->expect_continue && c->in_len == 0)
+		buf_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
+	c->state = C_BODY;
+	take_pipelined_body(c);
+}
+
+/* A streamed body: its sink begins (and may refuse before a byte is
+ * read), then takes it piece by piece. */
+static void sink_start(struct conn *c)
+{
+	c->body_taken = 0;
+	c->body = malloc(STREAM_PIECE);
+	if (!c->body)
+		return refuse(c, 507, "admission_refused", "\"resource\":\"memory\"",
+			      "the control domain has no room for a body buffer");
+	if (!c->route->sink->begin(&c->req)) {
+		if (c->http.content_length)
+			c->close_after = true;
+		return run_handler(c);
+	}
+	c->req.feed.open = true;
+	if (!c->http.content_length)
+		return run_handler(c);
+	read_body(c);
+}
+
 /* The head is in: check what can be checked before reading a body. */
 static void head_done(struct conn *c)
 {
@@ -181,9 +255,10 @@ static void head_done(struct conn *c)
 	c->route = route_find(h->method, h->path, c->req.arg, sizeof(c->req.arg), c->allow, sizeof(c->allow));
 	if (!c->route)
 		return no_route(c);
-	limit = c->route->body == BODY_UPLOAD ? UPLOAD_MAX : JSON_BODY_MAX;
+	limit = c->route->body == BODY_UPLOAD ? UPLOAD_MAX : c->route->body == BODY_STREAM ? STREAM_BODY_MAX :
+		JSON_BODY_MAX;
 	snprintf(more, sizeof(more), "\"limit\":%zu", limit);
-	if (h->chunked || (!h->has_length && c->route->body == BODY_UPLOAD))
+	if (h->chunked || (!h->has_length && c->route->body != BODY_JSON))
 		return refuse(c, 411, "length_required", NULL,
 			      "a request body needs Content-Length (chunked bodies are not taken)");
 	if (h->content_length > limit)
@@ -194,6 +269,8 @@ static void head_done(struct conn *c)
 			      *h->ctype ? h->ctype : "(none)");
 	if (c->route->body == BODY_UPLOAD && uploads >= UPLOADS_MAX)
 		return refuse(c, 503, "busy", NULL, "another upload is in progress");
+	if (c->route->body == BODY_STREAM)
+		return sink_start(c);
 	if (!h->content_length)
 		return run_handler(c);
 	c->body = malloc(h->content_length);
@@ -202,10 +279,8 @@ static void head_done(struct conn *c)
 			      "the control domain has no room for a %llu-byte body",
 			      (unsigned long long)h->content_length);
 	uploads += c->route->body == BODY_UPLOAD;
-	if (h->expect_continue && c->in_len == 0)
-		buf_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
-	c->state = C_BODY;
-	take_pipelined_body(c);
+	c->body_taken = 0;
+	read_body(c);
 }
 
 /* A phase's deadline passed: a slow head or body gets 408, an idle
@@ -279,7 +354,7 @@ static void on_readable(struct conn *c)
 		if (n > 0)
 			try_head(c);
 	} else if (c->state == C_BODY) {
-		n = read_some(c, c->body + c->body_len, c->http.content_length - c->body_len);
+		n = read_some(c, c->body + c->body_len, body_room(c));
 		c->body_len += n > 0 ? (size_t)n : 0;
 		if (n > 0)
 			body_progress(c);
@@ -328,7 +403,10 @@ static void feed_stream(struct conn *c)
 	if (c->out.len || c->state != C_WRITE)
 		return;
 	if (!c->stream.poll(&c->req, &c->stream)) {
-		buf_str(&c->out, "0\r\n\r\n");
+		if (c->stream.failed)
+			c->close_after = true;    /* cut short: the client must not take it as whole */
+		else
+			buf_str(&c->out, "0\r\n\r\n");
 		c->streaming = false;
 	}
 	c->deadline_ms = now_ms() + IDLE_MS;

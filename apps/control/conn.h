@@ -22,8 +22,9 @@ struct conn {
 	const struct route *route;
 	char in[HTTP_HEAD_MAX];
 	size_t in_len;
-	char *body;                  /* malloc'd: Content-Length bytes */
+	char *body;                  /* malloc'd: Content-Length bytes (a streamed body: a piece) */
 	size_t body_len;
+	uint64_t body_taken;         /* a streamed body's bytes its sink took */
 	struct buf out;
 	size_t out_off;
 	bool close_after, answered, streaming;

@@ -21,6 +21,14 @@
 
 struct conn;
 
+/* A body taken as it arrives (BODY_STREAM): what the sink keeps. */
+struct body_feed {
+	bool open;                    /* begun and not yet ended or aborted */
+	uint32_t handle;
+	long err;                     /* a refusal: the handler answers it */
+	char msg[160];
+};
+
 /* One request as a handler sees it. */
 struct request {
 	struct conn *conn;
@@ -28,16 +36,21 @@ struct request {
 	char arg[HTTP_PATH_MAX];      /* the path's {ref}, {name} or {file} */
 	const char *body;
 	size_t body_len;
+	struct body_feed feed;        /* BODY_STREAM routes */
 };
 
 /* A streaming response (console follow, events): conn.c calls poll every
  * loop turn while the connection's output is drained. */
 struct stream {
 	bool (*poll)(struct request *r, struct stream *s);   /* false: end it */
+	/* The connection went before poll ended the stream (may be NULL). */
+	void (*gone)(struct request *r, struct stream *s);
 	uint32_t domid;
+	uint32_t arg;                 /* the route's own */
 	uint64_t offset;
 	uint64_t last_ms;             /* last data (or keepalive) sent */
 	bool sse;
+	bool failed;                  /* poll ended it on an error: no final chunk, the client sees it cut */
 };
 
 /* Responses (reply.c).  extra: more header lines, each ending in \r\n. */
@@ -60,12 +73,21 @@ void auth_init(const char *token);
 const char *auth_token(void);
 bool auth_ok(const char *authorization);
 
-/* Routing (router.c). */
-enum body_kind { BODY_JSON, BODY_UPLOAD };
+/* Routing (router.c).  A BODY_UPLOAD body is held whole for the handler
+ * (images); a BODY_STREAM body goes to the route's sink as it arrives
+ * (save streams, larger than any buffer we would hold), then the handler
+ * answers. */
+enum body_kind { BODY_JSON, BODY_UPLOAD, BODY_STREAM };
+struct body_sink {
+	bool (*begin)(struct request *r);             /* false: r->feed.err says why */
+	bool (*take)(struct request *r, const void *p, size_t n);
+	void (*abort)(struct request *r);             /* the body did not all come */
+};
 struct route {
 	const char *method, *pattern;     /* '*' matches one path segment */
 	void (*handler)(struct request *r);
 	enum body_kind body;
+	const struct body_sink *sink;     /* BODY_STREAM */
 };
 /* The route for method and path, with its '*' copied into arg; NULL with
  * *allow set (the methods the path has, for 405) or empty (404). */

@@ -309,6 +309,7 @@ struct domain_source {
 	const void *image;
 	uint64_t image_size;
 	struct image *img;         /* the reference handed to the domain */
+	bool held;                 /* a restore's: made paused and held (domain_create_held) */
 };
 
 /* A built domain that is not wanted after all: what create_in_slot took
@@ -376,6 +377,11 @@ static struct domain *create(const struct domain_source *src, uint32_t restart_n
 		log_event("domain-restarted name=%s restart=%u", d->name, restart_no);
 	if (id_out)
 		*id_out = d->id;
+	if (src->held) {
+		d->held = true;  /* before it is placed: nothing can end it until domain_unhold */
+		sched_add_paused(d);
+		return d;
+	}
 	sched_add(d);    /* from here it may run, end and be gone on another CPU */
 	return d;
 }
@@ -384,7 +390,7 @@ struct domain *domain_create(uint32_t gi, uint32_t instance, uint32_t restart_no
 {
 	const struct manifest_guest *g = &boot.manifest->guest[gi];
 	struct image *img = image_boot_get(gi);
-	struct domain_source src = { g, gi, instance, NULL, 0, img };
+	struct domain_source src = { g, gi, instance, NULL, 0, img, false };
 	char err[160];
 	struct domain *d;
 
@@ -415,7 +421,7 @@ static bool same_name(struct domain *d, void *ctx)
 uint32_t domain_create_restart(const struct manifest_guest *g, struct image *img, uint32_t restart_no,
 			       char *err, size_t n)
 {
-	struct domain_source src = { g, DOMAIN_RUNTIME, 0, img->bytes, img->size, img };
+	struct domain_source src = { g, DOMAIN_RUNTIME, 0, img->bytes, img->size, img, false };
 	uint32_t id = 0;
 
 	if (restart_no && domain_walk(0, same_name, (void *)g->name))
@@ -425,6 +431,33 @@ uint32_t domain_create_restart(const struct manifest_guest *g, struct image *img
 	if (!id)
 		refuse(g, err);
 	return id;
+}
+
+struct domain *domain_create_held(const struct manifest_guest *g, struct image *img, char *err, size_t n)
+{
+	struct domain_source src = { g, DOMAIN_RUNTIME, 0, img->bytes, img->size, img, true };
+	struct domain *d = create(&src, 0, NULL, err, n);
+
+	if (!d)
+		refuse(g, err);
+	return d;
+}
+
+/* Under the table's lock, so that a DESTROY (which looks at held under
+ * it) either came before, and was refused, or comes after. */
+void domain_unhold(struct domain *d, enum unhold how)
+{
+	uint64_t f = spin_lock(&domains_lock);
+
+	d->held = false;
+	d->save = NULL;
+	if (how == UNHOLD_START) {
+		sched_unpause(d);
+	} else if (how == UNHOLD_DESTROY && !d->kill_requested) {
+		d->destroy_requested = true;
+		sched_kill(d);
+	}
+	spin_unlock(&domains_lock, f);
 }
 
 /* Devices first: once detached, nothing can wake the domain again; then
@@ -536,7 +569,7 @@ uint32_t domain_kill_matching(const char *prefix)
 	uint32_t killed = 0;
 
 	for (struct domain *d = all_domains; d; d = d->all_next) {
-		if (!strncmp(d->name, prefix, n) && !d->kill_requested) {
+		if (!strncmp(d->name, prefix, n) && !d->kill_requested && !d->held) {
 			sched_kill(d);
 			killed++;
 		}

@@ -34,6 +34,8 @@ union domctl_arg {
 	struct pv_domctl_image_list image_list;
 	struct pv_domctl_cpus cpus;
 	struct pv_domctl_ports ports;
+	struct pv_domctl_save save;
+	struct pv_domctl_restore restore;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -70,7 +72,7 @@ static int64_t op_host(struct domain *caller, union domctl_arg *a)
 
 /* domain_walk callbacks: stop at the wanted id (the walk starts after
  * id - 1, so the first domain seen is it or a later one). */
-struct find { uint32_t id; struct pv_domctl_dominfo *out; bool found; };
+struct find { uint32_t id; struct pv_domctl_dominfo *out; bool found, ok; };
 
 static bool describe_if(struct domain *d, void *ctx)
 {
@@ -84,7 +86,7 @@ static bool describe_if(struct domain *d, void *ctx)
 
 static int64_t op_info(struct domain *caller, union domctl_arg *a)
 {
-	struct find q = { a->hdr.domid, &a->info.info, false };
+	struct find q = { a->hdr.domid, &a->info.info, false, false };
 
 	memset(&a->info.info, 0, sizeof(a->info.info));
 	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, describe_if, &q), !q.found))
@@ -221,20 +223,27 @@ static int64_t op_get_config(struct domain *c, union domctl_arg *a) { return dom
 static int64_t op_image_add(struct domain *c, union domctl_arg *a) { return domctl_image_add(c, &a->image); }
 static int64_t op_image_remove(struct domain *c, union domctl_arg *a) { return domctl_image_remove(c, &a->image); }
 static int64_t op_image_list(struct domain *c, union domctl_arg *a) { return domctl_image_list(c, &a->image_list); }
+static int64_t op_save_begin(struct domain *c, union domctl_arg *a) { return domctl_save_begin(c, &a->save); }
+static int64_t op_save_read(struct domain *c, union domctl_arg *a) { return domctl_save_read(c, &a->save); }
+static int64_t op_save_end(struct domain *c, union domctl_arg *a) { return domctl_save_end(c, &a->save); }
+static int64_t op_restore_begin(struct domain *c, union domctl_arg *a) { return domctl_restore_begin(c, &a->restore); }
+static int64_t op_restore_write(struct domain *c, union domctl_arg *a) { return domctl_restore_write(c, &a->restore); }
+static int64_t op_restore_end(struct domain *c, union domctl_arg *a) { return domctl_restore_end(c, &a->restore); }
 
 static bool kill_if(struct domain *d, void *ctx)
 {
 	struct find *q = ctx;
 
 	q->found = d->id == q->id;
-	if (q->found && !d->kill_requested) {
+	q->ok = !d->held;
+	if (q->found && q->ok && !d->kill_requested) {
 		d->destroy_requested = true;      /* read by its CPU once the kill is seen */
 		sched_kill(d);
 	}
 	return false;
 }
 
-struct pause_req { uint32_t id; bool pause, found, ok; };
+struct pause_req { uint32_t id; bool pause, found, ok, held; };
 
 static bool pause_if(struct domain *d, void *ctx)
 {
@@ -243,7 +252,10 @@ static bool pause_if(struct domain *d, void *ctx)
 	q->found = d->id == q->id;
 	if (!q->found)
 		return false;
-	if (q->pause)
+	q->held = d->held;
+	if (q->held)
+		q->ok = false;
+	else if (q->pause)
 		q->ok = sched_pause(d);
 	else
 		sched_unpause(d);
@@ -256,12 +268,14 @@ static bool pause_if(struct domain *d, void *ctx)
  * its memory and devices, and frames for it wait in its rings. */
 static int64_t pause_op(struct domain *caller, union domctl_arg *a, bool pause)
 {
-	struct pause_req q = { a->hdr.domid, pause, false, true };
+	struct pause_req q = { a->hdr.domid, pause, false, true, false };
 
 	if (a->hdr.domid == caller->id)
 		return fail(a, -EINVAL, "a domain cannot pause itself");
 	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, pause_if, &q), !q.found))
 		return fail(a, -ENOENT, "no such domain");
+	if (q.held)
+		return fail(a, -EBUSY, "the domain is being saved or restored; end that first");
 	return q.ok ? 0 : fail(a, -ENOENT, "the domain is ending");
 }
 
@@ -278,13 +292,13 @@ static int64_t op_unpause(struct domain *caller, union domctl_arg *a)
 /* Asynchronous: the domain's own CPU ends it; until then INFO says ENDING. */
 static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 {
-	struct find q = { a->hdr.domid, NULL, false };
+	struct find q = { a->hdr.domid, NULL, false, false };
 
 	if (a->hdr.domid == caller->id)
 		return fail(a, -EINVAL, "a domain cannot destroy itself this way (use shutdown)");
 	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, kill_if, &q), !q.found))
 		return fail(a, -ENOENT, "no such domain");
-	return 0;
+	return q.ok ? 0 : fail(a, -EBUSY, "the domain is being saved or restored; end that first");
 }
 
 /* Counters for metrics: core/domctl_stats.c. */
@@ -316,6 +330,12 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_IMAGE_LIST] = { op_image_list, sizeof(struct pv_domctl_image_list) },
 	[PV_DOMCTL_CPU_STATS] = { op_cpu_stats, sizeof(struct pv_domctl_cpus) },
 	[PV_DOMCTL_NET_PORTS] = { op_net_ports, sizeof(struct pv_domctl_ports) },
+	[PV_DOMCTL_SAVE_BEGIN] = { op_save_begin, sizeof(struct pv_domctl_save) },
+	[PV_DOMCTL_SAVE_READ] = { op_save_read, sizeof(struct pv_domctl_save) },
+	[PV_DOMCTL_SAVE_END] = { op_save_end, sizeof(struct pv_domctl_save) },
+	[PV_DOMCTL_RESTORE_BEGIN] = { op_restore_begin, sizeof(struct pv_domctl_restore) },
+	[PV_DOMCTL_RESTORE_WRITE] = { op_restore_write, sizeof(struct pv_domctl_restore) },
+	[PV_DOMCTL_RESTORE_END] = { op_restore_end, sizeof(struct pv_domctl_restore) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this

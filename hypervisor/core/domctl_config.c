@@ -38,7 +38,7 @@ static void net_config(const struct manifest_net *in, struct pv_domctl_net *out)
 }
 
 /* Under the domain table's lock: d and its settings stay. */
-static void config_of(const struct domain *d, struct pv_domctl_config *c)
+void domain_config_of(const struct domain *d, struct pv_domctl_config *c)
 {
 	const struct manifest_guest *g = d->cfg;
 
@@ -64,7 +64,7 @@ static bool config_if(struct domain *d, void *ctx)
 
 	q->found = d->id == q->id;
 	if (q->found)
-		config_of(d, q->out);
+		domain_config_of(d, q->out);
 	return false;
 }
 

@@ -105,7 +105,7 @@ static bool limits_ok(const struct pv_domctl_config *c, char *err, size_t n)
 }
 
 /* The settings as a manifest section of our own; false with a message. */
-static bool settings(const struct pv_domctl_config *c, struct manifest_guest *g, char *err, size_t n)
+bool domctl_settings(const struct pv_domctl_config *c, struct manifest_guest *g, char *err, size_t n)
 {
 	if (!limits_ok(c, err, n))
 		return false;
@@ -177,7 +177,7 @@ int64_t domctl_create(struct domain *caller, struct pv_domctl_create *q)
 		memset(q->image_hash, 0, sizeof(q->image_hash));   /* OUT only */
 	if (!g)
 		return snprintf(q->hdr.message, sizeof(q->hdr.message), "out of hypervisor memory"), -ENOMEM;
-	if (!settings(&q->config, g, q->hdr.message, sizeof(q->hdr.message)))
+	if (!domctl_settings(&q->config, g, q->hdr.message, sizeof(q->hdr.message)))
 		return refuse(g, -EINVAL, q, NULL);
 	if (!name_free(g->name))
 		return refuse(g, -EEXIST, q, "name: a live domain already has it");

@@ -50,6 +50,8 @@ static int64_t hc_block(struct domain *d, struct trap_frame *f)
 	if (deadline_ns == PV_DEADLINE_NONE && !mask)
 		return -EINVAL;
 	if (deadline_ns != PV_DEADLINE_NONE) {
+		/* the guest's clock runs clock_offset_ns ahead of ours (a restore) */
+		deadline_ns = deadline_ns > d->clock_offset_ns ? deadline_ns - d->clock_offset_ns : 0;
 		if (deadline_ns <= time_ns())
 			return 0;
 		/* saturates: a deadline the TSC never reaches is no deadline */

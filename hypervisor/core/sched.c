@@ -133,6 +133,30 @@ void sched_add(struct domain *d)
 	spin_unlock(&c->sched.lock, f);
 }
 
+void sched_add_paused(struct domain *d)
+{
+	uint64_t f;
+	struct cpu *c;
+
+	d->heap_index = NO_HEAP;
+	d->cpu = choose_cpu(d);
+	c = sched_lock_domain(d, &f);
+	d->paused = true;
+	d->state = DOM_PAUSED;
+	d->fair.vruntime = c->sched.fq.min_vruntime;
+	spin_unlock(&c->sched.lock, f);
+}
+
+bool sched_off_cpu(struct domain *d)
+{
+	uint64_t f;
+	struct cpu *c = sched_lock_domain(d, &f);
+	bool off = d->paused && c->running != d && (d->state == DOM_PAUSED || d->state == DOM_BLOCKED);
+
+	spin_unlock(&c->sched.lock, f);
+	return off;
+}
+
 /* ---- kicks: telling a CPU to look again ------------------------------------ */
 
 /* An idle CPU that may run d and is not c: it will steal from c. */

@@ -136,6 +136,8 @@ static int rx_deliver(void *ctx, const void *frame, size_t len)
 	struct pv_net_desc d;
 	uint32_t prod;
 
+	if (nb->quiesced)
+		return -EAGAIN;           /* dropped as with a full ring: TCP sends again */
 	if (nb->disconnected || pending(nb, nb->rx_gva, nb->rx_cons, &prod))
 		return -EIO;
 	if (prod == nb->rx_cons) {

@@ -43,3 +43,53 @@ void fpu_init_state(void *area)
 {
 	memcpy(area, clean_state, state_size);
 }
+
+/* ---- areas from outside: a restore's ---------------------------------------- */
+
+#define FX_MXCSR_MASK  28
+#define MXCSR_MASK_DEFAULT 0xffbfu   /* when FXSAVE reports 0 (SDM vol. 1, 11.6.6) */
+#define XSAVE_HDR      512
+
+/* The MXCSR bits this CPU takes: loading any other faults. */
+static uint32_t mxcsr_mask(void)
+{
+	static uint8_t area[512] __attribute__((aligned(16)));
+	uint32_t mask;
+
+	__asm__ volatile("fxsave64 (%0)" :: "r"(area) : "memory");
+	mask = *(uint32_t *)(area + FX_MXCSR_MASK);
+	return mask ? mask : MXCSR_MASK_DEFAULT;
+}
+
+static int fpu_refuse(char *err, size_t n, const char *why)
+{
+	snprintf(err, n, "FPU: %s", why);
+	return -1;
+}
+
+/* An area fpu_restore may load without faulting: made by a CPU with our
+ * format and features (the only XSAVE layout a restore takes is the
+ * standard one, with this CPU's XCR0), MXCSR within what this CPU
+ * takes, and an XSAVE header with no bit we did not enable and zeros
+ * where the SDM wants them (XRSTOR faults otherwise). */
+int fpu_state_check(const void *area, uint32_t size, uint64_t xcr0, uint32_t format, char *err, size_t n)
+{
+	const uint8_t *a = area;
+	uint64_t hdr[8];
+
+	if (format != (cpu.xsave ? 1u : 2u) || size != state_size)
+		return fpu_refuse(err, n, "another format or size than this CPU saves");
+	if (cpu.xsave && xcr0 != cpu.xcr0)
+		return fpu_refuse(err, n, "saved with other XSAVE features (XCR0) than this CPU has");
+	if (*(const uint32_t *)(a + FX_MXCSR) & ~mxcsr_mask())
+		return fpu_refuse(err, n, "MXCSR has bits this CPU does not take");
+	if (!cpu.xsave)
+		return 0;
+	memcpy(hdr, a + XSAVE_HDR, sizeof(hdr));
+	if (hdr[0] & ~cpu.xcr0)
+		return fpu_refuse(err, n, "XSTATE_BV names components that are not enabled");
+	for (int i = 1; i < 8; i++)
+		if (hdr[i])
+			return fpu_refuse(err, n, "the XSAVE header's reserved bytes are not zero");
+	return 0;
+}

@@ -96,6 +96,13 @@ struct domain {
 	bool wake_rax_pending;    /* woken while still current: result for rax */
 	uint64_t wake_rax;
 
+	/* save and restore (core/save.c, core/restore.c) */
+	bool held;                /* a save or restore has it: never destroyed or resumed by
+				   * anyone else (set and cleared under domains_lock, only
+				   * while it is off every CPU) */
+	struct save_cursor *save; /* the save in progress, or NULL */
+	uint64_t clock_offset_ns; /* its monotonic clock minus the hypervisor's (a restore) */
+
 	/* accounting */
 	uint64_t created_tsc, cpu_tsc, switches, hypercalls;
 	struct domain_console console;
@@ -135,6 +142,14 @@ uint32_t domain_create_runtime(const struct manifest_guest *g, struct image *img
  * name. */
 uint32_t domain_create_restart(const struct manifest_guest *g, struct image *img, uint32_t restart_no,
 			       char *err, size_t n);
+/* domain_create_runtime for a restore (core/restore.c): the domain is
+ * made paused and held, and given back (it cannot go away while held);
+ * domain_unhold starts it or, with start false, has its CPU destroy it. */
+struct domain *domain_create_held(const struct manifest_guest *g, struct image *img, char *err, size_t n);
+/* A held domain (a save's or a restore's) let go: started (unpaused),
+ * left paused, or destroyed by its CPU. */
+enum unhold { UNHOLD_START, UNHOLD_PAUSED, UNHOLD_DESTROY };
+void domain_unhold(struct domain *d, enum unhold how);
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);

@@ -16,6 +16,11 @@ struct pv_domctl_create;
 int64_t domctl_create(struct domain *caller, struct pv_domctl_create *q);
 /* 1..31 of [A-Za-z0-9_.-], NUL terminated within PV_NAME_MAX. */
 bool domctl_name_ok(const char *name);
+/* CREATE's settings as a manifest section of our own (g zeroed); false
+ * with a message naming the field. */
+struct pv_domctl_config;
+struct manifest_guest;
+bool domctl_settings(const struct pv_domctl_config *c, struct manifest_guest *g, char *err, size_t n);
 
 /* The named image store's operations (core/domctl_image.c). */
 struct pv_domctl_image;
@@ -27,6 +32,18 @@ int64_t domctl_image_list(struct domain *caller, struct pv_domctl_image_list *l)
 /* GET_CONFIG (core/domctl_config.c). */
 struct pv_domctl_getconfig;
 int64_t domctl_get_config(struct domain *caller, struct pv_domctl_getconfig *q);
+/* d's settings as CREATE would take them (d cannot go away meanwhile). */
+void domain_config_of(const struct domain *d, struct pv_domctl_config *c);
+
+/* SAVE_* (core/save.c) and RESTORE_* (core/restore.c). */
+struct pv_domctl_save;
+struct pv_domctl_restore;
+int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q);
+int64_t domctl_save_read(struct domain *caller, struct pv_domctl_save *q);
+int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q);
+int64_t domctl_restore_begin(struct domain *caller, struct pv_domctl_restore *q);
+int64_t domctl_restore_write(struct domain *caller, struct pv_domctl_restore *q);
+int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q);
 
 /* CPU_STATS and NET_PORTS on the caller's copy (core/domctl_stats.c). */
 struct pv_domctl_cpus;

@@ -5,12 +5,16 @@
 #ifndef HV_FPU_H
 #define HV_FPU_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <hv/cpu.h>
 
 void fpu_init(void);
 void fpu_init_state(void *area);  /* the clean state a new domain starts with */
 uint32_t fpu_state_size(void);
+/* 0 when area (size bytes, saved elsewhere) is safe for fpu_restore here;
+ * else -1 with err (a restore's check). */
+int fpu_state_check(const void *area, uint32_t size, uint64_t xcr0, uint32_t format, char *err, size_t n);
 
 static inline void fpu_save(void *area)
 {

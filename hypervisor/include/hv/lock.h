@@ -17,6 +17,7 @@
 
 /* The lock order, lowest first.  Keep docs/architecture.md in step. */
 enum lock_rank {
+	LOCK_RANK_RESTORES = 5,   /* open restores (core/restore.c): claiming one */
 	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
 	LOCK_RANK_CONSOLE_KEEP = 12, /* consoles of ended domains (copied out under it) */
 	LOCK_RANK_IMAGES = 15,    /* run-time image store and its reference counts */

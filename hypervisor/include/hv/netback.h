@@ -20,6 +20,7 @@ struct netback {
 	uint32_t tx_cons;         /* TX requests consumed = responses produced */
 	uint32_t rx_cons;         /* RX buffers used = responses produced */
 	bool attached, disconnected;
+	bool quiesced;            /* a save runs: frames for it are dropped, its pages stay still */
 	uint64_t rx_no_buffer;    /* frames dropped: no RX buffer posted */
 	struct vswitch_port sw;
 };
@@ -33,6 +34,13 @@ int netback_attach(struct netback *nb, struct domain *d, uint32_t index,
 void netback_detach(struct netback *nb);
 /* The guest notified nb's port: process its TX ring. */
 int netback_kick(struct netback *nb);   /* -EIO once disconnected */
+/* Save and restore (io/netback_save.c), net_lock held: stop or restart
+ * delivering to the guest; its state as a save record; a restored
+ * domain's backend (attached, not yet started) takes the record's. */
+struct pv_save_device;
+void netback_quiesce(struct netback *nb, bool on);
+void netback_save(const struct netback *nb, struct pv_save_device *out);
+int netback_restore(struct netback *nb, const struct pv_save_device *in, char *err, size_t n);
 /* Per-port counters to the log (also as @event lines). */
 void net_report(void);
 void net_report_port(const struct vswitch_port *p);

@@ -26,6 +26,10 @@ void sched_init(uint64_t time_slice_us);   /* boot CPU, before any domain */
 void sched_init_cpu(struct cpu *c);        /* each CPU's queues (boot CPU too) */
 void sched_wait_ready(void);               /* an AP, until sched_init is done */
 void sched_add(struct domain *d);          /* new domain: runnable somewhere */
+void sched_add_paused(struct domain *d);   /* new domain: placed, paused until sched_unpause */
+/* d is paused (or blocked) and not current on any CPU: its registers and
+ * FPU state are in struct domain and stay there until it is resumed. */
+bool sched_off_cpu(struct domain *d);
 void sched_remove(struct domain *d);       /* dead: off every queue */
 /* Block current until an event in mask or the deadline (TSC; UINT64_MAX
  * none).  Returns 1 without blocking when an event in mask is already

@@ -43,6 +43,12 @@ enum pv_domctl_op {
 	PV_DOMCTL_IMAGE_LIST = 13, /* struct pv_domctl_image_list */
 	PV_DOMCTL_CPU_STATS = 14,  /* struct pv_domctl_cpus */
 	PV_DOMCTL_NET_PORTS = 15,  /* struct pv_domctl_ports */
+	PV_DOMCTL_SAVE_BEGIN = 16, /* struct pv_domctl_save (domid) */
+	PV_DOMCTL_SAVE_READ = 17,  /* struct pv_domctl_save (domid) */
+	PV_DOMCTL_SAVE_END = 18,   /* struct pv_domctl_save (domid, flags: then) */
+	PV_DOMCTL_RESTORE_BEGIN = 19, /* struct pv_domctl_restore */
+	PV_DOMCTL_RESTORE_WRITE = 20, /* struct pv_domctl_restore (handle) */
+	PV_DOMCTL_RESTORE_END = 21,   /* struct pv_domctl_restore (handle, flags) */
 	PV_DOMCTL_OP_MAX
 };
 
@@ -300,5 +306,57 @@ struct pv_domctl_ports {
 	uint32_t reserved;
 };
 PV_ASSERT_SIZE(struct pv_domctl_ports, 168);
+
+/* ---- SAVE and RESTORE (docs/migration.md) ---------------------------------
+ * SAVE_BEGIN stops the domain (it leaves its CPU at its next exit; a
+ * blocked one stays blocked), holds it (no DESTROY until SAVE_END) and
+ * quiesces its devices.  SAVE_READ copies the stream's next bytes (the
+ * format is public/save.h) from `offset`, which must be where the last
+ * read ended.  SAVE_END lets it go: resumed (unless it was paused before
+ * the save), left paused, or destroyed.  The caller may not save itself,
+ * a privileged domain, or one that is ending. */
+
+enum pv_domctl_save_then {
+	PV_DOMCTL_SAVE_RESUME = 0,
+	PV_DOMCTL_SAVE_PAUSE = 1,
+	PV_DOMCTL_SAVE_DESTROY = 2,
+};
+#define PV_DOMCTL_SAVE_DONE  1u            /* OUT of READ: the END record is out */
+#define PV_DOMCTL_SAVE_CHUNK (256u << 10)  /* the most one READ copies */
+
+struct pv_domctl_save {
+	struct pv_domctl_hdr hdr;          /* IN hdr.domid */
+	uint64_t offset;                   /* IN READ: stream bytes read so far */
+	uint64_t buf_gva;                  /* IN READ */
+	uint32_t len;                      /* IN READ: room at buf_gva, <= PV_DOMCTL_SAVE_CHUNK */
+	uint32_t count;                    /* OUT READ: bytes written */
+	uint32_t flags;                    /* IN END: enum pv_domctl_save_then; OUT READ: SAVE_DONE */
+	uint32_t reserved;
+	uint64_t pages;                    /* OUT BEGIN: memory pages the stream carries */
+	uint64_t bytes;                    /* OUT: BEGIN: the stream's size, READ: bytes so far */
+};
+PV_ASSERT_SIZE(struct pv_domctl_save, 192);
+
+/* RESTORE_BEGIN opens a restore and gives its handle; RESTORE_WRITE feeds
+ * the stream's next bytes (in any chunking); RESTORE_END with COMMIT
+ * starts the domain once the stream ended well, without COMMIT drops it.
+ * The domain is created, paused and held, when the DOMAIN record is read
+ * (hdr.domid says its id from then on); any refusal (hdr.message says
+ * why) destroys what was built and closes the handle: a bad stream has no
+ * side effect.  `name`, if not empty, replaces the saved domain's name. */
+#define PV_DOMCTL_RESTORE_COMMIT 1u
+#define PV_DOMCTL_RESTORE_MAX    4u           /* restores open at once */
+
+struct pv_domctl_restore {
+	struct pv_domctl_hdr hdr;          /* OUT hdr.domid: the new domain, once made */
+	uint32_t handle;                   /* OUT BEGIN; IN WRITE and END */
+	uint32_t flags;                    /* IN END: PV_DOMCTL_RESTORE_COMMIT */
+	uint64_t buf_gva;                  /* IN WRITE */
+	uint32_t len;                      /* IN WRITE: <= PV_DOMCTL_SAVE_CHUNK */
+	uint32_t reserved;
+	uint64_t bytes;                    /* OUT: stream bytes taken so far */
+	char     name[PV_NAME_MAX];        /* IN BEGIN: the new domain's name, or "" */
+};
+PV_ASSERT_SIZE(struct pv_domctl_restore, 208);
 
 #endif

@@ -114,10 +114,12 @@ struct pv_save_device {
 	uint8_t  mac[6];           /* net */
 	uint16_t reserved;
 	uint32_t rx_cons, tx_cons; /* the backend's ring positions */
+	uint32_t lease_ipv4;       /* net with DHCP: the address its lease bound, 0 none */
+	uint32_t lease_left_s;     /* ... for so many seconds more; 0xffffffff: no end */
 	char     name[16];         /* blk: the device's manifest name */
 	uint64_t sectors;          /* blk: the volume's size it saw */
 };
-PV_ASSERT_SIZE(struct pv_save_device, 48);
+PV_ASSERT_SIZE(struct pv_save_device, 56);
 
 struct pv_save_end {
 	uint64_t records;          /* before this one */

@@ -12,6 +12,16 @@
  * tsc_shift is a right shift in 0..63.  The product needs 128 bits (or split
  * it) when the delta is large.
  *
+ * time_jumps counts the times the clocks jumped under the guest: a restore
+ * or a migration (docs/migration.md).  Monotonic time stays monotonic (it
+ * went on while the guest was saved, or stood still if the new host's
+ * clock is behind); the wall clock is the new host's.  A guest that keeps
+ * timeouts or leases may look at it to re-check them.
+ *
+ * generation is the guest's identity counter: it changes when the guest
+ * becomes a new copy of itself (a clone), so that a libOS reseeds its
+ * random numbers and an application can renew what must be unique.
+ *
  * Events: bit N of events_pending is port N.  The hypervisor sets bits
  * with an atomic OR; the guest clears the bits it handled with an atomic
  * AND (e.g. __atomic_fetch_and).  There are no upcalls: the guest polls,
@@ -37,13 +47,15 @@ struct pv_shared_info {
 	uint64_t tsc_hz;
 	uint64_t wall_sec;
 	uint32_t wall_nsec;
-	uint32_t pad1;
+	uint32_t time_jumps;      /* restores and migrations so far */
 	/* events: on their own cache line (offset 64) */
 	uint64_t events_pending;
-	uint8_t  pad3[56];
+	uint32_t generation;      /* identity: changes in a clone */
+	uint8_t  pad3[52];
 };
 PV_ASSERT_OFFSET(struct pv_shared_info, tsc_timestamp, 24);
 PV_ASSERT_OFFSET(struct pv_shared_info, events_pending, 64);
+PV_ASSERT_OFFSET(struct pv_shared_info, generation, 72);
 PV_ASSERT_SIZE(struct pv_shared_info, 128);
 
 #endif

@@ -1,0 +1,296 @@
+/* domctl SAVE_BEGIN / SAVE_READ / SAVE_END (public/domctl.h): a domain's
+ * save stream, made record by record as the caller reads it.
+ *
+ * BEGIN pauses the domain and waits until it is off every CPU (a running
+ * one leaves at its next exit, so it is never saved mid-hypercall), then
+ * holds it: from here until END nothing runs it, ends it or resumes it,
+ * and its backends deliver nothing, so its pages, registers and ring
+ * positions stand still while they are read.  The cursor lives in frames
+ * of its own, freed at END, so a save costs nothing once it is over. */
+#include <manifest.h>
+#include <public/domctl.h>
+#include <hv/domain.h>
+#include <hv/domctl.h>
+#include <hv/errno.h>
+#include <hv/layout.h>
+#include <hv/lib.h>
+#include <hv/log.h>
+#include <hv/mm.h>
+#include <hv/net.h>
+#include <hv/save.h>
+#include <hv/sched.h>
+#include <hv/time.h>
+#include <hv/x86.h>
+
+#define OFF_CPU_WAIT_NS 2000000000ull   /* TCG may take a while to deliver the IPI */
+
+/* The stage holds one record: the largest is a PAGES record (its pages,
+ * indices and headers), and the first also has the stream's header. */
+#define STAGE_BYTES (SAVE_STAGE_PAGES * (PAGE_SIZE + 8) + 256)
+#define CURSOR_PAGES (PAGE_ALIGN_UP(sizeof(struct save_cursor) + STAGE_BYTES) / PAGE_SIZE)
+
+static int64_t fail(struct pv_domctl_hdr *h, int64_t err, const char *msg)
+{
+	strlcpy(h->message, msg, sizeof(h->message));
+	return err;
+}
+
+/* ---- holding the domain ------------------------------------------------------ */
+
+struct hold_req {
+	uint32_t id;
+	struct domain *d;         /* once held */
+	bool was_paused;
+	int64_t err;
+	const char *why;
+};
+
+static bool refuse_req(struct hold_req *q, int64_t err, const char *why)
+{
+	q->err = err;
+	q->why = why;
+	return false;
+}
+
+/* Under the domain table's lock: may d be saved?  Then ask it to stop. */
+static bool pause_for_save(struct domain *d, void *ctx)
+{
+	struct hold_req *q = ctx;
+
+	if (d->id != q->id)
+		return refuse_req(q, -ENOENT, "no such domain");
+	if (d->held)
+		return refuse_req(q, -EBUSY, "the domain is already being saved or restored");
+	if (d->privileged)
+		return refuse_req(q, -EINVAL, "a privileged domain cannot be saved");
+	if (d->blk_count)
+		return refuse_req(q, -EINVAL, "a domain with block devices cannot be saved yet");
+	q->was_paused = d->paused;
+	if (d->kill_requested || !sched_pause(d))
+		return refuse_req(q, -ENOENT, "the domain is ending");
+	return refuse_req(q, 0, NULL);
+}
+
+/* Under the domain table's lock: hold d once it is off every CPU. */
+static bool hold_if_off_cpu(struct domain *d, void *ctx)
+{
+	struct hold_req *q = ctx;
+
+	if (d->id != q->id || d->kill_requested)
+		return refuse_req(q, -ENOENT, "the domain ended while it was being stopped");
+	if (d->held)
+		return refuse_req(q, -EBUSY, "the domain is already being saved or restored");
+	if (!sched_off_cpu(d))
+		return refuse_req(q, -EAGAIN, "the domain did not leave its CPU in time");
+	d->held = true;
+	q->d = d;
+	return refuse_req(q, 0, NULL);
+}
+
+/* Interrupts on while waiting: the CPU that runs d needs this one's
+ * answers (IPIs) no more than it needs its own timer. */
+static void wait_off_cpu(struct hold_req *q)
+{
+	uint64_t until = time_ns() + OFF_CPU_WAIT_NS;
+
+	sti();
+	do {
+		domain_walk(q->id - 1, hold_if_off_cpu, q);
+		if (q->err != -EAGAIN)
+			break;
+		pause();
+	} while (time_ns() < until);
+	cli();
+}
+
+struct unpause_req { uint32_t id; };
+
+static bool unpause_if(struct domain *d, void *ctx)
+{
+	if (d->id == ((struct unpause_req *)ctx)->id && !d->held)
+		sched_unpause(d);
+	return false;
+}
+
+static int64_t hold(uint32_t id, struct hold_req *q)
+{
+	struct unpause_req u = { id };
+
+	*q = (struct hold_req){ .id = id, .err = -ENOENT, .why = "no such domain" };
+	if (!id || (domain_walk(id - 1, pause_for_save, q), q->err))
+		return q->err;
+	wait_off_cpu(q);
+	if (q->err && !q->was_paused)
+		domain_walk(id - 1, unpause_if, &u);   /* as it was */
+	return q->err;
+}
+
+/* ---- the cursor ---------------------------------------------------------------- */
+
+static void quiesce(struct domain *d, bool on)
+{
+	uint64_t f;
+
+	if (!IS_ENABLED(CONFIG_NET))
+		return;
+	f = spin_lock(&net_lock);
+	for (uint32_t i = 0; i < d->net_count; i++)
+		netback_quiesce(&d->net[i], on);
+	spin_unlock(&net_lock, f);
+}
+
+static struct save_cursor *cursor_new(struct domain *d, uint32_t owner, bool was_paused)
+{
+	uint64_t pa = frame_alloc_contig_raw(CURSOR_PAGES);
+	struct save_cursor *s;
+
+	if (!pa)
+		return NULL;
+	s = memset(phys_to_virt(pa), 0, sizeof(*s));
+	s->d = d;
+	s->owner = owner;
+	s->was_paused = was_paused;
+	s->stage = (uint8_t *)(s + 1);
+	s->stage_cap = STAGE_BYTES;
+	return s;
+}
+
+static void cursor_free(struct save_cursor *s)
+{
+	frame_free_contig(virt_to_phys(s), CURSOR_PAGES);
+}
+
+int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
+{
+	struct hold_req h;
+	struct save_cursor *s;
+
+	if (q->hdr.domid == caller->id)
+		return fail(&q->hdr, -EINVAL, "a domain cannot save itself");
+	if (q->flags || q->reserved)
+		return fail(&q->hdr, -EINVAL, "flags and reserved must be 0");
+	if (hold(q->hdr.domid, &h))
+		return fail(&q->hdr, h.err, h.why);
+	s = cursor_new(h.d, caller->id, h.was_paused);
+	if (!s) {
+		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
+		return fail(&q->hdr, -ENOMEM, "out of hypervisor memory");
+	}
+	quiesce(h.d, true);
+	save_records_begin(s);
+	h.d->save = s;            /* held: nobody else looks at it before this returns */
+	q->pages = s->pages;
+	q->bytes = s->size;
+	log_event("domain-save-begin id=%u name=%s pages=%lu bytes=%lu", h.d->id, h.d->name, s->pages, s->size);
+	return 0;
+}
+
+/* ---- finding a save in progress ---------------------------------------------- */
+
+struct claim_req { uint32_t id, caller; bool any_owner; struct save_cursor *s; const char *why; };
+
+static bool claim_if(struct domain *d, void *ctx)
+{
+	struct claim_req *q = ctx;
+	struct save_cursor *s = d->id == q->id ? d->save : NULL;
+
+	if (d->id != q->id || !s)
+		q->why = "no save of that domain is in progress";
+	else if (s->owner != q->caller && !q->any_owner)
+		q->why = "another domain began that save";
+	else if (__atomic_exchange_n(&s->busy, true, __ATOMIC_ACQUIRE))
+		q->why = "another call is using that save";
+	else
+		q->s = s;
+	return false;
+}
+
+static struct save_cursor *claim(struct pv_domctl_hdr *h, uint32_t caller, bool any_owner)
+{
+	struct claim_req q = { h->domid, caller, any_owner, NULL, "no such domain" };
+
+	if (h->domid)
+		domain_walk(h->domid - 1, claim_if, &q);
+	if (!q.s)
+		strlcpy(h->message, q.why, sizeof(h->message));
+	return q.s;
+}
+
+static void unclaim(struct save_cursor *s)
+{
+	__atomic_store_n(&s->busy, false, __ATOMIC_RELEASE);
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+static uint64_t hand_out(struct domain *caller, struct save_cursor *s, uint64_t gva, uint64_t room)
+{
+	uint64_t n = MIN(room, s->stage_len - s->stage_off);
+
+	guest_copy_to(&caller->mem, gva, s->stage + s->stage_off, n);   /* checked writable */
+	s->stage_off += n;
+	s->offset += n;
+	return n;
+}
+
+int64_t domctl_save_read(struct domain *caller, struct pv_domctl_save *q)
+{
+	struct save_cursor *s;
+
+	if (q->len > PV_DOMCTL_SAVE_CHUNK)
+		return fail(&q->hdr, -EINVAL, "len is above PV_DOMCTL_SAVE_CHUNK");
+	if (guest_check(&caller->mem, q->buf_gva, q->len, true))
+		return fail(&q->hdr, -EFAULT, "the buffer is not writable memory of the caller");
+	if (!(s = claim(&q->hdr, caller->id, false)))
+		return -ENOENT;
+	q->count = 0;
+	if (q->offset != s->offset) {
+		snprintf(q->hdr.message, sizeof(q->hdr.message), "offset: the stream is at %lu", s->offset);
+		unclaim(s);
+		return -EINVAL;
+	}
+	while (q->count < q->len && !s->w.error) {
+		if (s->stage_off == s->stage_len) {
+			if (s->done)
+				break;
+			s->stage_len = s->stage_off = 0;
+			save_records_next(s);
+		}
+		q->count += (uint32_t)hand_out(caller, s, q->buf_gva + q->count, q->len - q->count);
+	}
+	q->flags = s->done && s->stage_off == s->stage_len ? PV_DOMCTL_SAVE_DONE : 0;
+	q->bytes = s->offset;
+	unclaim(s);
+	return s->w.error ? fail(&q->hdr, -EIO, "the stream could not be made") : 0;
+}
+
+/* ---- ending -------------------------------------------------------------------- */
+
+static const char *then_name(uint32_t then)
+{
+	return then == PV_DOMCTL_SAVE_DESTROY ? "destroy" : then == PV_DOMCTL_SAVE_PAUSE ? "pause" : "resume";
+}
+
+/* Any privileged caller may end a save (a restarted control domain ends
+ * the one its predecessor left). */
+int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q)
+{
+	struct save_cursor *s;
+	struct domain *d;
+	enum unhold how;
+
+	if (q->flags > PV_DOMCTL_SAVE_DESTROY)
+		return fail(&q->hdr, -EINVAL, "flags: 0 resume, 1 pause, 2 destroy");
+	if (!(s = claim(&q->hdr, caller->id, true)))
+		return -ENOENT;
+	d = s->d;
+	how = q->flags == PV_DOMCTL_SAVE_DESTROY ? UNHOLD_DESTROY :
+	      q->flags == PV_DOMCTL_SAVE_PAUSE || s->was_paused ? UNHOLD_PAUSED : UNHOLD_START;
+	q->bytes = s->offset;
+	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s", d->id, d->name, s->offset,
+		  s->done && s->stage_off == s->stage_len ? "yes" : "no", then_name(q->flags));
+	quiesce(d, false);
+	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
+	cursor_free(s);           /* only now: a claim may have looked at d->save until then */
+	return 0;
+}

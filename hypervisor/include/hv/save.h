@@ -1,0 +1,71 @@
+/* Saving and restoring a domain (docs/migration.md), between the domctl
+ * operations that hold the domain (core/save.c, core/restore.c) and the
+ * code that makes and takes its records (core/save_records.c,
+ * core/restore_records.c).  The stream's framing is hv/save_stream.h. */
+#ifndef HV_SAVE_H
+#define HV_SAVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <public/domctl.h>
+#include <hv/save_stream.h>
+
+struct domain;
+struct manifest_guest;
+
+/* ---- saving ---- */
+
+#define SAVE_STAGE_PAGES 16u     /* pages per PAGES record this writer makes */
+
+/* One save in progress: d->save while d is held (it neither runs nor
+ * goes away).  An operation claims it (busy) for its duration, so two
+ * privileged callers never use it at once. */
+struct save_cursor {
+	struct domain *d;
+	uint32_t owner;           /* the caller that began it */
+	bool busy;
+	bool was_paused;          /* paused before the save: stays so when it is resumed */
+	uint32_t step;            /* the next record to make (save_records.c) */
+	uint64_t next_page, next_dev;
+	uint64_t pages;           /* pages the stream carries */
+	uint64_t size;            /* bytes the stream will have */
+	uint64_t offset;          /* bytes handed out */
+	struct save_writer w;
+	uint8_t *stage;           /* the record being handed out */
+	uint64_t stage_len, stage_off, stage_cap;
+	bool done;                /* END is in the stage */
+};
+
+/* The header into the stage, and pages and size counted. */
+void save_records_begin(struct save_cursor *s);
+/* The next record into the (drained) stage; s->done after END. */
+void save_records_next(struct save_cursor *s);
+
+/* ---- restoring ---- */
+
+/* One restore in progress (a handle).  The domain is made held from the
+ * DOMAIN record, so nothing else touches it until RESTORE_END. */
+struct restore_ctx {
+	uint32_t owner;
+	uint32_t handle;
+	bool busy;
+	uint64_t last_use_ns;     /* an abandoned one is taken back after a while */
+	struct save_reader r;
+	char name[PV_NAME_MAX];   /* the new name, or "" */
+	struct domain *d;         /* once DOMAIN was read */
+	int64_t err;              /* what a refusal returns: -EINVAL, or -ENOENT for a missing image */
+	bool clock_seen, ended;
+	uint64_t system_ns, wall_ns;   /* CLOCK */
+	uint32_t nets_seen;       /* bit per net device restored */
+	uint8_t *bounce;          /* RESTORE_WRITE's copy of the caller's bytes */
+	uint64_t fed;             /* stream bytes taken */
+};
+#define RESTORE_BOUNCE 4096u
+
+/* The reader's consumer (restore_records.c): r->ctx is the restore_ctx. */
+int restore_record(struct save_reader *r, const struct pv_save_record *rec, const uint8_t *payload);
+/* The stream ended well: the last fix-ups before the domain starts; 0,
+ * or -1 with the reader's error set. */
+int restore_finish(struct restore_ctx *x);
+
+#endif

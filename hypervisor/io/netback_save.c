@@ -1,0 +1,53 @@
+/* A net backend's part of a save stream (public/save.h, DEVICE): its ring
+ * positions, its MAC and a DHCP lease the switch bound.  The rings'
+ * contents travel with the guest's pages; what the backend keeps apart
+ * from them is only this. */
+#include <public/save.h>
+#include <hv/lib.h>
+#include <hv/netback.h>
+
+#define LEASE_NO_END 0xffffffffu
+
+void netback_quiesce(struct netback *nb, bool on)
+{
+	nb->quiesced = on;
+}
+
+static uint32_t lease_left_s(const struct ipguard *g, uint64_t now_ms)
+{
+	if (g->lease_end == UINT64_MAX)
+		return LEASE_NO_END;
+	return g->lease_end > now_ms ? (uint32_t)MIN((g->lease_end - now_ms) / 1000, LEASE_NO_END - 1) : 0;
+}
+
+void netback_save(const struct netback *nb, struct pv_save_device *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = PV_SAVE_NET;
+	out->index = nb->index;
+	memcpy(out->mac, nb->sw.mac, sizeof(out->mac));
+	out->rx_cons = nb->rx_cons;
+	out->tx_cons = nb->tx_cons;
+	if (nb->sw.guard.mode == IPGUARD_DHCP && nb->sw.guard.ipv4) {
+		out->lease_ipv4 = nb->sw.guard.ipv4;
+		out->lease_left_s = lease_left_s(&nb->sw.guard, net_now_ms());
+	}
+}
+
+/* The positions are the guest's own business: a wrong one only breaks
+ * its device (the ring checks disconnect it), never the backend. */
+int netback_restore(struct netback *nb, const struct pv_save_device *in, char *err, size_t n)
+{
+	if (memcmp(in->mac, nb->sw.mac, sizeof(in->mac))) {
+		snprintf(err, n, "DEVICE net%u: its MAC is not the configuration's", in->index);
+		return -1;
+	}
+	nb->rx_cons = in->rx_cons;
+	nb->tx_cons = in->tx_cons;
+	if (nb->sw.guard.mode == IPGUARD_DHCP && in->lease_ipv4 && in->lease_left_s) {
+		nb->sw.guard.ipv4 = in->lease_ipv4;
+		nb->sw.guard.lease_end = in->lease_left_s == LEASE_NO_END ? UINT64_MAX :
+					 net_now_ms() + (uint64_t)in->lease_left_s * 1000;
+	}
+	return 0;
+}
