@@ -50,8 +50,11 @@ class ControlVM:
     """QEMU running the control domain (and more guests); stop() ends it."""
 
     def __init__(self, extra="", files=(), smp=1, memory="512M", args="", hv="log_level = info",
-                 timeout=120):
+                 timeout=120, forwards=()):
+        """forwards: (guest IP, TCP port) pairs reachable from the host;
+        self.forwarded[i] is the loopback port of the i-th."""
         self.port = free_port()
+        self.forwarded = [free_port() for _ in forwards]
         self.url = "http://127.0.0.1:%d" % self.port
         self.token = TOKEN
         self._tmp = tempfile.TemporaryDirectory()
@@ -59,7 +62,9 @@ class ControlVM:
         files = [guest("control"), guest("hello")] + list(files)
         img = pvrun.make_image(self._tmp.name, BUILD, manifest, files)
         self.vm = qemu.Background(str(img), memory=memory, smp=smp,
-                                  net=["tcp:127.0.0.1:%d-%s:80" % (self.port, CONTROL_IP)])
+                                  net=["tcp:127.0.0.1:%d-%s:80" % (self.port, CONTROL_IP)] +
+                                  ["tcp:127.0.0.1:%d-%s:%d" % (hp, ip, gp)
+                                   for hp, (ip, gp) in zip(self.forwarded, forwards)])
         if not self.vm.wait_for(r"control\| control: API serving", timeout):
             log = self.vm.log
             self.stop()

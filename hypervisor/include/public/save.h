@@ -21,7 +21,7 @@
 #include "abi.h"
 #include "domctl.h"
 
-#define PV_SAVE_MAGIC    0x31564153564150ull   /* "PVSAVE1\0", little-endian */
+#define PV_SAVE_MAGIC    0x0031455641535650ull   /* "PVSAVE1\0", little-endian */
 #define PV_SAVE_VERSION  1u
 
 struct pv_save_header {

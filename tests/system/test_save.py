@@ -1,0 +1,237 @@
+"""Save and restore through the API (docs/migration.md): a guest saved
+while it sleeps, spins or holds a TCP session goes on where it stopped
+when restored; damaged, cut, foreign and future streams are refused with
+a message and leave nothing behind.  One machine (2 CPUs) serves them all."""
+import socket
+import struct
+import time
+import zlib
+
+import pytest
+
+from conftest import BUILD, guest
+from control import ControlVM, TICKER
+
+ECHO = BUILD / "apps" / "echo" / "echo.elf"
+SPIN = BUILD / "apps" / "spin" / "spin.elf"
+ECHO_IP = "10.0.2.40"
+OCTETS = {"Content-Type": "application/octet-stream"}
+
+
+@pytest.fixture(scope="module")
+def vm():
+    with ControlVM(files=[guest("ticker"), guest("spin")], smp=2, forwards=[(ECHO_IP, 7)]) as v:
+        for name, path in (("ticker", TICKER), ("echo", ECHO), ("spin", SPIN)):
+            assert v.upload(name, path)[0] in (200, 201)
+        yield v
+
+
+def save(vm, ref, then="destroy"):
+    status, headers, data = vm.request("GET", "/v1/domains/%s/save?then=%s" % (ref, then), timeout=120)
+    assert status == 200, data
+    assert headers["content-type"] == "application/octet-stream"
+    assert len(data) == int(headers["paravane-save-bytes"]), "the stream is as long as announced"
+    return data
+
+
+def restore(vm, data, name=None):
+    path = "/v1/restore" + ("?name=" + name if name else "")
+    return vm.api("POST", path, data, headers=OCTETS, timeout=120)
+
+
+def ticks(console):
+    return [int(line.split()[-1]) for line in console.decode().splitlines() if line.startswith("ticker: tick")]
+
+
+def domain_names(vm):
+    return sorted(d["name"] for d in vm.api("GET", "/v1/domains")[2]["domains"])
+
+
+def test_sleeping_guest_goes_on_counting_after_a_restore(vm):
+    assert vm.create("tk", image="ticker", args=["0", "100"])[0] == 201
+    vm.wait_console("tk", b"tick 5")
+    data = save(vm, "tk")
+    assert data[:8] == b"PVSAVE1\0"
+    vm.wait_gone("tk")
+    status, headers, d = restore(vm, data)
+    assert status == 201, d
+    assert d["name"] == "tk" and headers["location"] == "/v1/domains/%d" % d["id"]
+    before = ticks(vm.wait_console(d["id"], b"tick 5"))      # the saved console came along
+    last = before[-1]
+    console = vm.wait_console("tk", b"tick %d\n" % (last + 5))
+    seen = ticks(console)
+    assert seen == list(range(seen[0], seen[-1] + 1)), "no tick lost or repeated: %r" % seen
+    assert b"ticker: started" in console and console.count(b"ticker: started") == 1, \
+        "it went on, it did not start again"
+    assert vm.api("DELETE", "/v1/domains/tk")[0] == 200
+    vm.wait_gone("tk")
+
+
+def test_saved_with_resume_keeps_running_and_a_copy_runs_beside_it(vm):
+    assert vm.create("orig", image="ticker", args=["0", "100"])[0] == 201
+    vm.wait_console("orig", b"tick 3")
+    data = save(vm, "orig", then="resume")
+    at_save = ticks(vm.wait_console("orig", b"tick 3"))[-1]
+    vm.wait_console("orig", b"tick %d\n" % (at_save + 3))   # the original goes on
+    status, _, d = restore(vm, data, name="copy")
+    assert status == 201, d
+    assert d["name"] == "copy"
+    vm.wait_console("copy", b"tick %d\n" % (at_save + 3))
+    status, _, err = restore(vm, data)                       # the original's name is taken
+    assert status == 409 and err["error"]["code"] == "name_taken", err
+    for name in ("orig", "copy"):
+        assert vm.api("DELETE", "/v1/domains/" + name)[0] == 200
+        vm.wait_gone(name)
+
+
+def test_spinning_guest_is_saved_at_its_next_exit_and_finishes_after_restore(vm):
+    assert vm.create("sp", image="spin", args=["3"])[0] == 201
+    vm.wait_console("sp", b"spin: spinning 3")
+    time.sleep(0.5)
+    data = save(vm, "sp")
+    vm.wait_gone("sp")
+    status, _, d = restore(vm, data)
+    assert status == 201, d
+    vm.wait_console(d["id"], b"spin: done after", timeout=60)
+
+
+def echo(sock, payload):
+    sock.sendall(payload)
+    got = b""
+    while len(got) < len(payload):
+        chunk = sock.recv(4096)
+        assert chunk, "the echo connection closed"
+        got += chunk
+    return got
+
+
+def test_tcp_session_to_a_network_guest_lives_across_save_and_restore(vm):
+    net = [{"mac": "02:00:00:00:5a:01", "ip": ECHO_IP, "prefix": 24, "gw": "10.0.2.2"}]
+    assert vm.create("echo", image="echo", memory=8 << 20, net=net)[0] == 201
+    vm.wait_console("echo", b"echo")
+    sock = None
+    for _ in range(50):                    # until lwIP is up and listening
+        try:
+            sock = socket.create_connection(("127.0.0.1", vm.forwarded[0]), timeout=20)
+            if echo(sock, b"before the save\n") == b"before the save\n":
+                break
+        except OSError:
+            sock = None
+            time.sleep(0.5)
+    assert sock, "the echo guest never answered"
+    data = save(vm, "echo")
+    vm.wait_gone("echo")
+    status, _, d = restore(vm, data)
+    assert status == 201, d
+    assert d["net"][0]["mac"] == "02:00:00:00:5a:01" and d["net"][0]["ip"] == ECHO_IP
+    assert echo(sock, b"after the restore\n") == b"after the restore\n", "same connection, a pause"
+    sock.close()
+    assert vm.api("DELETE", "/v1/domains/echo")[0] == 200
+    vm.wait_gone("echo")
+
+
+# ---- refusals ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stream(vm):
+    assert vm.create("model", image="ticker", args=["0", "200"])[0] == 201
+    vm.wait_console("model", b"tick 2")
+    data = save(vm, "model")
+    vm.wait_gone("model")
+    return data
+
+
+def free_memory(vm):
+    return vm.api("GET", "/v1/host")[2]["memory_free"]
+
+
+def refused(vm, data, status, code, words):
+    names, free = domain_names(vm), free_memory(vm)
+    got, _, err = restore(vm, data)
+    assert got == status and err["error"]["code"] == code, err
+    assert words in err["error"]["message"], err
+    time.sleep(1)                           # a domain built before the refusal ends on its CPU
+    assert domain_names(vm) == names, "nothing is left of a refused restore"
+    assert free_memory(vm) == free, "every frame it took came back"
+    return err["error"]["message"]
+
+
+def with_header(data, **fields):
+    """The stream with header fields changed and the header's CRC made right."""
+    magic, version, abi, size, flags, created, reserved, _ = struct.unpack_from("<QIIIIQII", data)
+    vals = dict(magic=magic, version=version, abi=abi, size=size, flags=flags, created=created,
+                reserved=reserved)
+    vals.update(fields)
+    head = struct.pack("<QIIIIQI", *(vals[k] for k in ("magic", "version", "abi", "size", "flags",
+                                                         "created", "reserved")))
+    return head + struct.pack("<I", zlib.crc32(head)) + data[40:]
+
+
+def test_a_damaged_stream_is_refused_naming_what_is_wrong(vm, stream):
+    bad = bytearray(stream)
+    bad[len(bad) // 2] ^= 0x40              # in a page's contents
+    refused(vm, bytes(bad), 400, "bad_stream", "checksum")
+
+
+def test_a_cut_stream_is_refused_as_truncated(vm, stream):
+    for cut in (len(stream) - 1, len(stream) // 2, 41):
+        refused(vm, stream[:cut], 400, "bad_stream", "truncated")
+
+
+def test_a_stream_of_a_newer_format_or_another_abi_is_refused(vm, stream):
+    refused(vm, with_header(stream, version=2), 400, "bad_stream", "version")
+    refused(vm, with_header(stream, abi=99), 400, "bad_stream", "ABI")
+
+
+def test_a_stream_whose_image_is_not_stored_is_refused(vm, stream):
+    assert vm.api("DELETE", "/v1/images/ticker")[0] == 200
+    try:
+        msg = refused(vm, stream, 409, "image_missing", "image")
+        assert "add it first" in msg
+    finally:
+        assert vm.upload("ticker", TICKER)[0] in (200, 201)
+    status, _, d = restore(vm, stream, name="model2")   # once it is back, the same stream works
+    assert status == 201, d
+    assert vm.api("DELETE", "/v1/domains/model2")[0] == 200
+    vm.wait_gone("model2")
+
+
+def test_garbage_and_an_empty_body_are_refused(vm):
+    refused(vm, b"GET / HTTP/1.1\r\n\r\n" * 10, 400, "bad_stream", "magic")
+    status, _, err = restore(vm, b"")
+    assert status == 400 and err["error"]["code"] == "bad_stream"
+    status, _, err = restore(vm, b"x", name="-bad")
+    assert status == 400 and "name" in err["error"]["message"]
+
+
+def test_saving_what_cannot_be_saved_is_refused(vm):
+    status, _, err = vm.api("GET", "/v1/domains/control/save")
+    assert status == 403, err
+    status, _, err = vm.api("GET", "/v1/domains/nosuch/save")
+    assert status == 404 and err["error"]["code"] == "no_such_domain"
+    assert vm.create("tk3", image="ticker")[0] == 201
+    status, _, err = vm.api("GET", "/v1/domains/tk3/save?then=later")
+    assert status == 400 and err["error"]["field"] == "then"
+    assert vm.api("DELETE", "/v1/domains/tk3")[0] == 200
+    vm.wait_gone("tk3")
+
+
+def test_a_client_that_leaves_mid_save_leaves_the_guest_running(vm):
+    # 24 MiB of memory in use: more than the sockets on the way hold
+    assert vm.create("tk4", image="ticker", args=["0", "100", "24576"], memory=32 << 20)[0] == 201
+    vm.wait_console("tk4", b"tick 2")
+    c = vm.conn()
+    c.request("GET", "/v1/domains/tk4/save?then=destroy", headers={"Authorization": "Bearer " + vm.token})
+    r = c.getresponse()
+    assert r.status == 200
+    r.read(100)
+    c.sock.shutdown(socket.SHUT_RDWR)       # gone before the end
+    c.close()
+    assert vm.vm.wait_for(r"domain-save-end id=\d+ name=tk4 bytes=\d+ complete=no then=resume", 30), \
+        "the save was ended unfinished, the guest resumed"
+    last = ticks(vm.wait_console("tk4", b"tick 2"))[-1]
+    vm.wait_console("tk4", b"tick %d\n" % (last + 5), timeout=60)
+    status, _, d = vm.api("GET", "/v1/domains/tk4")
+    assert d["state"] in ("running", "blocked"), d
+    assert vm.api("DELETE", "/v1/domains/tk4")[0] == 200
+    vm.wait_gone("tk4")
