@@ -35,6 +35,8 @@ ROUTES = [
     ("POST", "/v1/domains/{ref}/pause"),
     ("POST", "/v1/domains/{ref}/resume"),
     ("GET", "/v1/domains/{ref}/console"),
+    ("GET", "/v1/domains/{ref}/save"),
+    ("POST", "/v1/restore"),
     ("GET", "/v1/images"),
     ("PUT", "/v1/images/{name}"),
     ("GET", "/v1/images/{name}"),
@@ -52,6 +54,8 @@ UI_TYPES = {"html": "text/html; charset=utf-8", "js": "text/javascript; charset=
             "ico": "image/x-icon"}
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,30}$")
+SAVE_MAGIC = b"PVSAVE1\0"
+
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
 IPV4_RE = re.compile(r"^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$")
 OVERHEAD = 45056                      # bytes of "hypervisor memory" per fake domain
@@ -718,6 +722,10 @@ class Handler(BaseHTTPRequestHandler):
                             field=name)
         return int(v)
 
+    def query_str(self, name, default):
+        vals = self.params.get(name)
+        return vals[-1] if vals else default
+
     def follow_param(self):
         v = self.query("follow", None)
         if v not in (None, 0, 1):
@@ -837,6 +845,44 @@ class Handler(BaseHTTPRequestHandler):
             pos += len(data)
             quiet_until = time.monotonic() + fake.quiet_seconds
         self.end_stream()
+
+    # ---- save and restore: the stream is the magic, then the domain as JSON;
+    # enough for pvctl's side (the real format is docs/migration.md) ----
+    def r_GET_v1_domains_ref_save(self, fake, ref):
+        then = self.query_str("then", "resume")
+        if then not in ("resume", "pause", "destroy"):
+            raise HttpError(400, "bad_parameter", "then: resume, pause or destroy", field="then")
+        with fake.cond:
+            d = fake.find(ref)
+            if d["id"] == 1:
+                raise HttpError(403, "forbidden", "the control domain cannot save itself")
+            data = SAVE_MAGIC + json.dumps({k: v for k, v in d.items() if not k.startswith("_")}).encode()
+            if then == "pause":
+                d["state"] = "paused"
+            elif then == "destroy":
+                fake._remove(d["id"])
+        self.start_stream("application/octet-stream", [("Paravane-Save-Bytes", str(len(data))),
+                                                       ("Paravane-Save-Pages", "1")])
+        for i in range(0, len(data), 7):
+            self.chunk(data[i:i + 7])
+        self.end_stream()
+
+    def r_POST_v1_restore(self, fake):
+        data = self.body(1 << 30)
+        name = self.query_str("name", None)
+        if not data.startswith(SAVE_MAGIC):
+            raise HttpError(400, "bad_stream", "bad magic number: not a save stream")
+        try:
+            saved = json.loads(data[len(SAVE_MAGIC):])
+        except ValueError:
+            raise HttpError(400, "bad_stream", "stream truncated (1 records read)")
+        with fake.cond:
+            name = name or saved["name"]
+            if any(d["name"] == name for d in fake.domains.values()):
+                raise HttpError(409, "name_taken", "DOMAIN: name: a live domain already has it")
+            d = fake._add_domain(name, saved["memory"], saved["image_sha256"], args=saved["args"])
+            view = fake.view(d)
+        self.send_json(201, view, [("Location", "/v1/domains/%d" % d["id"])])
 
     def r_GET_v1_images(self, fake):
         with fake.cond:

@@ -462,6 +462,40 @@ def test_pause_resume_destroy(pv, fake):
     assert r.returncode == 1 and "forbidden" in r.err and "HTTP 403" in r.err
 
 
+def test_save_writes_the_stream_then_destroys_and_restore_brings_it_back(pv, fake, tmp_path):
+    add_domain(fake, "hello")
+    path = str(tmp_path / "hello.save")
+    r = pv("save", "hello", path)
+    assert r.returncode == 0, r.err
+    assert r.out.startswith('saved domain 2 "hello" to %s' % path) and "destroyed" in r.out
+    data = open(path, "rb").read()
+    assert data.startswith(b"PVSAVE1\0") and 2 not in fake.domains
+    assert not (tmp_path / "hello.save.part").exists()
+    assert ("GET", "/v1/domains/hello/save?then=pause") in [tuple(x[:2]) for x in fake.requests]
+    r = pv("restore", path, "--json")
+    assert r.returncode == 0, r.err
+    assert json.loads(r.out)["name"] == "hello"
+    r = pv("restore", path)
+    assert r.returncode == 1 and "name_taken" in r.err and "HTTP 409" in r.err
+    r = pv("restore", path, "--name", "copy")
+    assert r.returncode == 0 and r.out.startswith('restored domain') and '"copy"' in r.out
+    r = pv("save", "copy", path, "--keep-running")
+    assert r.returncode == 0 and "destroyed" not in r.out
+    assert any(d["name"] == "copy" and d["state"] == "running" for d in fake.domains.values())
+
+
+def test_save_and_restore_refusals(pv, fake, tmp_path):
+    r = pv("save", "nosuch", str(tmp_path / "x"))
+    assert r.returncode == 1 and "no_such_domain" in r.err
+    assert not (tmp_path / "x").exists()
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"not a stream")
+    r = pv("restore", str(junk))
+    assert r.returncode == 1 and "bad_stream: bad magic number" in r.err
+    r = pv("restore", str(tmp_path / "missing"))
+    assert r.returncode == 2 and "cannot read" in r.err
+
+
 def test_names_are_quoted_in_paths(pv, fake):
     r = pv("destroy", "a/b?c")
     assert r.returncode == 1 and "no_such_domain" in r.err
