@@ -25,7 +25,7 @@ hv-y += io/disk.o io/disk_check.o io/disk_sync.o drivers/pci.o drivers/virtio_pc
 	drivers/virtio_blk.o drivers/nvme.o core/selftest_disk.o core/selftest_disk_smp.o
 
 # Block devices: the backends over the volume layer (io/volume.c).
-hv-y += io/blkback.o io/blkback_io.o
+hv-y += io/blkback.o io/blkback_io.o io/blkback_save.o
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.

@@ -171,10 +171,12 @@ static void restore_refused(struct request *r, long err, const char *msg)
 		return reply_error(r, 409, "image_missing", NULL, "%s", msg);
 	if (err == -PV_EEXIST)
 		return reply_error(r, 409, "name_taken", NULL, "%s", msg);
+	if (err == -PV_ENODEV)
+		return reply_error(r, 409, "volume_missing", NULL, "%s", msg);
 	if (err == -PV_ENOMEM)
 		return reply_error_more(r, 507, "admission_refused", "\"resource\":\"memory\"", "%s", msg);
 	if (err == -PV_EBUSY)
-		return reply_error(r, 503, "busy", NULL, "%s", msg);
+		return reply_error(r, 409, "busy", NULL, "%s", msg);
 	reply_error(r, 400, "bad_stream", NULL, "%s", msg);
 }
 

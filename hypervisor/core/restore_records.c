@@ -20,6 +20,8 @@
 #include <hv/time.h>
 #include <hv/x86.h>
 
+_Static_assert(PV_SAVE_BLOCKS_MAX == MANIFEST_MAX_BLOCKS, "a save holds every block device");
+
 #define USER_LIMIT (1ull << 47)      /* canonical lower half */
 /* The flags ring 3 may have: arithmetic, DF, AC, ID; IF and bit 1 are set. */
 #define RFLAGS_USER 0x240cd5ull
@@ -51,19 +53,54 @@ static bool settings_of(struct restore_ctx *x, const struct pv_save_domain *dom,
 		c.on_exit = PV_DOMCTL_ACTION_DESTROY;
 	if (c.on_crash == PV_DOMCTL_ACTION_POWEROFF)
 		c.on_crash = PV_DOMCTL_ACTION_DESTROY;
-	if (domctl_settings(&c, g, err, sizeof(err)))
-		return true;
-	save_reader_fail(&x->r, "DOMAIN: %s", err);
-	return false;
+	if (!domctl_settings(&c, g, err, sizeof(err))) {
+		save_reader_fail(&x->r, "DOMAIN: %s", err);
+		return false;
+	}
+	g->block_count = dom->block_count;     /* <= PV_SAVE_BLOCKS_MAX: the reader checked */
+	for (uint32_t i = 0; i < dom->block_count; i++) {
+		strlcpy(g->block[i].spec, dom->block[i].spec, sizeof(g->block[i].spec));
+		strlcpy(g->block[i].name, dom->block[i].name, sizeof(g->block[i].name));
+		g->block[i].readonly = dom->block[i].flags & PV_SAVE_BLOCK_RO;
+	}
+	return true;
 }
 
-/* A name or a MAC another domain has: the caller may pick others. */
-static bool taken(const char *err)
+/* The volumes it was given are here, as large as they were. */
+static int volumes_same(struct restore_ctx *x, const struct pv_save_domain *dom)
 {
-	static const char tail[] = "is already in use";
-	size_t n = strlen(err), t = sizeof(tail) - 1;
+	for (uint32_t i = 0; i < x->d->blk_count; i++) {
+		uint64_t here = blkback_sectors(x->d->blk[i]);
 
-	return n >= t && !strcmp(err + n - t, tail);
+		if (here != dom->block[i].sectors) {
+			x->err = -ENODEV;
+			return save_reader_fail(&x->r, "block device %s: volume data is missing or another size "
+						"(%lu sectors here, %lu saved)", dom->block[i].name, here,
+						dom->block[i].sectors);
+		}
+	}
+	return 0;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcmp(s + n - t, tail);
+}
+
+/* Why a build failed, as an errno the API can tell apart: out of memory;
+ * a name or MAC another domain has; a volume another domain writes; a
+ * volume that is not here; anything else. */
+static int64_t build_error(const char *err)
+{
+	if (!strncmp(err, "out of", 6))
+		return -ENOMEM;
+	if (!strncmp(err, "name:", 5) || ends_with(err, "is already in use"))
+		return -EEXIST;
+	if (ends_with(err, "(one writer per extent)"))
+		return -EBUSY;
+	return !strncmp(err, "block device", 12) ? -ENODEV : -EINVAL;
 }
 
 static int domain_rec(struct restore_ctx *x, const struct pv_save_domain *dom)
@@ -91,12 +128,11 @@ static int domain_rec(struct restore_ctx *x, const struct pv_save_domain *dom)
 	if (!x->d) {
 		image_put(img);
 		domain_cfg_free(g);
-		x->err = !strncmp(err, "out of", 6) ? -ENOMEM :
-			 !strncmp(err, "name:", 5) || taken(err) ? -EEXIST : -EINVAL;
+		x->err = build_error(err);
 		return save_reader_fail(&x->r, "DOMAIN: %s", err);
 	}
 	x->d->shared_info->generation = dom->generation;
-	return 0;
+	return volumes_same(x, dom);
 }
 
 /* ---- CPU, FPU, CLOCK ---------------------------------------------------------- */
@@ -178,6 +214,19 @@ static int pages_rec(struct restore_ctx *x, const uint8_t *p)
 
 /* ---- DEVICE, CONSOLE ----------------------------------------------------------- */
 
+static int blk_device_rec(struct restore_ctx *x, const struct pv_save_device *dev)
+{
+	struct domain *d = x->d;
+	char err[PV_DOMCTL_MSG_MAX];
+
+	if (dev->index >= d->blk_count || (x->blks_seen & (1u << dev->index)))
+		return save_reader_fail(&x->r, "DEVICE: not a block device of the domain, or one seen twice");
+	if (blkback_restore(d->blk[dev->index], dev, err, sizeof(err)))
+		return save_reader_fail(&x->r, "%s", err);
+	x->blks_seen |= 1u << dev->index;
+	return 0;
+}
+
 static int device_rec(struct restore_ctx *x, const struct pv_save_device *dev)
 {
 	struct domain *d = x->d;
@@ -186,7 +235,7 @@ static int device_rec(struct restore_ctx *x, const struct pv_save_device *dev)
 	int r;
 
 	if (dev->kind == PV_SAVE_BLK)
-		return save_reader_fail(&x->r, "DEVICE: block devices cannot be restored yet");
+		return blk_device_rec(x, dev);
 	if (dev->kind != PV_SAVE_NET || dev->index >= d->net_count || (x->nets_seen & (1u << dev->index)))
 		return save_reader_fail(&x->r, "DEVICE: not a net device of the domain, or one seen twice");
 	if (!IS_ENABLED(CONFIG_NET))
@@ -260,6 +309,31 @@ static void fix_identity(struct domain *d)
 	si->created_tsc = d->created_tsc;
 }
 
+/* A string field of n bytes that came in a stream, NUL terminated or not. */
+static void copy_field(char *dst, const char *src, size_t n)
+{
+	size_t len = strnlen(src, n - 1);
+
+	memcpy(dst, src, len);
+	dst[len] = 0;
+}
+
+/* The saved start_info's mounts, into the settings a restart builds it
+ * from again (the restore made them without). */
+static void keep_mounts(struct domain *d)
+{
+	struct manifest_guest *g = (struct manifest_guest *)d->cfg;   /* the restore's own */
+	const struct pv_start_info *si = d->start_info;
+	uint32_t n = MIN(si->mount_count, (uint32_t)MANIFEST_MAX_BLOCKS);
+
+	for (uint32_t i = 0; i < n; i++) {
+		copy_field(g->mount[i].path, si->mount[i].path, sizeof(g->mount[i].path));
+		copy_field(g->mount[i].device, si->mount[i].device, sizeof(g->mount[i].device));
+		g->mount[i].readonly = si->mount[i].flags & PV_MOUNT_READONLY;
+	}
+	g->mount_count = n;
+}
+
 int restore_finish(struct restore_ctx *x)
 {
 	struct domain *d = x->d;
@@ -269,13 +343,16 @@ int restore_finish(struct restore_ctx *x)
 		return save_reader_fail(&x->r, "the stream has no domain");
 	if (!x->clock_seen)
 		return save_reader_fail(&x->r, "CLOCK: missing");
-	if (x->nets_seen != (1u << d->net_count) - 1)
-		return save_reader_fail(&x->r, "DEVICE: a net device of the domain has no record");
+	if (x->nets_seen != (1u << d->net_count) - 1 || x->blks_seen != (1u << d->blk_count) - 1)
+		return save_reader_fail(&x->r, "DEVICE: a device of the domain has no record");
 	fix_time(x);
 	fix_identity(d);
+	keep_mounts(d);
 	/* Wake-ups it may have missed while saved: every device looks again. */
 	for (uint32_t i = 0; i < d->net_count; i++)
 		ports |= 1ull << d->net[i].port;
+	for (uint32_t i = 0; i < d->blk_count; i++)
+		ports |= 1ull << blkback_port(d->blk[i]);
 	__atomic_fetch_or(&d->shared_info->events_pending, ports, __ATOMIC_SEQ_CST);
 	return 0;
 }

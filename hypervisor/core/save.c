@@ -23,6 +23,7 @@
 #include <hv/x86.h>
 
 #define OFF_CPU_WAIT_NS 2000000000ull   /* TCG may take a while to deliver the IPI */
+#define BLOCK_IDLE_WAIT_NS 10000000000ull   /* a disk's queue under TCG */
 
 /* The stage holds one record: the largest is a PAGES record (its pages,
  * indices and headers), and the first also has the stream's header. */
@@ -63,8 +64,6 @@ static bool pause_for_save(struct domain *d, void *ctx)
 		return refuse_req(q, -EBUSY, "the domain is already being saved or restored");
 	if (d->privileged)
 		return refuse_req(q, -EINVAL, "a privileged domain cannot be saved");
-	if (d->blk_count)
-		return refuse_req(q, -EINVAL, "a domain with block devices cannot be saved yet");
 	q->was_paused = d->paused;
 	if (d->kill_requested || !sched_pause(d))
 		return refuse_req(q, -ENOENT, "the domain is ending");
@@ -110,6 +109,25 @@ static bool unpause_if(struct domain *d, void *ctx)
 	if (d->id == ((struct unpause_req *)ctx)->id && !d->held)
 		sched_unpause(d);
 	return false;
+}
+
+/* Held: nothing new reaches its block backends; what they consumed
+ * before completes (interrupts on: the completions are interrupts). */
+static bool blocks_idle(struct domain *d)
+{
+	uint64_t until = time_ns() + BLOCK_IDLE_WAIT_NS;
+	bool idle;
+
+	sti();
+	do {
+		idle = true;
+		for (uint32_t i = 0; i < d->blk_count && idle; i++)
+			idle = blkback_idle(d->blk[i]);
+		if (!idle)
+			pause();
+	} while (!idle && time_ns() < until);
+	cli();
+	return idle;
 }
 
 static int64_t hold(uint32_t id, struct hold_req *q)
@@ -171,6 +189,10 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 		return fail(&q->hdr, -EINVAL, "flags and reserved must be 0");
 	if (hold(q->hdr.domid, &h))
 		return fail(&q->hdr, h.err, h.why);
+	if (!blocks_idle(h.d)) {
+		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
+		return fail(&q->hdr, -EAGAIN, "its block I/O in flight did not complete in time");
+	}
 	s = cursor_new(h.d, caller->id, h.was_paused);
 	if (!s) {
 		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);

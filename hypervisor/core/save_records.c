@@ -61,7 +61,7 @@ static uint64_t stream_size(const struct domain *d, uint64_t pages)
 		     record_bytes(sizeof(struct pv_save_clock)) +
 		     full * record_bytes(hdr + SAVE_STAGE_PAGES * per_page) +
 		     (rest ? record_bytes(hdr + rest * per_page) : 0) +
-		     d->net_count * record_bytes(sizeof(struct pv_save_device)) +
+		     (d->net_count + d->blk_count) * record_bytes(sizeof(struct pv_save_device)) +
 		     record_bytes(sizeof(struct pv_save_end));
 
 	return n + (console_bytes(d) ? record_bytes(console_bytes(d)) : 0);
@@ -103,6 +103,15 @@ static void domain_record(struct save_cursor *s)
 
 	domain_config_of(d, &r.config);
 	memcpy(r.image_hash, d->img->hash, sizeof(r.image_hash));
+	r.block_count = d->blk_count;
+	for (uint32_t i = 0; i < d->blk_count; i++) {
+		struct pv_save_block *b = &r.block[i];
+
+		strlcpy(b->spec, blkback_cfg_spec(&d->cfg->block[i]), sizeof(b->spec));
+		strlcpy(b->name, blkback_name(d->blk[i]), sizeof(b->name));
+		b->flags = d->cfg->block[i].readonly ? PV_SAVE_BLOCK_RO : 0;
+		b->sectors = blkback_sectors(d->blk[i]);
+	}
 	one_part(s, PV_SAVE_DOMAIN, &r, sizeof(r));
 }
 
@@ -162,13 +171,19 @@ static bool pages_record(struct save_cursor *s)
 	return true;
 }
 
+/* Net devices, then block devices: one record each. */
 static bool device_record(struct save_cursor *s)
 {
+	const struct domain *d = s->d;
+	uint64_t i = s->next_dev++;
 	struct pv_save_device r;
 
-	if (!IS_ENABLED(CONFIG_NET) || s->next_dev >= s->d->net_count)
+	if (i < d->net_count && IS_ENABLED(CONFIG_NET))
+		netback_save(&d->net[i], &r);      /* quiesced: stands still */
+	else if (i >= d->net_count && i - d->net_count < d->blk_count)
+		blkback_save(d->blk[i - d->net_count], &r);   /* idle: stands still */
+	else
 		return false;
-	netback_save(&s->d->net[s->next_dev++], &r);   /* quiesced: stands still */
 	one_part(s, PV_SAVE_DEVICE, &r, sizeof(r));
 	return true;
 }

@@ -218,6 +218,16 @@ static int check_domain(struct save_reader *r, const struct pv_save_record *rec,
 		return save_reader_fail(r, "record DOMAIN: %llu pages saved of %llu",
 					(unsigned long long)d.saved_pages,
 					(unsigned long long)d.mem_pages);
+	if (d.block_count > PV_SAVE_BLOCKS_MAX)
+		return save_reader_fail(r, "record DOMAIN: %u block devices", d.block_count);
+	for (uint32_t i = 0; i < d.block_count; i++) {
+		const struct pv_save_block *b = &d.block[i];
+
+		if (strnlen(b->spec, sizeof(b->spec)) == sizeof(b->spec) ||
+		    strnlen(b->name, sizeof(b->name)) == sizeof(b->name) ||
+		    (b->flags & ~PV_SAVE_BLOCK_RO) || b->reserved)
+			return save_reader_fail(r, "record DOMAIN: block device %u is malformed", i);
+	}
 	r->mem_pages = d.mem_pages;
 	r->saved_pages = d.saved_pages;
 	return 0;

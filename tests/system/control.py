@@ -50,7 +50,7 @@ class ControlVM:
     """QEMU running the control domain (and more guests); stop() ends it."""
 
     def __init__(self, extra="", files=(), smp=1, memory="512M", args="", hv="log_level = info",
-                 timeout=120, forwards=()):
+                 timeout=120, forwards=(), drives=()):
         """forwards: (guest IP, TCP port) pairs reachable from the host;
         self.forwarded[i] is the loopback port of the i-th."""
         self.port = free_port()
@@ -64,7 +64,8 @@ class ControlVM:
         self.vm = qemu.Background(str(img), memory=memory, smp=smp,
                                   net=["tcp:127.0.0.1:%d-%s:80" % (self.port, CONTROL_IP)] +
                                   ["tcp:127.0.0.1:%d-%s:%d" % (hp, ip, gp)
-                                   for hp, (ip, gp) in zip(self.forwarded, forwards)])
+                                   for hp, (ip, gp) in zip(self.forwarded, forwards)],
+                                  drives=drives)
         if not self.vm.wait_for(r"control\| control: API serving", timeout):
             log = self.vm.log
             self.stop()

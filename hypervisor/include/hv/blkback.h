@@ -44,6 +44,16 @@ uint32_t blkback_port(const struct blkback *bb);
 /* What start_info says about the device. */
 void blkback_describe(const struct blkback *bb, struct pv_device *dev);
 
+/* Save and restore (io/blkback_save.c): every consumed request answered;
+ * the volume's size and the device's name; the ring positions as a
+ * DEVICE record, and a restored backend (nothing in flight) taking them. */
+struct pv_save_device;
+bool blkback_idle(struct blkback *bb);
+uint64_t blkback_sectors(const struct blkback *bb);
+const char *blkback_name(const struct blkback *bb);
+void blkback_save(struct blkback *bb, struct pv_save_device *out);
+int blkback_restore(struct blkback *bb, const struct pv_save_device *in, char *err, size_t n);
+
 /* The manifest's block entry: its volume spec and device name. */
 const char *blkback_cfg_spec(const struct manifest_block *b);
 void blkback_cfg_name(const struct manifest_block *b, uint32_t index, char *out, size_t n);

@@ -57,6 +57,7 @@ struct restore_ctx {
 	bool clock_seen, ended;
 	uint64_t system_ns, wall_ns;   /* CLOCK */
 	uint32_t nets_seen;       /* bit per net device restored */
+	uint32_t blks_seen;       /* bit per block device restored */
 	uint8_t *bounce;          /* RESTORE_WRITE's copy of the caller's bytes */
 	uint64_t fed;             /* stream bytes taken */
 };

@@ -66,6 +66,19 @@ PV_ASSERT_SIZE(struct pv_save_record, 24);
 #define PV_SAVE_PAGES_MAX   256u
 #define PV_SAVE_RECORD_MAX  (PV_SAVE_PAGES_MAX * (8u + PV_PAGE_SIZE) + 64u)
 
+/* A block device as the manifest gave it: a restore opens the same volume
+ * (which must have the same size) before it reads a page. */
+#define PV_SAVE_BLOCKS_MAX 4u
+#define PV_SAVE_BLOCK_RO   1u
+struct pv_save_block {
+	char     spec[96];         /* lvm:VG/LV, gpt:NAME, gpt:GUID, disk:N; NUL terminated */
+	char     name[16];         /* the device's name in the guest; NUL terminated */
+	uint32_t flags;            /* PV_SAVE_BLOCK_RO */
+	uint32_t reserved;
+	uint64_t sectors;          /* the volume's size when saved */
+};
+PV_ASSERT_SIZE(struct pv_save_block, 128);
+
 struct pv_save_domain {
 	struct pv_domctl_config config;    /* as GET_CONFIG gives it */
 	uint8_t  image_hash[32];           /* SHA-256 of the ELF image it runs */
@@ -73,9 +86,10 @@ struct pv_save_domain {
 	uint64_t mem_pages;                /* pages in its address range */
 	uint64_t saved_pages;              /* pages the PAGES records carry in all */
 	uint32_t generation;               /* fresh-identity counter (clones) */
-	uint32_t reserved;
+	uint32_t block_count;              /* 0..PV_SAVE_BLOCKS_MAX */
+	struct pv_save_block block[PV_SAVE_BLOCKS_MAX];
 };
-PV_ASSERT_SIZE(struct pv_save_domain, 464);
+PV_ASSERT_SIZE(struct pv_save_domain, 976);
 
 /* Ring 3's registers, as the domain would see them on its next return. */
 struct pv_save_cpu {
@@ -113,7 +127,8 @@ struct pv_save_device {
 	uint32_t index;            /* its slot in start_info */
 	uint8_t  mac[6];           /* net */
 	uint16_t reserved;
-	uint32_t rx_cons, tx_cons; /* the backend's ring positions */
+	uint32_t rx_cons, tx_cons; /* the backend's ring positions (blk: requests
+				    * consumed, responses produced) */
 	uint32_t lease_ipv4;       /* net with DHCP: the address its lease bound, 0 none */
 	uint32_t lease_left_s;     /* ... for so many seconds more; 0xffffffff: no end */
 	char     name[16];         /* blk: the device's manifest name */
