@@ -191,6 +191,7 @@ static int feed(struct domain *caller, struct restore_ctx *x, uint64_t gva, uint
 int64_t domctl_restore_write(struct domain *caller, struct pv_domctl_restore *q)
 {
 	struct restore_ctx *x;
+	uint64_t t0;
 
 	if (q->len > PV_DOMCTL_SAVE_CHUNK)
 		return fail(&q->hdr, -EINVAL, "len is above PV_DOMCTL_SAVE_CHUNK");
@@ -198,8 +199,10 @@ int64_t domctl_restore_write(struct domain *caller, struct pv_domctl_restore *q)
 		return fail(&q->hdr, -EFAULT, "the buffer is not memory of the caller");
 	if (!(x = claim(q, caller->id)))
 		return -ENOENT;
+	t0 = rdtsc();
 	if (feed(caller, x, q->buf_gva, q->len))
 		return refused(q, x);
+	x->work_tsc += rdtsc() - t0;
 	q->bytes = x->fed;
 	q->hdr.domid = x->d ? x->d->id : 0;
 	unclaim(x);
@@ -210,6 +213,7 @@ int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q)
 {
 	struct restore_ctx *x;
 	struct domain *d;
+	uint64_t t0 = rdtsc();
 
 	if (q->flags & ~PV_DOMCTL_RESTORE_COMMIT)
 		return fail(&q->hdr, -EINVAL, "flags: only PV_DOMCTL_RESTORE_COMMIT");
@@ -224,8 +228,9 @@ int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q)
 	d = x->d;
 	x->d = NULL;              /* it is the domain's own now */
 	q->hdr.domid = d->id;
-	log_event("domain-restored id=%u name=%s bytes=%lu clock_offset_ms=%lu", d->id, d->name, x->fed,
-		  d->clock_offset_ns / 1000000);
+	x->work_tsc += rdtsc() - t0;
+	log_event("domain-restored id=%u name=%s bytes=%lu clock_offset_ms=%lu work_us=%lu", d->id, d->name,
+		  x->fed, d->clock_offset_ns / 1000000, tsc_to_ns(x->work_tsc) / 1000);
 	close_ctx(x);
 	domain_unhold(d, UNHOLD_START);
 	return 0;

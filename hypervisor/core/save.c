@@ -182,6 +182,7 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 {
 	struct hold_req h;
 	struct save_cursor *s;
+	uint64_t t0 = rdtsc();
 
 	if (q->hdr.domid == caller->id)
 		return fail(&q->hdr, -EINVAL, "a domain cannot save itself");
@@ -200,6 +201,7 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 	}
 	quiesce(h.d, true);
 	save_records_begin(s);
+	s->work_tsc = rdtsc() - t0;
 	h.d->save = s;            /* held: nobody else looks at it before this returns */
 	q->pages = s->pages;
 	q->bytes = s->size;
@@ -258,6 +260,7 @@ static uint64_t hand_out(struct domain *caller, struct save_cursor *s, uint64_t 
 int64_t domctl_save_read(struct domain *caller, struct pv_domctl_save *q)
 {
 	struct save_cursor *s;
+	uint64_t t0 = rdtsc();
 
 	if (q->len > PV_DOMCTL_SAVE_CHUNK)
 		return fail(&q->hdr, -EINVAL, "len is above PV_DOMCTL_SAVE_CHUNK");
@@ -282,6 +285,7 @@ int64_t domctl_save_read(struct domain *caller, struct pv_domctl_save *q)
 	}
 	q->flags = s->done && s->stage_off == s->stage_len ? PV_DOMCTL_SAVE_DONE : 0;
 	q->bytes = s->offset;
+	s->work_tsc += rdtsc() - t0;
 	unclaim(s);
 	return s->w.error ? fail(&q->hdr, -EIO, "the stream could not be made") : 0;
 }
@@ -309,8 +313,9 @@ int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q)
 	how = q->flags == PV_DOMCTL_SAVE_DESTROY ? UNHOLD_DESTROY :
 	      q->flags == PV_DOMCTL_SAVE_PAUSE || s->was_paused ? UNHOLD_PAUSED : UNHOLD_START;
 	q->bytes = s->offset;
-	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s", d->id, d->name, s->offset,
-		  s->done && s->stage_off == s->stage_len ? "yes" : "no", then_name(q->flags));
+	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu", d->id, d->name,
+		  s->offset, s->done && s->stage_off == s->stage_len ? "yes" : "no", then_name(q->flags),
+		  tsc_to_ns(s->work_tsc) / 1000);
 	quiesce(d, false);
 	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
 	cursor_free(s);           /* only now: a claim may have looked at d->save until then */

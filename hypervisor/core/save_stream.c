@@ -34,12 +34,16 @@ const char *save_type_name(uint16_t type)
 
 /* ---- writing ------------------------------------------------------------------ */
 
-static void put(struct save_writer *w, const void *buf, size_t len)
+/* END's checksum covers the stream's header and every record header
+ * (each carries its payload's checksum, so this covers every byte) but
+ * not the payloads again: a save checksums each page once. */
+static void put(struct save_writer *w, const void *buf, size_t len, bool in_crc)
 {
 	if (w->error || !len)
 		return;
 	w->error = w->sink(w->ctx, buf, len);
-	w->crc_state = crc32_update(w->crc_state, buf, len);
+	if (in_crc)
+		w->crc_state = crc32_update(w->crc_state, buf, len);
 	w->bytes += len;
 }
 
@@ -53,7 +57,7 @@ void save_write_begin(struct save_writer *w, save_sink_fn *sink, void *ctx,
 
 	*w = (struct save_writer){ .sink = sink, .ctx = ctx, .crc_state = CRC_INIT };
 	h.crc = crc_of(&h, offsetof(struct pv_save_header, crc));
-	put(w, &h, sizeof(h));
+	put(w, &h, sizeof(h), true);
 }
 
 static struct pv_save_record record_header(uint16_t type, uint16_t flags,
@@ -77,10 +81,10 @@ void save_write_record(struct save_writer *w, uint16_t type, uint16_t flags,
 	static const uint8_t zeros[8];
 	struct pv_save_record rec = record_header(type, flags, parts, nparts);
 
-	put(w, &rec, sizeof(rec));
+	put(w, &rec, sizeof(rec), true);
 	for (size_t i = 0; i < nparts; i++)
-		put(w, parts[i].buf, parts[i].len);
-	put(w, zeros, pad8(rec.length));
+		put(w, parts[i].buf, parts[i].len, false);
+	put(w, zeros, pad8(rec.length), false);
 	w->records++;
 }
 
@@ -327,10 +331,12 @@ static int record_done(struct save_reader *r)
 	return 0;
 }
 
-/* END's totals cover every byte before END's own record header. */
-static void account(struct save_reader *r, const void *p, size_t n)
+/* END's totals: every byte before END's own record header is counted,
+ * the headers are checksummed (see put()). */
+static void account(struct save_reader *r, const void *p, size_t n, bool in_crc)
 {
-	r->crc_state = crc32_update(r->crc_state, p, n);
+	if (in_crc)
+		r->crc_state = crc32_update(r->crc_state, p, n);
 	r->bytes += n;
 }
 
@@ -343,7 +349,7 @@ static int part_done(struct save_reader *r)
 	case RD_HEADER:
 		if (check_header(r))
 			return -PV_EINVAL;
-		account(r, r->cur.raw, sizeof(struct pv_save_header));
+		account(r, r->cur.raw, sizeof(struct pv_save_header), true);
 		r->state = RD_RECORD;
 		r->want = sizeof(struct pv_save_record);
 		return 0;
@@ -351,7 +357,7 @@ static int part_done(struct save_reader *r)
 		if (check_record(r))
 			return -PV_EINVAL;
 		if (!end)
-			account(r, r->cur.raw, sizeof(struct pv_save_record));
+			account(r, r->cur.raw, sizeof(struct pv_save_record), true);
 		r->state = RD_PAYLOAD;
 		r->want = (size_t)r->cur.rec.length + pad8(r->cur.rec.length);
 		return 0;
@@ -359,7 +365,7 @@ static int part_done(struct save_reader *r)
 		if (record_done(r))
 			return -PV_EINVAL;
 		if (!end)
-			account(r, r->buf, r->want);
+			account(r, r->buf, r->want, false);
 		r->records++;
 		r->state = r->cur.rec.type == PV_SAVE_END ? RD_DONE : RD_RECORD;
 		r->want = r->state == RD_DONE ? 0 : sizeof(struct pv_save_record);

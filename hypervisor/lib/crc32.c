@@ -1,22 +1,51 @@
-/* CRC-32, four bits at a time: a 64-byte table instead of 1 KiB, and
- * fast enough for boot-time metadata (a few KiB per disk). */
+/* CRC-32, eight bytes at a time ("slice-by-8"): save streams checksum
+ * every byte of a guest's memory, where one byte per step was most of a
+ * save's cost (under TCG, 22 ms a MiB).  The 8 KiB of tables are made on
+ * first use from the polynomial; two CPUs making them at once write the
+ * same values. */
 #include <hv/crc32.h>
 
-static const uint32_t nibble[16] = {
-	0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
-	0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
-	0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-	0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
-};
+#define POLY 0xedb88320u
+
+static uint32_t table[8][256];
+static bool ready;
+
+static void make_tables(void)
+{
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? (c >> 1) ^ POLY : c >> 1;
+		table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int t = 1; t < 8; t++)
+			table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
+	__atomic_store_n(&ready, true, __ATOMIC_RELEASE);
+}
+
+static uint32_t eight(uint32_t crc, const uint8_t *p)
+{
+	uint32_t lo, hi;
+
+	__builtin_memcpy(&lo, p, 4);
+	__builtin_memcpy(&hi, p + 4, 4);
+	lo ^= crc;
+	return table[7][lo & 0xff] ^ table[6][(lo >> 8) & 0xff] ^ table[5][(lo >> 16) & 0xff] ^
+	       table[4][lo >> 24] ^ table[3][hi & 0xff] ^ table[2][(hi >> 8) & 0xff] ^
+	       table[1][(hi >> 16) & 0xff] ^ table[0][hi >> 24];
+}
 
 uint32_t crc32_update(uint32_t crc, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
-	while (len--) {
-		crc ^= *p++;
-		crc = (crc >> 4) ^ nibble[crc & 15];
-		crc = (crc >> 4) ^ nibble[crc & 15];
-	}
+	if (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE))
+		make_tables();
+	for (; len >= 8; len -= 8, p += 8)
+		crc = eight(crc, p);
+	while (len--)
+		crc = (crc >> 8) ^ table[0][(crc ^ *p++) & 0xff];
 	return crc;
 }

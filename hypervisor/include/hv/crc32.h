@@ -6,6 +6,7 @@
 #ifndef HV_CRC32_H
 #define HV_CRC32_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -34,6 +34,7 @@ struct save_cursor {
 	uint8_t *stage;           /* the record being handed out */
 	uint64_t stage_len, stage_off, stage_cap;
 	bool done;                /* END is in the stage */
+	uint64_t work_tsc;        /* spent in SAVE_* calls, for the event */
 };
 
 /* The header into the stage, and pages and size counted. */
@@ -60,6 +61,7 @@ struct restore_ctx {
 	uint32_t blks_seen;       /* bit per block device restored */
 	uint8_t *bounce;          /* RESTORE_WRITE's copy of the caller's bytes */
 	uint64_t fed;             /* stream bytes taken */
+	uint64_t work_tsc;        /* spent in RESTORE_* calls, for the event */
 };
 #define RESTORE_BOUNCE 4096u
 

@@ -8,7 +8,8 @@
  * Little-endian, fixed-width fields.  Every record's header carries a
  * CRC-32 of itself (so a damaged length is caught before it is believed)
  * and one of its payload; the END record counts the records and bytes
- * before it and carries a CRC-32 of all of them, so a stream cut short
+ * before it and carries a CRC-32 of the header and every record header
+ * (which carry the payloads' CRCs), so a stream cut short
  * or spliced is refused as a whole.  A reader refuses a newer format
  * version, a record type it does not know unless the record says it may
  * be skipped, a record longer than its type allows, and anything after
@@ -139,7 +140,8 @@ PV_ASSERT_SIZE(struct pv_save_device, 56);
 struct pv_save_end {
 	uint64_t records;          /* before this one */
 	uint64_t bytes;            /* before this record, the header included */
-	uint32_t stream_crc;       /* CRC-32 of those bytes */
+	uint32_t stream_crc;       /* CRC-32 of the stream header and every record header
+				    * before this one (they carry the payloads' CRCs) */
 	uint32_t reserved;
 };
 PV_ASSERT_SIZE(struct pv_save_end, 24);

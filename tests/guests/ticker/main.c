@@ -1,12 +1,22 @@
 /* Prints "ticker: tick N" every MS milliseconds, COUNT times (0: for
  * ever), then exits 0: a guest that keeps running and keeps talking, for
  * console-follow, pause/resume, save and dashboard tests.
- *   ticker [COUNT [MS [KIB]]]      (defaults: 0, 500, 0)
- * KIB: memory to fill first (a save stream of some size). */
+ *   ticker [COUNT [MS [KIB [late]]]]      (defaults: 0, 500, 0)
+ * KIB: memory to fill first (a save stream of some size).  late: a tick
+ * that comes 50 ms or more after it was due also prints "ticker: late
+ * N us" (the time this guest saw itself stopped: a save, a pause). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static void report_late(const struct timespec *t0, const struct timespec *t1, long ms)
+{
+	long long us = (t1->tv_sec - t0->tv_sec) * 1000000LL + (t1->tv_nsec - t0->tv_nsec) / 1000;
+
+	if (us - ms * 1000 >= 50000)
+		printf("ticker: late %lld us\n", us - ms * 1000);
+}
 
 int main(int argc, char **argv)
 {
@@ -18,10 +28,17 @@ int main(int argc, char **argv)
 	if (mem)
 		memset(mem, 0x5a, fill);
 
+	int late = argc > 4 && !strcmp(argv[4], "late");
+	struct timespec t0, t1;
+
 	printf("ticker: started, %ld ms apart\n", ms);
 	for (long i = 1; count == 0 || i <= count; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		nanosleep(&gap, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
 		printf("ticker: tick %ld\n", i);
+		if (late)
+			report_late(&t0, &t1, ms);
 		fflush(stdout);
 	}
 	return 0;

@@ -1,0 +1,190 @@
+#!/usr/bin/python3
+"""The save/restore part of `make bench` (issue 12).
+
+Called from bench.py's main(); runs on its own too:
+    PARAVANE_BUILD=$PWD/build/bench /usr/bin/python3 tests/bench/save_bench.py
+
+One control domain (tests/system/control.py's ControlVM, -smp 2, the API
+forwarded to 127.0.0.1).  Every figure is measured in this run:
+
+  save / restore   for guests with 1, 8 and 64 MiB of memory in use (the
+               ticker test guest filling that much, ticking every 20 ms):
+               GET .../save?then=destroy from request to last byte and
+               POST /v1/restore from request to 201 (client wall time:
+               the stream crosses QEMU's user network twice), the
+               hypervisor's own work in each (the work_us of the
+               domain-save-end and domain-restored events: time spent in
+               the SAVE_* and RESTORE_* calls), the stream's size, and the
+               gap the guest itself saw (its "ticker: late N us" line: from
+               its last tick before the save to its first after the
+               restore, so save + restore + the client in between).
+  restore vs create  an httpd guest: POST /v1/domains (from the stored
+               image) until GET / answers through a host forward, against
+               POST /v1/restore of the same httpd saved warm; median of
+               RUNS each.
+
+A measurement that fails returns a short string saying how.
+"""
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "sdk" / "tools"))
+sys.path.insert(0, str(ROOT / "tests" / "system"))
+import qemu  # noqa: E402
+
+SIZES_MIB = (1, 8, 64)
+RUNS = 5
+HTTPD_IP = "10.0.2.41"
+OCTETS = {"Content-Type": "application/octet-stream"}
+
+
+def event_us(vm, pattern, after):
+    """work_us of the first event matching pattern in the log after offset after."""
+    m = re.search(pattern + r".* work_us=(\d+)", vm.log[after:])
+    return int(m.group(1)) if m else None
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise RuntimeError("no %s in %ss" % (what, timeout))
+
+
+def one_size(vm, mib):
+    name = "s%d" % mib
+    status, _, d = vm.create(name, image="ticker", memory=(mib + 4) << 20,
+                             args=["0", "20", str(mib << 10), "late"])
+    if status != 201:
+        return "create: %s" % d
+    vm.wait_console(name, b"tick 3\n", timeout=120)
+    mark = len(vm.log)
+    t0 = time.monotonic()
+    status, headers, data = vm.request("GET", "/v1/domains/%s/save?then=destroy" % name, timeout=300)
+    t_save = time.monotonic() - t0
+    if status != 200:
+        return "save: HTTP %d" % status
+    vm.wait_gone(name)
+    t0 = time.monotonic()
+    status, _, d = vm.api("POST", "/v1/restore", data, headers=OCTETS, timeout=300)
+    t_restore = time.monotonic() - t0
+    if status != 201:
+        return "restore: %s" % d
+    late = wait_for(lambda: re.search(r"%s\| ticker: late (\d+) us" % name, vm.log[mark:]), 60, "late line")
+    out = {"save_s": t_save, "restore_s": t_restore, "bytes": len(data),
+           "save_work_us": event_us(vm, r"domain-save-end id=\d+ name=%s " % name, mark),
+           "restore_work_us": event_us(vm, r"domain-restored id=\d+ name=%s " % name, mark),
+           "gap_us": int(late.group(1))}
+    vm.api("DELETE", "/v1/domains/" + name)
+    vm.wait_gone(name)
+    return out
+
+
+def serving(vm, timeout=120):
+    """Seconds until the httpd behind the forward answers GET /."""
+    import http.client
+    t0 = time.monotonic()
+    end = t0 + timeout
+    while time.monotonic() < end:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", vm.forwarded[0], timeout=2)
+            c.request("GET", "/")
+            if c.getresponse().status == 200:
+                c.close()
+                return time.monotonic() - t0
+        except (OSError, http.client.HTTPException):
+            time.sleep(0.005)
+    raise RuntimeError("httpd did not answer in %ss" % timeout)
+
+
+def restore_vs_create(vm):
+    net = [{"mac": "02:00:00:00:5b:01", "ip": HTTPD_IP, "prefix": 24, "gw": "10.0.2.2"}]
+    create, restore = [], []
+    for _ in range(RUNS):
+        t0 = time.monotonic()
+        if vm.create("web", image="httpd", memory=8 << 20, net=net)[0] != 201:
+            return "create refused"
+        serving(vm)
+        create.append(time.monotonic() - t0)
+        status, _, data = vm.request("GET", "/v1/domains/web/save?then=destroy", timeout=120)
+        if status != 200:
+            return "save: HTTP %d" % status
+        vm.wait_gone("web")
+        t0 = time.monotonic()
+        if vm.api("POST", "/v1/restore", data, headers=OCTETS, timeout=120)[0] != 201:
+            return "restore refused"
+        serving(vm)
+        restore.append(time.monotonic() - t0)
+        vm.api("DELETE", "/v1/domains/web")
+        vm.wait_gone("web")
+    return {"create_s": statistics.median(create), "restore_s": statistics.median(restore)}
+
+
+def measure(build):
+    from conftest import guest
+    from control import ControlVM, TICKER
+    out = {}
+    try:
+        with ControlVM(files=[guest("ticker")], smp=2, memory="1G", forwards=[(HTTPD_IP, 80)]) as vm:
+            vm.upload("ticker", TICKER)
+            vm.upload("httpd", Path(build) / "apps" / "httpd" / "httpd.elf")
+            for mib in SIZES_MIB:
+                try:
+                    out[mib] = one_size(vm, mib)
+                except (RuntimeError, AssertionError, OSError) as e:
+                    out[mib] = "failed: %s" % str(e)[:60]
+            try:
+                out["serve"] = restore_vs_create(vm)
+            except (RuntimeError, AssertionError, OSError) as e:
+                out["serve"] = "failed: %s" % str(e)[:60]
+    except AssertionError as e:
+        return "failed: %s" % str(e)[:80]
+    return out
+
+
+def print_save(r):
+    print("Save and restore (issue 12): the API on QEMU TCG, -smp 2 (client wall time through the")
+    print("127.0.0.1 forward); hypervisor work = time inside the SAVE_*/RESTORE_* calls (event work_us).")
+    if isinstance(r, str):
+        print("  " + r)
+        return
+    print("| %-8s | %10s | %10s | %10s | %10s | %10s | %12s |" % (
+        "in use", "stream", "save wall", "save work", "rest. wall", "rest. work", "guest gap"))
+    print("|%s|" % "|".join("-" * w for w in (10, 12, 12, 12, 12, 12, 14)))
+    for mib in SIZES_MIB:
+        v = r.get(mib)
+        if isinstance(v, str):
+            print("| %4d MiB | %s" % (mib, v))
+            continue
+        print("| %4d MiB | %6.2f MiB | %7.1f ms | %7.2f ms | %7.1f ms | %7.2f ms | %9.1f ms |" % (
+            mib, v["bytes"] / 2 ** 20, v["save_s"] * 1e3, (v["save_work_us"] or 0) / 1e3,
+            v["restore_s"] * 1e3, (v["restore_work_us"] or 0) / 1e3, v["gap_us"] / 1e3))
+    s = r.get("serve")
+    if isinstance(s, str):
+        print("restore vs create (httpd): " + s)
+    else:
+        print("httpd to serving, median of %d: create from its image %.1f ms, restore of it saved warm "
+              "%.1f ms (%.2fx)" % (RUNS, s["create_s"] * 1e3, s["restore_s"] * 1e3,
+                                   s["restore_s"] / s["create_s"]))
+    print()
+
+
+def main():
+    import bench
+    print_save(measure(bench.BUILD))
+
+
+if __name__ == "__main__":
+    with qemu.stop_signals():
+        try:
+            main()
+        except qemu.Stopped as s:
+            print("save_bench: stopped by %s" % s, file=sys.stderr)
+            sys.exit(s.exit_code)
