@@ -23,6 +23,11 @@ void api_metrics(struct request *r);
 void api_ui(struct request *r);
 void api_domain_save(struct request *r);
 void api_restore(struct request *r);
+void api_domain_snapshot(struct request *r);
+void api_snapshot_list(struct request *r);
+void api_snapshot_get(struct request *r);
+void api_snapshot_delete(struct request *r);
+void api_snapshot_clone(struct request *r);
 extern const struct body_sink restore_sink;
 
 /* The domain object (api_domains.c); images: the store, for image names. */

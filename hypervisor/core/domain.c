@@ -22,6 +22,7 @@
 #include <hv/power.h>
 #include <hv/sched.h>
 #include <hv/selftest.h>
+#include <hv/snapshot.h>
 #include <hv/time.h>
 #include <hv/work.h>
 #include <hv/x86.h>
@@ -105,6 +106,8 @@ void domain_cfg_free(struct manifest_guest *g)
 static void domain_release(struct domain *d)
 {
 	domain_free_memory(d);
+	if (d->snap)
+		snapshot_put(d->snap);    /* after: its frames were mapped until now */
 	if (d->img && !d->handed_on)
 		image_put(d->img);
 	if (d->guest_index == DOMAIN_RUNTIME && d->cfg && !d->handed_on)

@@ -13,6 +13,8 @@
 #include <hv/mm.h>
 #include <hv/time.h>
 #include <hv/rtc.h>
+#include <hv/sched.h>
+#include <hv/x86.h>
 
 #define STACK_SIZE   ((uint64_t)CONFIG_GUEST_STACK_KB << 10)
 #define INFO_PAGES   2             /* start_info, shared_info */
@@ -109,11 +111,54 @@ static int map_page(struct domain *d, uint64_t i, const struct elf_segment *s, u
 	return 0;
 }
 
+/* d's mem_lock held: a copy-on-write page gets a frame of its own (one
+ * its reservation kept for it).  Its old mapping may be in the TLB of the
+ * CPU running d, so this happens only where no other CPU runs d: on its
+ * own CPU (which flushes the entry) or while it runs nowhere (its next
+ * switch-in loads CR3, which flushes).  Its run-queue lock keeps it off
+ * the CPUs meanwhile. */
+static int cow_break_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
+{
+	uint64_t va = mem->base + i * PAGE_SIZE, f = mem->frame[i], flags, pa;
+	uint64_t keep = f & (GF_WRITE | GF_EXEC);
+	struct cpu *c = sched_lock_domain(d, &flags);
+	bool here = c->running == d;
+	int r = 0;
+
+	if (here && c != this_cpu())
+		r = -EAGAIN;
+	else if (!d->lazy_reserved || !(pa = frame_alloc_reserved()))
+		r = -ENOMEM;              /* cannot happen: reserved when it was cloned */
+	if (!r) {
+		memcpy(phys_to_virt(pa), phys_to_virt(f & ~GF_FLAGS), PAGE_SIZE);
+		pt_map(d->pml4, va, pa, user_pte(keep));
+		d->lazy_reserved--;
+		d->private_frames++;
+		__atomic_store_n(&mem->frame[i], pa | keep, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&c->sched.lock, flags);
+	if (!r && here)
+		invlpg(va);
+	return r;
+}
+
+/* A clone's page i maps the snapshot's frame pa read-only until written
+ * (core/clone.c); it was a lazy page, whose reservation stays for the copy. */
+void domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf)
+{
+	uint64_t keep = gf & GF_EXEC;
+
+	d->mem.frame[i] = pa | GF_WRITE | GF_COW | keep;
+	pt_map(d->pml4, d->mem.base + i * PAGE_SIZE, pa, user_pte(keep));
+}
+
 /* d's mem_lock held. */
 static int populate_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
 {
 	uint64_t pa, va = mem->base + i * PAGE_SIZE;
 
+	if (mem->frame[i] & GF_COW)
+		return cow_break_locked(d, mem, i);
 	if (mem->frame[i] & ~GF_FLAGS)
 		return 0;                 /* another CPU backed it first: fine */
 	if (!(mem->frame[i] & GF_LAZY) || !d->lazy_reserved)
@@ -140,14 +185,17 @@ static int populate(struct guest_mem *mem, uint64_t i)
 	return r;
 }
 
-bool domain_fault_in(struct domain *d, uint64_t gva)
+bool domain_fault_in(struct domain *d, uint64_t gva, bool write)
 {
-	uint64_t i;
+	uint64_t i, f;
 
 	if (gva < d->mem.base || gva >= d->mem.base + d->mem.pages * PAGE_SIZE)
 		return false;
 	i = (gva - d->mem.base) / PAGE_SIZE;
-	return (d->mem.frame[i] & GF_LAZY) && populate(&d->mem, i) == 0;
+	f = d->mem.frame[i];
+	if (write && (f & GF_COW))
+		return populate(&d->mem, i) == 0;
+	return !write && (f & GF_LAZY) && populate(&d->mem, i) == 0;
 }
 
 static void copy_image(struct domain *d)
@@ -443,7 +491,7 @@ void domain_free_memory(struct domain *d)
 	d->lazy_reserved = 0;
 	if (d->mem.frame) {
 		for (uint64_t i = 0; i < d->mem.pages; i++)
-			if ((d->mem.frame[i] & ~GF_FLAGS) && !(d->mem.frame[i] & GF_SHARED))
+			if ((d->mem.frame[i] & ~GF_FLAGS) && !(d->mem.frame[i] & (GF_SHARED | GF_COW)))
 				frame_free(d->mem.frame[i] & ~GF_FLAGS);
 		frame_free_contig(virt_to_phys(d->mem.frame),
 				  pages_for(d->mem.pages * sizeof(uint64_t)));

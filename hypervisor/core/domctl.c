@@ -36,6 +36,9 @@ union domctl_arg {
 	struct pv_domctl_ports ports;
 	struct pv_domctl_save save;
 	struct pv_domctl_restore restore;
+	struct pv_domctl_snapshot snapshot;
+	struct pv_domctl_snapshot_list snapshot_list;
+	struct pv_domctl_clone clone;
 };
 
 typedef int64_t (*domctl_fn)(struct domain *caller, union domctl_arg *a);
@@ -229,6 +232,10 @@ static int64_t op_save_end(struct domain *c, union domctl_arg *a) { return domct
 static int64_t op_restore_begin(struct domain *c, union domctl_arg *a) { return domctl_restore_begin(c, &a->restore); }
 static int64_t op_restore_write(struct domain *c, union domctl_arg *a) { return domctl_restore_write(c, &a->restore); }
 static int64_t op_restore_end(struct domain *c, union domctl_arg *a) { return domctl_restore_end(c, &a->restore); }
+static int64_t op_snapshot(struct domain *c, union domctl_arg *a) { return domctl_snapshot(c, &a->snapshot); }
+static int64_t op_snapshot_drop(struct domain *c, union domctl_arg *a) { return domctl_snapshot_drop(c, &a->snapshot); }
+static int64_t op_snapshot_list(struct domain *c, union domctl_arg *a) { return domctl_snapshot_list(c, &a->snapshot_list); }
+static int64_t op_clone(struct domain *c, union domctl_arg *a) { return domctl_clone(c, &a->clone); }
 
 static bool kill_if(struct domain *d, void *ctx)
 {
@@ -336,6 +343,10 @@ static const struct { domctl_fn fn; uint32_t size; } ops[PV_DOMCTL_OP_MAX] = {
 	[PV_DOMCTL_RESTORE_BEGIN] = { op_restore_begin, sizeof(struct pv_domctl_restore) },
 	[PV_DOMCTL_RESTORE_WRITE] = { op_restore_write, sizeof(struct pv_domctl_restore) },
 	[PV_DOMCTL_RESTORE_END] = { op_restore_end, sizeof(struct pv_domctl_restore) },
+	[PV_DOMCTL_SNAPSHOT] = { op_snapshot, sizeof(struct pv_domctl_snapshot) },
+	[PV_DOMCTL_SNAPSHOT_DROP] = { op_snapshot_drop, sizeof(struct pv_domctl_snapshot) },
+	[PV_DOMCTL_SNAPSHOT_LIST] = { op_snapshot_list, sizeof(struct pv_domctl_snapshot_list) },
+	[PV_DOMCTL_CLONE] = { op_clone, sizeof(struct pv_domctl_clone) },
 };
 
 /* 0, -EINVAL for a malformed header, -ENOSYS for an operation this

@@ -66,8 +66,9 @@ void guest_fault(struct trap_frame *f)
 	char name[SYM_MAX];
 	uint64_t block;
 
-	/* First touch of a demand-zero heap page: back it and retry. */
-	if (f->vector == 14 && !(f->error & 1) && domain_fault_in(d, cr2))
+	/* First touch of a demand-zero heap page, first write to a
+	 * copy-on-write one: back it and retry. */
+	if (f->vector == 14 && (f->error & 4) && domain_fault_in(d, cr2, (f->error & 3) == 3))
 		return;
 	reason = reason_for(d, f, cr2);
 	block = log_block_begin();

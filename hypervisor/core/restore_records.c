@@ -276,11 +276,10 @@ int restore_record(struct save_reader *r, const struct pv_save_record *rec, cons
 /* The guest's monotonic clock goes on from the saved value or later: it
  * runs clock_offset_ns ahead of ours when ours is behind (another host,
  * or a restart).  The wall clock is ours; time_jumps tells the guest. */
-static void fix_time(struct restore_ctx *x)
+void domain_clock_continue(struct domain *d, uint64_t system_ns)
 {
-	struct domain *d = x->d;
 	struct pv_shared_info *sh = d->shared_info;
-	uint64_t now = time_ns(), off = x->system_ns > now ? x->system_ns - now : 0;
+	uint64_t now = time_ns(), off = system_ns > now ? system_ns - now : 0;
 	uint64_t wall0 = rtc_boot_epoch * 1000000000ull - off;
 
 	d->clock_offset_ns = off;
@@ -337,7 +336,6 @@ static void keep_mounts(struct domain *d)
 int restore_finish(struct restore_ctx *x)
 {
 	struct domain *d = x->d;
-	uint64_t ports = 0;
 
 	if (!d || !x->ended)
 		return save_reader_fail(&x->r, "the stream has no domain");
@@ -345,14 +343,21 @@ int restore_finish(struct restore_ctx *x)
 		return save_reader_fail(&x->r, "CLOCK: missing");
 	if (x->nets_seen != (1u << d->net_count) - 1 || x->blks_seen != (1u << d->blk_count) - 1)
 		return save_reader_fail(&x->r, "DEVICE: a device of the domain has no record");
-	fix_time(x);
+	domain_clock_continue(d, x->system_ns);
 	fix_identity(d);
 	keep_mounts(d);
-	/* Wake-ups it may have missed while saved: every device looks again. */
+	domain_devices_look_again(d);
+	return 0;
+}
+
+/* Wake-ups it may have missed while saved: every device looks again. */
+void domain_devices_look_again(struct domain *d)
+{
+	uint64_t ports = 0;
+
 	for (uint32_t i = 0; i < d->net_count; i++)
 		ports |= 1ull << d->net[i].port;
 	for (uint32_t i = 0; i < d->blk_count; i++)
 		ports |= 1ull << blkback_port(d->blk[i]);
 	__atomic_fetch_or(&d->shared_info->events_pending, ports, __ATOMIC_SEQ_CST);
-	return 0;
 }

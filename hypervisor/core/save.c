@@ -143,9 +143,30 @@ static int64_t hold(uint32_t id, struct hold_req *q)
 	return q->err;
 }
 
+int64_t save_hold(uint32_t id, struct save_hold *out)
+{
+	struct hold_req h;
+
+	*out = (struct save_hold){ 0 };
+	if (hold(id, &h)) {
+		out->err = h.err;
+		out->why = h.why;
+		return h.err;
+	}
+	out->d = h.d;
+	out->was_paused = h.was_paused;
+	if (blocks_idle(h.d))
+		return 0;
+	domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
+	out->d = NULL;
+	out->err = -EAGAIN;
+	out->why = "its block I/O in flight did not complete in time";
+	return out->err;
+}
+
 /* ---- the cursor ---------------------------------------------------------------- */
 
-static void quiesce(struct domain *d, bool on)
+void save_quiesce(struct domain *d, bool on)
 {
 	uint64_t f;
 
@@ -180,7 +201,7 @@ static void cursor_free(struct save_cursor *s)
 
 int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 {
-	struct hold_req h;
+	struct save_hold h;
 	struct save_cursor *s;
 	uint64_t t0 = rdtsc();
 
@@ -188,18 +209,14 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 		return fail(&q->hdr, -EINVAL, "a domain cannot save itself");
 	if (q->flags || q->reserved)
 		return fail(&q->hdr, -EINVAL, "flags and reserved must be 0");
-	if (hold(q->hdr.domid, &h))
+	if (save_hold(q->hdr.domid, &h))
 		return fail(&q->hdr, h.err, h.why);
-	if (!blocks_idle(h.d)) {
-		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
-		return fail(&q->hdr, -EAGAIN, "its block I/O in flight did not complete in time");
-	}
 	s = cursor_new(h.d, caller->id, h.was_paused);
 	if (!s) {
 		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
 		return fail(&q->hdr, -ENOMEM, "out of hypervisor memory");
 	}
-	quiesce(h.d, true);
+	save_quiesce(h.d, true);
 	save_records_begin(s);
 	s->work_tsc = rdtsc() - t0;
 	h.d->save = s;            /* held: nobody else looks at it before this returns */
@@ -316,7 +333,7 @@ int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q)
 	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu", d->id, d->name,
 		  s->offset, s->done && s->stage_off == s->stage_len ? "yes" : "no", then_name(q->flags),
 		  tsc_to_ns(s->work_tsc) / 1000);
-	quiesce(d, false);
+	save_quiesce(d, false);
 	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
 	cursor_free(s);           /* only now: a claim may have looked at d->save until then */
 	return 0;

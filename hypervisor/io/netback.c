@@ -135,6 +135,7 @@ static int rx_deliver(void *ctx, const void *frame, size_t len)
 	struct netback *nb = ctx;
 	struct pv_net_desc d;
 	uint32_t prod;
+	int r;
 
 	if (nb->quiesced)
 		return -EAGAIN;           /* dropped as with a full ring: TCP sends again */
@@ -148,7 +149,10 @@ static int rx_deliver(void *ctx, const void *frame, size_t len)
 		disconnect(nb, "ring not readable", nb->rx_gva);
 		return -EIO;
 	}
-	if (d.len < PV_NET_MAX_FRAME || guest_copy_to(&nb->d->mem, d.addr, frame, len)) {
+	r = d.len < PV_NET_MAX_FRAME ? -EFAULT : guest_copy_to(&nb->d->mem, d.addr, frame, len);
+	if (r == -EAGAIN)
+		return r;                 /* a clone's page not yet its own, the clone running: dropped */
+	if (r) {
 		disconnect(nb, d.len < PV_NET_MAX_FRAME ? "RX buffer too small" :
 			   "RX buffer outside guest memory or read-only", d.addr);
 		return -EIO;

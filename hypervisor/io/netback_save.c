@@ -3,6 +3,7 @@
  * contents travel with the guest's pages; what the backend keeps apart
  * from them is only this. */
 #include <public/save.h>
+#include <hv/domain.h>
 #include <hv/lib.h>
 #include <hv/netback.h>
 
@@ -50,4 +51,22 @@ int netback_restore(struct netback *nb, const struct pv_save_device *in, char *e
 					 net_now_ms() + (uint64_t)in->lease_left_s * 1000;
 	}
 	return 0;
+}
+
+#define RX_SLOT(nb, i) ((nb)->rx_gva + sizeof(struct pv_ring_indices) + \
+			(uint64_t)pv_ring_slot(i, PV_NET_RING_SIZE) * sizeof(struct pv_net_desc))
+
+void netback_clone(struct netback *nb, const struct pv_save_device *in)
+{
+	uint32_t prod;
+	struct pv_net_desc d;
+
+	nb->rx_cons = in->rx_cons;
+	nb->tx_cons = in->tx_cons;
+	if (guest_copy_from(&nb->d->mem, &prod, nb->rx_gva, sizeof(prod)) ||
+	    !pv_ring_sane(prod, nb->rx_cons, PV_NET_RING_SIZE))
+		return;                   /* the ring checks will say so when it runs */
+	for (uint32_t i = nb->rx_cons; i != prod; i++)
+		if (!guest_copy_from(&nb->d->mem, &d, RX_SLOT(nb, i), sizeof(d)))
+			guest_check(&nb->d->mem, d.addr, PV_NET_MAX_FRAME, true);   /* copies it */
 }

@@ -26,13 +26,18 @@ int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool wr
 	last = (gva + len - 1 - mem->base) / PAGE_SIZE;
 	for (uint64_t p = first; p <= last; p++) {
 		uint64_t f = mem->frame[p];
+		int r;
 
-		/* Backing a lazy page changes nothing the caller can see (it
-		 * reads as zeros either way), hence the cast. */
-		if (!(f & ~GF_FLAGS) && (f & GF_LAZY) && mem->populate &&
-		    mem->populate((struct guest_mem *)mem, p) == 0)
+		/* Backing a lazy page, or copying a copy-on-write one, changes
+		 * nothing the caller can see (the bytes read the same), hence
+		 * the cast. */
+		if (((!(f & ~GF_FLAGS) && (f & GF_LAZY)) || (write && (f & GF_COW))) && mem->populate) {
+			r = mem->populate((struct guest_mem *)mem, p);
+			if (r == -EAGAIN)
+				return r;
 			f = mem->frame[p];
-		if (!(f & ~GF_FLAGS) || (write && !(f & GF_WRITE)))
+		}
+		if (!(f & ~GF_FLAGS) || (write && (!(f & GF_WRITE) || (f & GF_COW))))
 			return -EFAULT;
 	}
 	return 0;

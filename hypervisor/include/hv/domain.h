@@ -102,6 +102,7 @@ struct domain {
 				   * while it is off every CPU) */
 	struct save_cursor *save; /* the save in progress, or NULL */
 	uint64_t clock_offset_ns; /* its monotonic clock minus the hypervisor's (a restore) */
+	struct snapshot *snap;    /* a clone's: the snapshot whose frames it maps (a reference) */
 
 	/* accounting */
 	uint64_t created_tsc, cpu_tsc, switches, hypercalls;
@@ -192,9 +193,12 @@ int domain_image_check(const void *bytes, uint64_t size, struct elf_image *elf, 
 int domain_build(struct domain *d, const struct manifest_guest *g, const struct elf_image *parsed,
 		 char *err, size_t n);
 void domain_free_memory(struct domain *d);
-/* A not-present fault at gva: back it if it is an untouched heap page.
- * True when the guest can simply retry. */
-bool domain_fault_in(struct domain *d, uint64_t gva);
+/* A fault at gva: back it if it is an untouched heap page (not present),
+ * or copy it if it is a copy-on-write page (write).  True when the guest
+ * can simply retry. */
+bool domain_fault_in(struct domain *d, uint64_t gva, bool write);
+/* A clone's page i maps frame pa (a snapshot's) copy-on-write. */
+void domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf);
 
 /* Guest faults (core/guest_fault.c): report, then end the domain. */
 void guest_fault(struct trap_frame *f);

@@ -44,6 +44,14 @@ int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q);
 int64_t domctl_restore_begin(struct domain *caller, struct pv_domctl_restore *q);
 int64_t domctl_restore_write(struct domain *caller, struct pv_domctl_restore *q);
 int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q);
+/* SNAPSHOT* (core/snapshot.c) and CLONE (core/clone.c). */
+struct pv_domctl_snapshot;
+struct pv_domctl_snapshot_list;
+struct pv_domctl_clone;
+int64_t domctl_snapshot(struct domain *caller, struct pv_domctl_snapshot *q);
+int64_t domctl_snapshot_drop(struct domain *caller, struct pv_domctl_snapshot *q);
+int64_t domctl_snapshot_list(struct domain *caller, struct pv_domctl_snapshot_list *l);
+int64_t domctl_clone(struct domain *caller, struct pv_domctl_clone *q);
 
 /* CPU_STATS and NET_PORTS on the caller's copy (core/domctl_stats.c). */
 struct pv_domctl_cpus;

@@ -15,19 +15,24 @@
 #define GF_EXEC    (1UL << 1)
 #define GF_LAZY    (1UL << 2)   /* valid, backed on first touch (demand-zero) */
 #define GF_SHARED  (1UL << 3)   /* the image's own page, read-only, not ours to free */
+#define GF_COW     (1UL << 4)   /* a snapshot's page, mapped read-only: copied on the first
+				 * write (a clone's; the snapshot owns the frame) */
 #define GF_FLAGS   0xfffUL
 
 struct guest_mem {
 	uint64_t base;              /* gva of page 0 */
 	uint64_t pages;
 	uint64_t *frame;            /* [pages] */
-	/* Back lazy page index with a zeroed frame; 0 or -ENOMEM.  NULL:
+	/* Back lazy page index with a zeroed frame, or give a copy-on-write
+	 * page a frame of its own; 0, -ENOMEM, or -EAGAIN (a copy-on-write
+	 * page of a domain running on another CPU: try again later).  NULL:
 	 * lazy pages count as unbacked. */
 	int (*populate)(struct guest_mem *mem, uint64_t index);
 };
 
 /* 0 when [gva, gva + len) lies inside mem, every page is backed (lazy pages
- * are backed now) and, with write, writable; else -EFAULT.
+ * are backed now) and, with write, writable (copy-on-write pages copied
+ * now); else -EFAULT, or -EAGAIN (see populate).
  * Overflow-checked.  len 0 is always ok. */
 int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
 int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64_t len);

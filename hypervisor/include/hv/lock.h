@@ -20,6 +20,7 @@ enum lock_rank {
 	LOCK_RANK_RESTORES = 5,   /* open restores (core/restore.c): claiming one */
 	LOCK_RANK_DOMAINS = 10,   /* domain table, restart bookkeeping */
 	LOCK_RANK_CONSOLE_KEEP = 12, /* consoles of ended domains (copied out under it) */
+	LOCK_RANK_SNAPSHOTS = 14, /* the snapshot store (core/snapshot.c): names and the list */
 	LOCK_RANK_IMAGES = 15,    /* run-time image store and its reference counts */
 	LOCK_RANK_VOLUMES = 17,   /* volume claims: one writer per extent */
 	LOCK_RANK_NET = 20,       /* switch, every net backend, the uplink NIC */

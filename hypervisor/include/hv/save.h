@@ -13,6 +13,21 @@
 struct domain;
 struct manifest_guest;
 
+/* ---- holding a domain: a save's or a snapshot's (core/save.c) ---- */
+
+/* Pause domain id, wait until it is off every CPU, hold it (d->held) and
+ * wait until its block backends answered what they took; 0, or the error
+ * with why (the domain as it was). */
+struct save_hold {
+	struct domain *d;
+	bool was_paused;          /* before: a resume leaves it paused */
+	int64_t err;
+	const char *why;
+};
+int64_t save_hold(uint32_t id, struct save_hold *out);
+/* Its net backends deliver nothing to it (on) or deliver again. */
+void save_quiesce(struct domain *d, bool on);
+
 /* ---- saving ---- */
 
 #define SAVE_STAGE_PAGES 16u     /* pages per PAGES record this writer makes */
@@ -64,6 +79,13 @@ struct restore_ctx {
 	uint64_t work_tsc;        /* spent in RESTORE_* calls, for the event */
 };
 #define RESTORE_BOUNCE 4096u
+
+/* A restored or cloned domain's monotonic clock goes on from system_ns
+ * (or later: it runs ahead of ours if ours is behind), its wall clock is
+ * ours, and shared_info's time_jumps counts one more. */
+void domain_clock_continue(struct domain *d, uint64_t system_ns);
+/* Every device's event bit set: wake-ups missed while it was stopped. */
+void domain_devices_look_again(struct domain *d);
 
 /* The reader's consumer (restore_records.c): r->ctx is the restore_ctx. */
 int restore_record(struct save_reader *r, const struct pv_save_record *rec, const uint8_t *payload);

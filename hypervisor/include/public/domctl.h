@@ -49,6 +49,10 @@ enum pv_domctl_op {
 	PV_DOMCTL_RESTORE_BEGIN = 19, /* struct pv_domctl_restore */
 	PV_DOMCTL_RESTORE_WRITE = 20, /* struct pv_domctl_restore (handle) */
 	PV_DOMCTL_RESTORE_END = 21,   /* struct pv_domctl_restore (handle, flags) */
+	PV_DOMCTL_SNAPSHOT = 22,      /* struct pv_domctl_snapshot (domid, entry.name, flags) */
+	PV_DOMCTL_SNAPSHOT_DROP = 23, /* struct pv_domctl_snapshot (entry.name) */
+	PV_DOMCTL_SNAPSHOT_LIST = 24, /* struct pv_domctl_snapshot_list */
+	PV_DOMCTL_CLONE = 25,         /* struct pv_domctl_clone */
 	PV_DOMCTL_OP_MAX
 };
 
@@ -358,5 +362,59 @@ struct pv_domctl_restore {
 	char     name[PV_NAME_MAX];        /* IN BEGIN: the new domain's name, or "" */
 };
 PV_ASSERT_SIZE(struct pv_domctl_restore, 208);
+
+/* ---- SNAPSHOTS and CLONES (docs/migration.md) -------------------------------
+ * A snapshot is a stopped copy of a domain kept by the hypervisor under a
+ * name: its memory (the pages it owned), registers, FPU, devices and
+ * clock.  SNAPSHOT takes one (the domain is held as by SAVE_BEGIN while
+ * its pages are copied, then resumed, left paused or destroyed: flags as
+ * SAVE_END's).  CLONE makes a new domain from it that shares every page
+ * copy-on-write: mapped read-only, copied on its first write; the
+ * clone's memory reservation is what it may write, its private memory
+ * what it wrote.  It has its own name, MACs and addresses and a new
+ * shared_info generation.  A snapshot's memory goes with SNAPSHOT_DROP
+ * and its last clone. */
+
+#define PV_DOMCTL_SNAPSHOTS_MAX 64u
+
+struct pv_domctl_snapshot_entry {
+	char     name[PV_NAME_MAX];        /* [A-Za-z0-9_.-], 1..31 */
+	char     domain[PV_NAME_MAX];      /* the domain it was taken of */
+	uint8_t  image_hash[32];
+	uint64_t memory;                   /* that domain's memory size */
+	uint64_t bytes;                    /* memory the snapshot holds */
+	uint64_t created_ns;               /* hypervisor time it was taken */
+	uint32_t clones;                   /* live domains made from it */
+	uint32_t net_count;                /* net devices a clone has */
+};
+PV_ASSERT_SIZE(struct pv_domctl_snapshot_entry, 128);
+
+struct pv_domctl_snapshot {
+	struct pv_domctl_hdr hdr;          /* IN hdr.domid (SNAPSHOT) */
+	uint32_t flags;                    /* IN SNAPSHOT: enum pv_domctl_save_then */
+	uint32_t reserved;
+	struct pv_domctl_snapshot_entry entry;   /* IN entry.name; OUT the entry */
+};
+PV_ASSERT_SIZE(struct pv_domctl_snapshot, 280);
+
+struct pv_domctl_snapshot_list {
+	struct pv_domctl_hdr hdr;
+	uint64_t buf_gva;                  /* IN: room for max entries */
+	uint32_t max;                      /* IN: <= PV_DOMCTL_SNAPSHOTS_MAX */
+	uint32_t count;                    /* OUT: entries written, in name order */
+	uint32_t total;                    /* OUT: snapshots in all */
+	uint32_t reserved;
+};
+PV_ASSERT_SIZE(struct pv_domctl_snapshot_list, 168);
+
+struct pv_domctl_clone {
+	struct pv_domctl_hdr hdr;          /* OUT hdr.domid: the clone */
+	char     snapshot[PV_NAME_MAX];    /* IN */
+	char     name[PV_NAME_MAX];        /* IN: the clone's name */
+	uint32_t net_count;                /* IN: the snapshot's net_count */
+	uint32_t generation;               /* OUT: its shared_info generation */
+	struct pv_domctl_net net[PV_DOMCTL_MAX_NETS];   /* IN: its own MACs (0: made up) and addresses */
+};
+PV_ASSERT_SIZE(struct pv_domctl_clone, 296);
 
 #endif
