@@ -9,7 +9,7 @@ LIBOS_O := $(O)/libos
 libos-y := arch/x86_64/start.o arch/x86_64/note.o \
 	core/start.o core/cmdline.o core/console.o core/time.o \
 	core/events.o core/domain.o core/thread.o \
-	libc/syscalls.o libc/errno.o libc/memory.o libc/clock.o libc/entropy.o \
+	libc/syscalls.o libc/errno.o libc/memory.o libc/clock.o libc/entropy.o libc/arc4random.o \
 	libc/fd.o libc/fd_console.o libc/nofs.o
 libos-$(CONFIG_LIBOS_WEAK_ENTROPY) += libc/entropy_tsc.o
 libos-$(if $(CONFIG_LIBOS_WEAK_ENTROPY),,y) += libc/entropy_none.o

@@ -54,22 +54,33 @@ static int64_t settings(const struct snapshot *s, struct pv_domctl_clone *q, str
 	return domctl_settings(&c, g, q->hdr.message, sizeof(q->hdr.message)) ? 0 : -EINVAL;
 }
 
+/* Pages a backend writes from any CPU (the device rings) and the info
+ * pages stay the clone's own: a copy-on-write page could not be copied
+ * while the clone runs elsewhere. */
+static bool own_page(const struct domain *d, uint64_t i)
+{
+	uint64_t va = d->mem.base + i * PAGE_SIZE;
+
+	return (va >= d->rings_gva && va < d->heap_gva) || i >= d->mem.pages - 2;
+}
+
 /* Page i of the snapshot (frame sf) into the clone; the number of pages
  * it shares (1) or copied (0), or -1. */
 static int page(struct domain *d, uint64_t i, uint64_t sf)
 {
 	uint64_t f = d->mem.frame[i];
+	void *to = phys_to_virt(f & ~GF_FLAGS);
 
 	if (i == d->mem.pages - 2)
 		return 0;                 /* start_info: the clone's own */
-	if ((f & ~GF_FLAGS) && !(f & GF_SHARED)) {
-		memcpy(phys_to_virt(f & ~GF_FLAGS), phys_to_virt(sf & ~GF_FLAGS), PAGE_SIZE);
-		return 0;
-	}
-	if (!(f & GF_LAZY))
+	if ((f & GF_SHARED) || (!(f & ~GF_FLAGS) && !(f & GF_LAZY)))
 		return -1;                /* another layout: cannot happen with the same image */
-	domain_map_cow(d, i, sf & ~GF_FLAGS, sf);
-	return 1;
+	if (!own_page(d, i) && domain_map_cow(d, i, sf & ~GF_FLAGS, sf))
+		return 1;
+	if (!(f & ~GF_FLAGS))
+		return -1;                /* a lazy ring page: cannot happen */
+	memcpy(to, phys_to_virt(sf & ~GF_FLAGS), PAGE_SIZE);
+	return 0;
 }
 
 static int64_t pages(struct domain *d, const struct snapshot *s, uint64_t *shared)

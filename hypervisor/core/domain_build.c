@@ -125,7 +125,9 @@ static int cow_break_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
 	bool here = c->running == d;
 	int r = 0;
 
-	if (here && c != this_cpu())
+	if (!(f & GF_WRITE))
+		r = -EFAULT;              /* a read-only page stays shared */
+	else if (here && c != this_cpu())
 		r = -EAGAIN;
 	else if (!d->lazy_reserved || !(pa = frame_alloc_reserved()))
 		r = -ENOMEM;              /* cannot happen: reserved when it was cloned */
@@ -142,14 +144,29 @@ static int cow_break_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
 	return r;
 }
 
-/* A clone's page i maps the snapshot's frame pa read-only until written
- * (core/clone.c); it was a lazy page, whose reservation stays for the copy. */
-void domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf)
+/* A clone's page i maps the snapshot's frame pa (its permissions gf)
+ * read-only until written (core/clone.c).  A lazy page keeps its
+ * reservation for the copy; a page the build backed gives its frame back
+ * and takes a reservation instead (none if it can never be written), so
+ * the clone's reservation is exactly what it may write.  False when no
+ * frame could be reserved (the page stays its own; the caller copies). */
+bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf)
 {
-	uint64_t keep = gf & GF_EXEC;
+	uint64_t f = d->mem.frame[i], keep = gf & (GF_WRITE | GF_EXEC);
 
-	d->mem.frame[i] = pa | GF_WRITE | GF_COW | keep;
-	pt_map(d->pml4, d->mem.base + i * PAGE_SIZE, pa, user_pte(keep));
+	if (f & ~GF_FLAGS) {
+		if ((keep & GF_WRITE) && frame_reserve(1))
+			return false;
+		frame_free(f & ~GF_FLAGS);
+		d->private_frames--;
+		d->lazy_reserved += !!(keep & GF_WRITE);
+	} else if (!(keep & GF_WRITE)) {
+		frame_unreserve(1);       /* a lazy page is writable: cannot happen */
+		d->lazy_reserved--;
+	}
+	d->mem.frame[i] = pa | keep | GF_COW;
+	pt_map(d->pml4, d->mem.base + i * PAGE_SIZE, pa, user_pte(keep & GF_EXEC));
+	return true;
 }
 
 /* d's mem_lock held. */
@@ -193,7 +210,7 @@ bool domain_fault_in(struct domain *d, uint64_t gva, bool write)
 		return false;
 	i = (gva - d->mem.base) / PAGE_SIZE;
 	f = d->mem.frame[i];
-	if (write && (f & GF_COW))
+	if (write && (f & GF_COW) && (f & GF_WRITE))
 		return populate(&d->mem, i) == 0;
 	return !write && (f & GF_LAZY) && populate(&d->mem, i) == 0;
 }

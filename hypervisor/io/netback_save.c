@@ -68,5 +68,5 @@ void netback_clone(struct netback *nb, const struct pv_save_device *in)
 		return;                   /* the ring checks will say so when it runs */
 	for (uint32_t i = nb->rx_cons; i != prod; i++)
 		if (!guest_copy_from(&nb->d->mem, &d, RX_SLOT(nb, i), sizeof(d)))
-			guest_check(&nb->d->mem, d.addr, PV_NET_MAX_FRAME, true);   /* copies it */
+			guest_unshare(&nb->d->mem, d.addr, PV_NET_MAX_FRAME);
 }

@@ -85,3 +85,19 @@ int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, ui
 	}
 	return 0;
 }
+
+int guest_unshare(const struct guest_mem *mem, uint64_t gva, uint64_t len)
+{
+	if (!len)
+		return 0;
+	if (!in_range(mem, gva, len))
+		return -EFAULT;
+	for (uint64_t p = (gva - mem->base) / PAGE_SIZE; p <= (gva + len - 1 - mem->base) / PAGE_SIZE; p++) {
+		int r = (mem->frame[p] & GF_COW) && mem->populate ?
+			mem->populate((struct guest_mem *)mem, p) : 0;
+
+		if (r)
+			return r;
+	}
+	return 0;
+}

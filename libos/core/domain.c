@@ -16,14 +16,24 @@ uint32_t pv_domid(void)
 	return libos_si->domid;
 }
 
+uint32_t pv_generation(void)
+{
+	return __atomic_load_n(&libos_shared->generation, __ATOMIC_ACQUIRE);
+}
+
 /* start_info is read-only and its name need not be terminated when it
- * fills the field; copy it once into a terminated buffer. */
+ * fills the field; copy it into a terminated buffer, again when this
+ * domain became a clone (another name). */
 const char *pv_domain_name(void)
 {
 	static char name[PV_NAME_MAX + 1];
+	static uint32_t copied_for;
+	uint32_t gen = pv_generation();
 
-	if (!name[0])
+	if (!name[0] || copied_for != gen) {
 		strncpy(name, libos_si->name, PV_NAME_MAX);
+		copied_for = gen;
+	}
 	return name;
 }
 

@@ -35,6 +35,14 @@ const struct pv_start_info *pv_start_info(void);
 /* This domain's id (also what getpid() returns). */
 uint32_t pv_domid(void);
 
+/* Its identity's generation (shared_info): it changes when this domain
+ * becomes a clone of a snapshot (docs/migration.md), with another id,
+ * name, MAC and address.  The libOS follows (its network interface takes
+ * the new MAC and address; arc4random() keeps no state to share); an app
+ * that keeps something that must be unique (a session id, a lease) looks
+ * here and renews it when the value moves. */
+uint32_t pv_generation(void);
+
 /* The domain's name from the manifest's [guest NAME], NUL terminated. */
 const char *pv_domain_name(void);
 

@@ -44,6 +44,7 @@ static struct pv_waitq start_waiters = PV_WAITQ_INIT(start_waiters);
 static struct pv_waitq tx_waiters = PV_WAITQ_INIT(tx_waiters);
 static struct pv_waitq addr_waiters = PV_WAITQ_INIT(addr_waiters);
 static unsigned long long rx_dropped, tx_dropped, rx_heap;
+static uint32_t net_generation;		/* the identity the interface has */
 
 /* ---- receive ------------------------------------------------------------- */
 
@@ -96,10 +97,46 @@ static void rx_frame(void *arg, const void *frame, size_t len)
 	}
 }
 
+static void static_config(const struct pv_device *dev, ip4_addr_t *ip,
+			  ip4_addr_t *mask, ip4_addr_t *gw);
+
+/* In the tcpip thread: this domain became a clone (pv_generation()), and
+ * start_info gives it another MAC and address.  The interface takes them,
+ * forgets its ARP entries, and announces where its address now is.  A
+ * DHCP clone asks for a lease of its own (its snapshot's is not released:
+ * the original may still hold it). */
+static void reidentify(void *arg)
+{
+	const struct pv_device *dev = netfront_device(nf);
+	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
+
+	(void)arg;
+	memcpy(pv_netif.hwaddr, dev->mac, ETH_HWADDR_LEN);
+	etharp_cleanup_netif(&pv_netif);
+	if (!dev->dhcp)
+		static_config(dev, &ip, &mask, &gw);
+#if LWIP_DHCP
+	else
+		dhcp_stop(&pv_netif);
+#endif
+	netif_set_addr(&pv_netif, &ip, &mask, &gw);
+#if LWIP_DHCP
+	if (dev->dhcp)
+		dhcp_start(&pv_netif);
+#endif
+	if (!dev->dhcp)
+		etharp_gratuitous(&pv_netif);
+}
+
 /* netfront_poll() clears our event bit before it looks at the rings. */
 static int net_poll(void *arg)
 {
-	int n = netfront_poll(nf, rx_frame, &pv_netif, RX_BUDGET);
+	uint32_t gen = pv_generation();
+	int n;
+
+	if (gen != net_generation && tcpip_try_callback(reidentify, NULL) == ERR_OK)
+		net_generation = gen;
+	n = netfront_poll(nf, rx_frame, &pv_netif, RX_BUDGET);
 
 	pv_waitq_wake_all(&tx_waiters);		/* TX buffers may be back */
 	return n;
@@ -178,6 +215,7 @@ static int add_netif(void)
 	if (!dev->dhcp)
 		static_config(dev, &ip, &mask, &gw);
 
+	net_generation = pv_generation();
 	LOCK_TCPIP_CORE();
 	if (!netif_add(&pv_netif, &ip, &mask, &gw, NULL, netif_setup,
 		       tcpip_input)) {

@@ -36,6 +36,9 @@ struct guest_mem {
  * Overflow-checked.  len 0 is always ok. */
 int guest_check(const struct guest_mem *mem, uint64_t gva, uint64_t len, bool write);
 int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64_t len);
+/* The copy-on-write pages in [gva, gva + len) copied now (lazy ones are
+ * left as they are); 0, -EFAULT outside mem, or populate's error. */
+int guest_unshare(const struct guest_mem *mem, uint64_t gva, uint64_t len);
 int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len);
 
 #endif
