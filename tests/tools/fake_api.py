@@ -143,6 +143,7 @@ class FakeParavane:
         self.stopping = False
         self.generation = 0        # streams end when it changes (drop_streams)
         self.requests = []         # (method, path, headers) seen, for tests
+        self.snapshots = {}        # name -> snapshot object (and _private fields)
         self.server = None
         self._add_domain("control", 16 << 20, "0" * 64, boot=True, privileged=True)
 
@@ -888,6 +889,73 @@ class Handler(BaseHTTPRequestHandler):
             d = fake._add_domain(name, saved["memory"], saved["image_sha256"], args=saved["args"])
             view = fake.view(d)
         self.send_json(201, view, [("Location", "/v1/domains/%d" % d["id"])])
+
+    # ---- snapshots and clones: names and counts, no memory ----
+    def snapshot_named(self, fake, name):
+        s = fake.snapshots.get(name)
+        if s is None:
+            raise HttpError(404, "no_such_snapshot", 'no snapshot "%s"' % name)
+        return s
+
+    def r_POST_v1_domains_ref_snapshot(self, fake, ref):
+        req = self.json_body(fake)
+        name, then = req.get("name"), req.get("then", "resume")
+        if set(req) - {"name", "then"}:
+            raise bad(sorted(set(req) - {"name", "then"})[0], "not a field here", "unknown_field")
+        if not isinstance(name, str) or not NAME_RE.match(name) or name.isdigit():
+            raise bad("name", "name: 1..31 of A-Z a-z 0-9 _ . -, not all digits")
+        if then not in ("resume", "pause", "destroy"):
+            raise bad("then", "then: resume, pause or destroy")
+        with fake.cond:
+            d = fake.find(ref)
+            if d["id"] == 1:
+                raise HttpError(403, "forbidden", "the control domain cannot snapshot itself")
+            if name in fake.snapshots:
+                raise HttpError(409, "snapshot_exists", "name: a snapshot already has it", field="name")
+            s = {"name": name, "domain": d["name"], "image_sha256": d["image_sha256"],
+                 "memory": d["memory"], "bytes": d["memory"] // 2, "clones": 0,
+                 "net_count": len(d["net"] or []), "taken_at_seconds": 1.0,
+                 "_args": d["args"], "_image": d["_image"]}
+            fake.snapshots[name] = s
+            if then == "pause":
+                d["state"] = "paused"
+            elif then == "destroy":
+                fake._remove(d["id"])
+        self.send_json(201, self.snapshot_view(s), [("Location", "/v1/snapshots/" + name)])
+
+    def snapshot_view(self, s):
+        return {k: v for k, v in s.items() if not k.startswith("_")}
+
+    def r_GET_v1_snapshots(self, fake):
+        with fake.cond:
+            self.send_json(200, {"snapshots": [self.snapshot_view(s) for _, s in sorted(fake.snapshots.items())]})
+
+    def r_GET_v1_snapshots_name(self, fake, name):
+        with fake.cond:
+            self.send_json(200, self.snapshot_view(self.snapshot_named(fake, name)))
+
+    def r_DELETE_v1_snapshots_name(self, fake, name):
+        with fake.cond:
+            s = self.snapshot_named(fake, name)
+            del fake.snapshots[name]
+        self.send_json(200, self.snapshot_view(s))
+
+    def r_POST_v1_snapshots_name_clone(self, fake, name):
+        req = self.json_body(fake)
+        with fake.cond:
+            s = self.snapshot_named(fake, name)
+        count = integer(req, "count", 1, 1000, 1)
+        base = req.get("name")
+        if not isinstance(base, str) or not NAME_RE.match(base):
+            raise bad("name", "name: 1..31 of A-Z a-z 0-9 _ . -, not all digits")
+        made = []
+        for k in range(count):
+            d = fake.create({"name": base if count == 1 else "%s-%d" % (base, k + 1),
+                             "image": s["_image"] or "hello", "memory": s["memory"]})
+            made.append(d)
+        with fake.cond:
+            s["clones"] += count
+        self.send_json(201, {"domains": made})
 
     def r_GET_v1_images(self, fake):
         with fake.cond:

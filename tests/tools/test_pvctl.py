@@ -496,6 +496,29 @@ def test_save_and_restore_refusals(pv, fake, tmp_path):
     assert r.returncode == 2 and "cannot read" in r.err
 
 
+def test_snapshot_clone_list_and_drop(pv, fake):
+    add_domain(fake, "hello")
+    r = pv("snapshot", "hello", "warm")
+    assert r.returncode == 0 and r.out.startswith("snapshot warm of hello taken"), r.err
+    r = pv("snapshot", "hello", "warm")
+    assert r.returncode == 1 and "snapshot_exists" in r.err and "HTTP 409" in r.err
+    r = pv("clone", "warm", "--name", "web", "--count", "3")
+    assert r.returncode == 0, r.err
+    assert r.out.count("cloned domain") == 3 and '"web-3"' in r.out
+    assert sorted(d["name"] for d in fake.domains.values() if d["name"].startswith("web")) == \
+        ["web-1", "web-2", "web-3"]
+    r = pv("snapshots")
+    assert r.returncode == 0 and "warm" in r.out and "hello" in r.out
+    r = pv("snapshots", "warm", "--json")
+    assert r.returncode == 0 and json.loads(r.out)["clones"] == 3
+    r = pv("clone", "warm", "--count", "0")
+    assert r.returncode == 2
+    r = pv("rm-snapshot", "warm")
+    assert r.returncode == 0 and r.out.startswith("dropped snapshot warm")
+    r = pv("snapshots", "warm")
+    assert r.returncode == 1 and "no_such_snapshot" in r.err
+
+
 def test_names_are_quoted_in_paths(pv, fake):
     r = pv("destroy", "a/b?c")
     assert r.returncode == 1 and "no_such_domain" in r.err
