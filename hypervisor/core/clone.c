@@ -28,6 +28,7 @@
 #include <hv/net.h>
 #include <hv/save.h>
 #include <hv/snapshot.h>
+#include <hv/time.h>
 #include <hv/x86.h>
 
 static uint32_t last_generation;
@@ -130,7 +131,7 @@ static int64_t build(struct pv_domctl_clone *q, struct snapshot *s, struct manif
 {
 	struct image *img = image_find(s->img->hash);
 	struct domain *d;
-	uint64_t shared;
+	uint64_t shared, t0 = rdtsc();
 
 	if (!img)
 		return fail(&q->hdr, -ENOMEM, "out of hypervisor memory");
@@ -154,8 +155,8 @@ static int64_t build(struct pv_domctl_clone *q, struct snapshot *s, struct manif
 	q->generation = new_generation(s);
 	state(d, s, q->generation);
 	q->hdr.domid = d->id;
-	log_event("domain-cloned id=%u name=%s snapshot=%s shared_pages=%lu generation=%u", d->id, d->name,
-		  s->name, shared, q->generation);
+	log_event("domain-cloned id=%u name=%s snapshot=%s shared_pages=%lu generation=%u work_us=%lu", d->id,
+		  d->name, s->name, shared, q->generation, tsc_to_ns(rdtsc() - t0) / 1000);
 	domain_unhold(d, UNHOLD_START);
 	return 0;
 }

@@ -163,6 +163,18 @@ static int attach_devices(struct domain *d, const struct manifest_guest *g, char
 	return 0;
 }
 
+void domain_net_quiesce(struct domain *d, bool on)
+{
+	uint64_t f;
+
+	if (!IS_ENABLED(CONFIG_NET))
+		return;
+	f = spin_lock(&net_lock);
+	for (uint32_t i = 0; i < d->net_count; i++)
+		netback_quiesce(&d->net[i], on);
+	spin_unlock(&net_lock, f);
+}
+
 static void detach_devices(struct domain *d)
 {
 	uint64_t f;
@@ -342,6 +354,7 @@ static struct domain *create_in_slot(const struct domain_source *src, uint32_t i
 	d->image = src->image;
 	d->image_size = src->image_size;
 	set_scheduling(d, g);
+	d->held = src->held;      /* a restore's: its net backends start quiesced */
 	if (domain_build(d, g, src->img && src->img->elf_ok ? &src->img->elf : NULL, err, n) ||
 	    attach_devices(d, g, err, n)) {
 		unbuild(d);
@@ -380,8 +393,7 @@ static struct domain *create(const struct domain_source *src, uint32_t restart_n
 		log_event("domain-restarted name=%s restart=%u", d->name, restart_no);
 	if (id_out)
 		*id_out = d->id;
-	if (src->held) {
-		d->held = true;  /* before it is placed: nothing can end it until domain_unhold */
+	if (src->held) {          /* held since create_in_slot: nothing can end it until domain_unhold */
 		sched_add_paused(d);
 		return d;
 	}
@@ -454,6 +466,8 @@ void domain_unhold(struct domain *d, enum unhold how)
 
 	d->held = false;
 	d->save = NULL;
+	if (how != UNHOLD_DESTROY)
+		domain_net_quiesce(d, false);   /* net_lock (20) inside domains (10) */
 	if (how == UNHOLD_START) {
 		sched_unpause(d);
 	} else if (how == UNHOLD_DESTROY && !d->kill_requested) {

@@ -166,18 +166,6 @@ int64_t save_hold(uint32_t id, struct save_hold *out)
 
 /* ---- the cursor ---------------------------------------------------------------- */
 
-void save_quiesce(struct domain *d, bool on)
-{
-	uint64_t f;
-
-	if (!IS_ENABLED(CONFIG_NET))
-		return;
-	f = spin_lock(&net_lock);
-	for (uint32_t i = 0; i < d->net_count; i++)
-		netback_quiesce(&d->net[i], on);
-	spin_unlock(&net_lock, f);
-}
-
 static struct save_cursor *cursor_new(struct domain *d, uint32_t owner, bool was_paused)
 {
 	uint64_t pa = frame_alloc_contig_raw(CURSOR_PAGES);
@@ -216,7 +204,7 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
 		return fail(&q->hdr, -ENOMEM, "out of hypervisor memory");
 	}
-	save_quiesce(h.d, true);
+	domain_net_quiesce(h.d, true);
 	save_records_begin(s);
 	s->work_tsc = rdtsc() - t0;
 	h.d->save = s;            /* held: nobody else looks at it before this returns */
@@ -333,7 +321,7 @@ int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q)
 	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu", d->id, d->name,
 		  s->offset, s->done && s->stage_off == s->stage_len ? "yes" : "no", then_name(q->flags),
 		  tsc_to_ns(s->work_tsc) / 1000);
-	save_quiesce(d, false);
+	domain_net_quiesce(d, false);
 	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
 	cursor_free(s);           /* only now: a claim may have looked at d->save until then */
 	return 0;

@@ -202,11 +202,11 @@ int64_t domctl_snapshot(struct domain *caller, struct pv_domctl_snapshot *q)
 	if (s) {
 		strlcpy(s->name, q->entry.name, sizeof(s->name));
 		s->refs = 1;
-		save_quiesce(h.d, true);
+		domain_net_quiesce(h.d, true);
 		sti();                    /* O(memory), as a build */
 		r = take(s, h.d);
 		cli();
-		save_quiesce(h.d, false);
+		domain_net_quiesce(h.d, false);
 	}
 	if (!s || r) {
 		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);

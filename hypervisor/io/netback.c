@@ -190,6 +190,7 @@ int netback_attach(struct netback *nb, struct domain *d, uint32_t index,
 	if (cfg->guard == MANIFEST_GUARD_IP)
 		ipguard_init(&nb->sw.guard, cfg->dhcp ? IPGUARD_DHCP : IPGUARD_STATIC, cfg->ipv4);
 	nb->attached = true;
+	nb->quiesced = d->held;   /* a restore or clone: nothing delivered until it is let go */
 	write_u32(nb, nb->tx_gva + IDX_REQ_EVENT, 1);   /* notify us for the first request */
 	return 0;
 }

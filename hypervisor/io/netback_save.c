@@ -53,6 +53,12 @@ int netback_restore(struct netback *nb, const struct pv_save_device *in, char *e
 	return 0;
 }
 
+/* The buffers the next frames go into: the rest become the clone's own
+ * when a frame comes while it runs nowhere (or, while it runs on another
+ * CPU, the frame is dropped and sent again).  All 256 would cost a clone
+ * half a MiB it may never use. */
+#define RX_UNSHARE_AHEAD 16u
+
 #define RX_SLOT(nb, i) ((nb)->rx_gva + sizeof(struct pv_ring_indices) + \
 			(uint64_t)pv_ring_slot(i, PV_NET_RING_SIZE) * sizeof(struct pv_net_desc))
 
@@ -66,7 +72,7 @@ void netback_clone(struct netback *nb, const struct pv_save_device *in)
 	if (guest_copy_from(&nb->d->mem, &prod, nb->rx_gva, sizeof(prod)) ||
 	    !pv_ring_sane(prod, nb->rx_cons, PV_NET_RING_SIZE))
 		return;                   /* the ring checks will say so when it runs */
-	for (uint32_t i = nb->rx_cons; i != prod; i++)
+	for (uint32_t i = nb->rx_cons; i != prod && i - nb->rx_cons < RX_UNSHARE_AHEAD; i++)
 		if (!guest_copy_from(&nb->d->mem, &d, RX_SLOT(nb, i), sizeof(d)))
 			guest_unshare(&nb->d->mem, d.addr, PV_NET_MAX_FRAME);
 }

@@ -41,9 +41,19 @@ restart_limit = 5
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n):
+    """n distinct free loopback ports (all held open while chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class ControlVM:
@@ -53,8 +63,7 @@ class ControlVM:
                  timeout=120, forwards=(), drives=()):
         """forwards: (guest IP, TCP port) pairs reachable from the host;
         self.forwarded[i] is the loopback port of the i-th."""
-        self.port = free_port()
-        self.forwarded = [free_port() for _ in forwards]
+        self.port, *self.forwarded = free_ports(1 + len(forwards))
         self.url = "http://127.0.0.1:%d" % self.port
         self.token = TOKEN
         self._tmp = tempfile.TemporaryDirectory()

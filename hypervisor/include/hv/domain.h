@@ -151,6 +151,9 @@ struct domain *domain_create_held(const struct manifest_guest *g, struct image *
  * left paused, or destroyed by its CPU. */
 enum unhold { UNHOLD_START, UNHOLD_PAUSED, UNHOLD_DESTROY };
 void domain_unhold(struct domain *d, enum unhold how);
+/* Its net backends deliver nothing to it (on: a held domain's pages and
+ * ring positions stand still) or deliver again. */
+void domain_net_quiesce(struct domain *d, bool on);
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);

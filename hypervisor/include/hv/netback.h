@@ -41,9 +41,10 @@ struct pv_save_device;
 void netback_quiesce(struct netback *nb, bool on);
 void netback_save(const struct netback *nb, struct pv_save_device *out);
 int netback_restore(struct netback *nb, const struct pv_save_device *in, char *err, size_t n);
-/* A clone's backend: the snapshot's ring positions, and every RX buffer
- * the guest had posted made the clone's own now (while it runs nowhere),
- * so frames can be written into them while it runs (core/clone.c). */
+/* A clone's backend: the snapshot's ring positions, and the next RX
+ * buffers the guest had posted made the clone's own now (while it runs
+ * nowhere), so the first frames can be written while it runs
+ * (core/clone.c). */
 void netback_clone(struct netback *nb, const struct pv_save_device *in);
 /* Per-port counters to the log (also as @event lines). */
 void net_report(void);

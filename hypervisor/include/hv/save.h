@@ -25,8 +25,6 @@ struct save_hold {
 	const char *why;
 };
 int64_t save_hold(uint32_t id, struct save_hold *out);
-/* Its net backends deliver nothing to it (on) or deliver again. */
-void save_quiesce(struct domain *d, bool on);
 
 /* ---- saving ---- */
 

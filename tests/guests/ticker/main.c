@@ -1,14 +1,19 @@
 /* Prints "ticker: tick N" every MS milliseconds, COUNT times (0: for
  * ever), then exits 0: a guest that keeps running and keeps talking, for
  * console-follow, pause/resume, save and dashboard tests.
- *   ticker [COUNT [MS [KIB [late]]]]      (defaults: 0, 500, 0)
- * KIB: memory to fill first (a save stream of some size).  late: a tick
- * that comes 50 ms or more after it was due also prints "ticker: late
- * N us" (the time this guest saw itself stopped: a save, a pause). */
+ *   ticker [COUNT [MS [KIB [FLAGS]]]]      (defaults: 0, 500, 0)
+ * KIB: memory to fill first (a save stream of some size).  FLAGS, any of:
+ * "late": a tick that comes 50 ms or more after it was due also prints
+ * "ticker: late N us" (the time this guest saw itself stopped: a save, a
+ * pause); "rand": each tick also prints "ticker: rand X" (arc4random(),
+ * which a clone must not share with its snapshot's other clones) and
+ * "ticker: generation G" when pv_generation() changed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <paravane.h>
 
 static void report_late(const struct timespec *t0, const struct timespec *t1, long ms)
 {
@@ -28,7 +33,9 @@ int main(int argc, char **argv)
 	if (mem)
 		memset(mem, 0x5a, fill);
 
-	int late = argc > 4 && !strcmp(argv[4], "late");
+	const char *flags = argc > 4 ? argv[4] : "";
+	int late = strstr(flags, "late") != NULL, rnd = strstr(flags, "rand") != NULL;
+	uint32_t gen = pv_generation();
 	struct timespec t0, t1;
 
 	printf("ticker: started, %ld ms apart\n", ms);
@@ -39,6 +46,10 @@ int main(int argc, char **argv)
 		printf("ticker: tick %ld\n", i);
 		if (late)
 			report_late(&t0, &t1, ms);
+		if (rnd && gen != pv_generation())
+			printf("ticker: generation %u\n", gen = pv_generation());
+		if (rnd)
+			printf("ticker: rand %08x\n", (unsigned)arc4random());
 		fflush(stdout);
 	}
 	return 0;
