@@ -23,6 +23,15 @@ forwarded to 127.0.0.1).  Every figure is measured in this run:
                POST /v1/restore of the same httpd saved warm; median of
                RUNS each.
 
+  snapshot and clones  the same 1, 8 and 64 MiB tickers: a snapshot
+               (then=destroy) and one clone of it under the same name: the
+               hypervisor's work in the clone (domain-cloned work_us) and the
+               gap the guest saw (snapshot + API + clone).  Then an httpd
+               (6 MiB) snapshot warm and CLONES clones of it in one
+               POST .../clone: its wall time, the host's memory_free before
+               and after (per clone: what it reserves), and the clones'
+               memory_private after one request each (what they wrote).
+
 A measurement that fails returns a short string saying how.
 """
 import re
@@ -38,6 +47,7 @@ import qemu  # noqa: E402
 
 SIZES_MIB = (1, 8, 64)
 RUNS = 5
+CLONES = 100
 HTTPD_IP = "10.0.2.41"
 OCTETS = {"Content-Type": "application/octet-stream"}
 
@@ -85,6 +95,62 @@ def one_size(vm, mib):
     vm.api("DELETE", "/v1/domains/" + name)
     vm.wait_gone(name)
     return out
+
+
+def clone_size(vm, mib):
+    name = "k%d" % mib
+    if vm.create(name, image="ticker", memory=(mib + 4) << 20,
+                 args=["0", "20", str(mib << 10), "late"])[0] != 201:
+        return "create refused"
+    vm.wait_console(name, b"tick 3\n", timeout=120)
+    mark = len(vm.log)
+    if vm.api("POST", "/v1/domains/%s/snapshot" % name, {"name": name, "then": "destroy"}, timeout=120)[0] != 201:
+        return "snapshot refused"
+    vm.wait_gone(name)
+    if vm.api("POST", "/v1/snapshots/%s/clone" % name, {"name": name})[0] != 201:
+        return "clone refused"
+    vm.wait_console(name, b"tick", timeout=60)
+    time.sleep(1)                 # a late tick, if any, is printed by now
+    late = re.search(r"%s\| ticker: late (\d+) us" % name, vm.log[mark:])
+    out = {"work_us": event_us(vm, r"domain-cloned id=\d+ name=%s " % name, mark),
+           "gap_us": int(late.group(1)) if late else None}
+    vm.api("DELETE", "/v1/domains/" + name)
+    vm.wait_gone(name)
+    vm.api("DELETE", "/v1/snapshots/" + name)
+    return out
+
+
+def many_clones(vm):
+    import http.client
+    net = [{"mac": "02:00:00:00:5b:01", "ip": HTTPD_IP, "prefix": 24, "gw": "10.0.2.2"}]
+    if vm.create("web", image="httpd", memory=6 << 20, net=net)[0] != 201:
+        return "create refused"
+    serving(vm)
+    web = vm.api("GET", "/v1/domains/web")[2]["memory_private"]
+    if vm.api("POST", "/v1/domains/web/snapshot", {"name": "web", "then": "destroy"})[0] != 201:
+        return "snapshot refused"
+    vm.wait_gone("web")
+    free0 = vm.api("GET", "/v1/host")[2]["memory_free"]
+    t0 = time.monotonic()
+    status, _, made = vm.api("POST", "/v1/snapshots/web/clone", timeout=600,
+                             body={"name": "m", "count": CLONES,
+                                   "net": [{"ip": "10.0.3.1", "prefix": 16, "gw": "10.0.2.2"}]})
+    wall = time.monotonic() - t0
+    if status != 201:
+        return "clone: %s" % made
+    free1 = vm.api("GET", "/v1/host")[2]["memory_free"]
+    mark = len(vm.log)
+    for d in made["domains"]:     # each answers once: its ARP and one request through the switch
+        vm.request("GET", "/v1/domains/%d" % d["id"])
+    private = [vm.api("GET", "/v1/domains/%d" % d["id"])[2]["memory_private"] for d in made["domains"]]
+    works = [int(w) for w in re.findall(r"domain-cloned id=\d+ name=m-\d+ .* work_us=(\d+)", vm.log)]
+    for d in made["domains"]:
+        vm.api("DELETE", "/v1/domains/%d" % d["id"])
+    for d in made["domains"]:
+        vm.wait_gone(str(d["id"]))
+    vm.api("DELETE", "/v1/snapshots/web")
+    return {"wall_s": wall, "reserved_per_clone": (free0 - free1) / CLONES, "web_private": web,
+            "private_mean": statistics.mean(private), "work_us_median": statistics.median(works) if works else 0}
 
 
 def serving(vm, timeout=120):
@@ -144,6 +210,15 @@ def measure(build):
                 out["serve"] = restore_vs_create(vm)
             except (RuntimeError, AssertionError, OSError) as e:
                 out["serve"] = "failed: %s" % str(e)[:60]
+            for mib in SIZES_MIB:
+                try:
+                    out["clone", mib] = clone_size(vm, mib)
+                except (RuntimeError, AssertionError, OSError) as e:
+                    out["clone", mib] = "failed: %s" % str(e)[:60]
+            try:
+                out["many"] = many_clones(vm)
+            except (RuntimeError, AssertionError, OSError) as e:
+                out["many"] = "failed: %s" % str(e)[:60]
     except AssertionError as e:
         return "failed: %s" % str(e)[:80]
     return out
@@ -173,6 +248,22 @@ def print_save(r):
         print("httpd to serving, median of %d: create from its image %.1f ms, restore of it saved warm "
               "%.1f ms (%.2fx)" % (RUNS, s["create_s"] * 1e3, s["restore_s"] * 1e3,
                                    s["restore_s"] / s["create_s"]))
+    for mib in SIZES_MIB:
+        v = r.get(("clone", mib))
+        if isinstance(v, str):
+            print("start from a snapshot, %d MiB in use: %s" % (mib, v))
+        else:
+            gap = ("%.1f ms" % (v["gap_us"] / 1e3)) if v["gap_us"] is not None else "under 50 ms (no late tick)"
+            print("start from a snapshot (a clone under the same name), %d MiB in use: hypervisor work %.3f ms,"
+                  " the guest's gap %s" % (mib, (v["work_us"] or 0) / 1e3, gap))
+    m = r.get("many")
+    if isinstance(m, str):
+        print("%d clones of httpd: %s" % (CLONES, m))
+    else:
+        print("%d clones of a warm httpd (6 MiB; it owned %d KiB): one POST %.2f s (hypervisor work per clone,"
+              " median %.2f ms); reserved per clone %d KiB; owned after one request each %d KiB (mean)" % (
+                  CLONES, m["web_private"] >> 10, m["wall_s"], m["work_us_median"] / 1e3,
+                  m["reserved_per_clone"] / 1024, m["private_mean"] / 1024))
     print()
 
 
