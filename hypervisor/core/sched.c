@@ -117,14 +117,19 @@ static uint32_t choose_cpu(const struct domain *d)
 	return best == UINT32_MAX ? 0 : best;
 }
 
+/* A new domain on the least loaded CPU it may use, that CPU's lock held. */
+static struct cpu *place_new(struct domain *d, uint64_t *flags)
+{
+	d->heap_index = NO_HEAP;
+	d->cpu = choose_cpu(d);
+	return sched_lock_domain(d, flags);
+}
+
 void sched_add(struct domain *d)
 {
 	uint64_t f;
-	struct cpu *c;
+	struct cpu *c = place_new(d, &f);
 
-	d->heap_index = NO_HEAP;
-	d->cpu = choose_cpu(d);
-	c = sched_lock_domain(d, &f);
 	sched_charge(c, rdtsc());
 	d->state = DOM_RUNNABLE;
 	if (fair_enqueue_new(&c->sched.fq, &d->fair))
@@ -136,11 +141,8 @@ void sched_add(struct domain *d)
 void sched_add_paused(struct domain *d)
 {
 	uint64_t f;
-	struct cpu *c;
+	struct cpu *c = place_new(d, &f);
 
-	d->heap_index = NO_HEAP;
-	d->cpu = choose_cpu(d);
-	c = sched_lock_domain(d, &f);
 	d->paused = true;
 	d->state = DOM_PAUSED;
 	d->fair.vruntime = c->sched.fq.min_vruntime;
