@@ -138,6 +138,8 @@ debug: all $(DEMO_DISK)
 		--port-hint '$(GDB_PORT)=make debug GDB_PORT={free}' --symbols $(HV_ELF) $(RUN_NET)
 
 TEST_O := build/test
+# The tests run one after another; the builds under them use every CPU.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: test-unit test-configs test-tools test-system
 
 # Host tools against fakes (pvctl against an in-memory API server, the
@@ -149,7 +151,7 @@ test-tools: | $(DEPS_STAMP)
 test-configs: | $(DEPS_STAMP)
 	$(Q)set -e; for c in configs/defconfig configs/*_defconfig; do n=$$(basename $$c _defconfig); \
 		echo "== config $$n"; \
-		$(MAKE) --no-print-directory O=build/cfg-$$n DEFCONFIG=$$c \
+		$(MAKE) --no-print-directory -j$(JOBS) O=build/cfg-$$n DEFCONFIG=$$c \
 			build/cfg-$$n/hypervisor/paravane.elf build/cfg-$$n/boot/BOOTX64.EFI >/dev/null; \
 	done
 
@@ -157,7 +159,7 @@ test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
 test-system: | $(DEPS_STAMP)
-	$(MAKE) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
+	$(MAKE) -j$(JOBS) O=$(TEST_O) DEFCONFIG=configs/test_defconfig all test-guests
 	cd tests/system && PARAVANE_BUILD=$(SRC)/$(TEST_O) $(PY) -m pytest -q --durations=15 $(PYTEST_ARGS)
 
 # Benchmarks use their own build: test hooks, but no lock checker.

@@ -1,6 +1,8 @@
 """PV domains: many unikernels from one manifest, isolated from each other."""
 import re
 
+import pytest
+
 from conftest import guest
 
 HV = """
@@ -233,6 +235,8 @@ def _largest_that_fits(boot, probe_kib):
     return requested - (need - free)
 
 
+# Four CPUs only: the buddy allocator is the same on one (make test's time).
+@pytest.mark.parametrize("smp", [4], indirect=True)
 def test_memory_coalesces_after_a_crash_loop(boot):
     """A guest as large as the machine allows crashes and restarts at once,
     hundreds of times: every restart builds the largest domain that fit at

@@ -239,7 +239,7 @@ def test_a_client_that_leaves_mid_save_leaves_the_guest_running(vm):
 
 # ---- a guest with a block device ------------------------------------------------------
 
-RECORDS = 30000                 # ~13 s of flushed writes under TCG: still writing when the API is up
+RECORDS = 15000                 # ~6 s of flushed writes under TCG: still writing when the API is up
 REC_BASE = 64
 
 
