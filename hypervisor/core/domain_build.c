@@ -149,8 +149,9 @@ static int cow_break_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
  * reservation for the copy; a page the build backed gives its frame back
  * and takes a reservation instead (none if it can never be written), so
  * the clone's reservation is exactly what it may write.  False when no
- * frame could be reserved (the page stays its own; the caller copies). */
-bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf)
+ * frame could be reserved (the page stays its own; the caller copies).
+ * pte: the page's leaf entry (the caller walks once per table). */
+bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf, uint64_t *pte)
 {
 	uint64_t f = d->mem.frame[i], keep = gf & (GF_WRITE | GF_EXEC);
 
@@ -165,7 +166,7 @@ bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf)
 		d->lazy_reserved--;
 	}
 	d->mem.frame[i] = pa | keep | GF_COW;
-	pt_map(d->pml4, d->mem.base + i * PAGE_SIZE, pa, user_pte(keep & GF_EXEC));
+	*pte = pa | user_pte(keep & GF_EXEC) | PTE_P;
 	return true;
 }
 

@@ -112,10 +112,20 @@ def clone_size(vm, mib):
     vm.wait_console(name, b"tick", timeout=60)
     time.sleep(1)                 # a late tick, if any, is printed by now
     late = re.search(r"%s\| ticker: late (\d+) us" % name, vm.log[mark:])
-    out = {"work_us": event_us(vm, r"domain-cloned id=\d+ name=%s " % name, mark),
+    out = {"first_us": event_us(vm, r"domain-cloned id=\d+ name=%s " % name, mark),
            "gap_us": int(late.group(1)) if late else None}
+    works = []
+    for k in range(RUNS):         # again, warm: the first run pays for TCG translating the code
+        mark = len(vm.log)
+        if vm.api("POST", "/v1/snapshots/%s/clone" % name, {"name": "%s-%d" % (name, k)})[0] != 201:
+            return "clone refused"
+        works.append(event_us(vm, r"domain-cloned id=\d+ name=%s-%d " % (name, k), mark))
+    out["work_us"] = statistics.median(w for w in works if w is not None)
+    for k in range(RUNS):
+        vm.api("DELETE", "/v1/domains/%s-%d" % (name, k))
     vm.api("DELETE", "/v1/domains/" + name)
-    vm.wait_gone(name)
+    for n in [name] + ["%s-%d" % (name, k) for k in range(RUNS)]:
+        vm.wait_gone(n)
     vm.api("DELETE", "/v1/snapshots/" + name)
     return out
 
@@ -254,8 +264,9 @@ def print_save(r):
             print("start from a snapshot, %d MiB in use: %s" % (mib, v))
         else:
             gap = ("%.1f ms" % (v["gap_us"] / 1e3)) if v["gap_us"] is not None else "under 50 ms (no late tick)"
-            print("start from a snapshot (a clone under the same name), %d MiB in use: hypervisor work %.3f ms,"
-                  " the guest's gap %s" % (mib, (v["work_us"] or 0) / 1e3, gap))
+            print("start from a snapshot (a clone under the same name), %d MiB in use: hypervisor work %.3f ms"
+                  " (median of %d more; the first: %.3f ms), the guest's gap %s" % (
+                      mib, v["work_us"] / 1e3, RUNS, (v["first_us"] or 0) / 1e3, gap))
     m = r.get("many")
     if isinstance(m, str):
         print("%d clones of httpd: %s" % (CLONES, m))

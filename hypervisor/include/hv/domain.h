@@ -200,9 +200,10 @@ void domain_free_memory(struct domain *d);
  * or copy it if it is a copy-on-write page (write).  True when the guest
  * can simply retry. */
 bool domain_fault_in(struct domain *d, uint64_t gva, bool write);
-/* A clone's page i maps frame pa (a snapshot's, permissions gf)
- * copy-on-write; false: no frame to reserve for it (the caller copies). */
-bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf);
+/* A clone's page i, whose leaf entry is pte, maps frame pa (a
+ * snapshot's, permissions gf) copy-on-write; false: no frame to reserve
+ * for it (the caller copies). */
+bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf, uint64_t *pte);
 
 /* Guest faults (core/guest_fault.c): report, then end the domain. */
 void guest_fault(struct trap_frame *f);
