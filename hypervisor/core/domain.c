@@ -12,6 +12,7 @@
 #include <manifest.h>
 #include <hv/boot.h>
 #include <hv/console_keep.h>
+#include <hv/domctl.h>
 #include <hv/domain.h>
 #include <hv/image_store.h>
 #include <hv/layout.h>
@@ -488,6 +489,10 @@ static void domain_destroy(struct domain *d)
 	console_keep(d);        /* first: a reader by id finds it live or kept, never neither */
 	unlink_domain(d);
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
+	if (d->privileged) {      /* what it left half done goes on or goes */
+		save_owner_gone(d->id);
+		restore_owner_gone(d->id);
+	}
 	domain_release(d);
 	release_slot();   /* only now: "all ended" must see its memory back */
 }

@@ -131,6 +131,27 @@ static void close_ctx(struct restore_ctx *x)
 	ctx_drop(x);
 }
 
+/* The caller that opened these restores is gone: they are dropped with
+ * what they built. */
+void restore_owner_gone(uint32_t owner)
+{
+	struct restore_ctx *gone[PV_DOMCTL_RESTORE_MAX];
+	uint32_t n = 0;
+	uint64_t f = spin_lock(&restores_lock);
+
+	for (uint32_t i = 0; i < PV_DOMCTL_RESTORE_MAX; i++) {
+		struct restore_ctx *x = restores[i];
+
+		if (x && x->owner == owner && !x->busy) {
+			restores[i] = NULL;
+			gone[n++] = x;
+		}
+	}
+	spin_unlock(&restores_lock, f);
+	while (n)
+		ctx_drop(gone[--n]);
+}
+
 /* ---- the operations ------------------------------------------------------------ */
 
 int64_t domctl_restore_begin(struct domain *caller, struct pv_domctl_restore *q)

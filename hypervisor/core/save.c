@@ -302,27 +302,58 @@ static const char *then_name(uint32_t then)
 	return then == PV_DOMCTL_SAVE_DESTROY ? "destroy" : then == PV_DOMCTL_SAVE_PAUSE ? "pause" : "resume";
 }
 
+/* A claimed save ends: the domain is let go as how says; d may be gone
+ * after, and s is freed. */
+static void finish(struct save_cursor *s, enum unhold how, const char *then)
+{
+	struct domain *d = s->d;
+
+	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu", d->id, d->name,
+		  s->offset, s->done && s->stage_off == s->stage_len ? "yes" : "no", then,
+		  tsc_to_ns(s->work_tsc) / 1000);
+	domain_net_quiesce(d, false);
+	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
+	cursor_free(s);           /* only now: a claim may have looked at d->save until then */
+}
+
+struct owned { uint32_t owner; struct save_cursor *s; };
+
+/* Under the domain table's lock: claim one save the owner began. */
+static bool claim_owned(struct domain *d, void *ctx)
+{
+	struct owned *o = ctx;
+	struct save_cursor *s = d->save;
+
+	if (!s || s->owner != o->owner || __atomic_exchange_n(&s->busy, true, __ATOMIC_ACQUIRE))
+		return true;
+	o->s = s;
+	return false;
+}
+
+void save_owner_gone(uint32_t owner)
+{
+	struct owned o = { owner, NULL };
+
+	while ((domain_walk(0, claim_owned, &o), o.s)) {
+		finish(o.s, o.s->was_paused ? UNHOLD_PAUSED : UNHOLD_START, "resume-owner-gone");
+		o.s = NULL;
+	}
+}
+
 /* Any privileged caller may end a save (a restarted control domain ends
  * the one its predecessor left). */
 int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q)
 {
 	struct save_cursor *s;
-	struct domain *d;
 	enum unhold how;
 
 	if (q->flags > PV_DOMCTL_SAVE_DESTROY)
 		return fail(&q->hdr, -EINVAL, "flags: 0 resume, 1 pause, 2 destroy");
 	if (!(s = claim(&q->hdr, caller->id, true)))
 		return -ENOENT;
-	d = s->d;
 	how = q->flags == PV_DOMCTL_SAVE_DESTROY ? UNHOLD_DESTROY :
 	      q->flags == PV_DOMCTL_SAVE_PAUSE || s->was_paused ? UNHOLD_PAUSED : UNHOLD_START;
 	q->bytes = s->offset;
-	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu", d->id, d->name,
-		  s->offset, s->done && s->stage_off == s->stage_len ? "yes" : "no", then_name(q->flags),
-		  tsc_to_ns(s->work_tsc) / 1000);
-	domain_net_quiesce(d, false);
-	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
-	cursor_free(s);           /* only now: a claim may have looked at d->save until then */
+	finish(s, how, then_name(q->flags));
 	return 0;
 }

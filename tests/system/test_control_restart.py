@@ -53,3 +53,35 @@ def test_control_domain_killed_mid_request_comes_back_with_everything():
         newer = vm.request("GET", "/v1/events?follow=0", headers={"Last-Event-ID": last_event})[2].decode()
         assert "domain-crashed" in newer and "name=control" in newer and "events-lost" not in newer
         assert vm.api("DELETE", "/v1/domains/made")[0] == 200
+
+
+def test_a_control_domain_killed_mid_save_leaves_the_guest_running_and_its_snapshots():
+    """Its half-made save ends with the guest resumed (the hypervisor ends
+    the saves a dead privileged domain began); snapshots live in the
+    hypervisor and are still there for the new control domain."""
+    with ControlVM(files=[guest("ticker")], smp=2) as vm:
+        assert vm.upload("ticker", TICKER)[0] == 201
+        # 24 MiB in use: more than the sockets on the way hold, so the save is mid-way
+        assert vm.create("big", image="ticker", args=["0", "100", "24576"], memory=32 << 20)[0] == 201
+        vm.wait_console("big", b"tick 1\n")
+        assert vm.api("POST", "/v1/domains/big/snapshot", {"name": "kept"})[0] == 201
+        saving = vm.conn(timeout=30)
+        saving.request("GET", "/v1/domains/big/save?then=destroy", headers={"Authorization": "Bearer " + vm.token})
+        r = saving.getresponse()
+        assert r.status == 200
+        r.read(100)
+        assert vm.api("DELETE", "/v1/domains/big")[2]["error"]["code"] == "busy"   # held by the save
+
+        vm.vm.type(b"R")
+        assert vm.vm.wait_for(r"domain-save-end id=\d+ name=big bytes=\d+ complete=no then=resume-owner-gone", 30), \
+            vm.log[-2000:]
+        assert vm.vm.wait_for(r"(?s)domain-restarted name=control.*control: API serving", 60), vm.log[-3000:]
+        saving.close()
+        status, _, d = vm.api("GET", "/v1/domains/big")
+        assert status == 200 and d["state"] in ("running", "blocked"), d
+        before = ticks(vm, "big")
+        time.sleep(1)
+        assert ticks(vm, "big") > before, "it goes on"
+        assert [s["name"] for s in vm.api("GET", "/v1/snapshots")[2]["snapshots"]] == ["kept"]
+        assert vm.api("DELETE", "/v1/snapshots/kept")[0] == 200
+        assert vm.api("DELETE", "/v1/domains/big")[0] == 200

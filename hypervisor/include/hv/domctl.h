@@ -44,6 +44,10 @@ int64_t domctl_save_end(struct domain *caller, struct pv_domctl_save *q);
 int64_t domctl_restore_begin(struct domain *caller, struct pv_domctl_restore *q);
 int64_t domctl_restore_write(struct domain *caller, struct pv_domctl_restore *q);
 int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q);
+/* A privileged domain ended: the saves it began end with their domains
+ * resumed, the restores it opened are dropped (core/save.c, restore.c). */
+void save_owner_gone(uint32_t owner);
+void restore_owner_gone(uint32_t owner);
 /* SNAPSHOT* (core/snapshot.c) and CLONE (core/clone.c). */
 struct pv_domctl_snapshot;
 struct pv_domctl_snapshot_list;
