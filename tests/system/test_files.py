@@ -128,6 +128,8 @@ def exits(b):
     return {e["name"]: e.get("code") for e in b.events("domain-exited")}
 
 
+# Four CPUs only: the file layer is the same on one (make test's time).
+@pytest.mark.parametrize("smp", [4], indirect=True)
 def test_host_made_volumes_read_in_guests(boot, tmp_path):
     """The default ext4 of this host's mkfs.ext4 (64bit, extents, flex_bg,
     metadata_csum, ...), one with 1 KiB blocks, and ext2 (block maps, no
