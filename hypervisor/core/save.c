@@ -207,7 +207,8 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 	domain_net_quiesce(h.d, true);
 	save_records_begin(s);
 	s->work_tsc = rdtsc() - t0;
-	h.d->save = s;            /* held: nobody else looks at it before this returns */
+	/* published last: a claim (another caller's SAVE_END) may look from now */
+	__atomic_store_n(&h.d->save, s, __ATOMIC_RELEASE);
 	q->pages = s->pages;
 	q->bytes = s->size;
 	log_event("domain-save-begin id=%u name=%s pages=%lu bytes=%lu", h.d->id, h.d->name, s->pages, s->size);
