@@ -188,7 +188,7 @@ void api_restore(struct request *r)
 
 	if (r->feed.err)
 		return restore_refused(r, r->feed.err, r->feed.msg);
-	if (!r->http->content_length) {
+	if (!r->body_total) {
 		restore_abort(r);
 		return reply_error(r, 400, "bad_stream", NULL, "the stream is empty");
 	}

@@ -110,6 +110,7 @@ static void run_handler(struct conn *c)
 {
 	c->req.body = c->body;
 	c->req.body_len = c->body_len;
+	c->req.body_total = c->body_taken + c->body_len;
 	c->route->handler(&c->req);
 	if (!c->answered)
 		reply_error(&c->req, 500, "internal", NULL, "the handler gave no answer");
@@ -128,7 +129,21 @@ static bool content_type_ok(struct conn *c)
 	return !c->http.content_length || !strcmp(t, "application/json");
 }
 
-/* Room left in c->body for the body's next bytes. */
+/* The head says a body follows (http_framing has let only chunked by). */
+static bool has_body(const struct http_req *h)
+{
+	return h->content_length || h->chunked;
+}
+
+/* All of the body is in (a chunked one: up to its trailers' empty line). */
+static bool body_complete(const struct conn *c)
+{
+	if (c->http.chunked)
+		return c->chunked.state == CH_DONE;
+	return c->body_taken + c->body_len == c->http.content_length;
+}
+
+/* Room left in c->body for the body's next bytes (Content-Length). */
 static size_t body_room(const struct conn *c)
 {
 	uint64_t left = c->http.content_length - c->body_taken - c->body_len;
@@ -144,7 +159,7 @@ static bool sink_piece(struct conn *c)
 {
 	bool ok;
 
-	if (c->body_len < STREAM_PIECE && c->body_taken + c->body_len < c->http.content_length)
+	if (!c->body_len || (c->body_len < STREAM_PIECE && !body_complete(c)))
 		return true;
 	ok = c->route->sink->take(&c->req, c->body, c->body_len);
 	c->body_taken += c->body_len;
@@ -159,8 +174,15 @@ static void body_progress(struct conn *c)
 	c->deadline_ms = now_ms() + BODY_GAP_MS;
 	if (c->route->body == BODY_STREAM && !sink_piece(c))
 		return run_handler(c);
-	if (c->body_taken + c->body_len == c->http.content_length)
+	if (body_complete(c))
 		run_handler(c);
+}
+
+/* The first n bytes of c->in are used; the rest moves up. */
+static void in_drop(struct conn *c, size_t n)
+{
+	memmove(c->in, c->in + n, c->in_len - n);
+	c->in_len -= n;
 }
 
 /* Body bytes that came in with the head; what follows the body stays in
@@ -171,8 +193,7 @@ static void take_pipelined_body(struct conn *c)
 
 	memcpy(c->body, c->in, take);
 	c->body_len = take;
-	memmove(c->in, c->in + take, c->in_len - take);
-	c->in_len -= take;
+	in_drop(c, take);
 	body_progress(c);
 }
 
@@ -193,13 +214,50 @@ static void refuse(struct conn *c, int status, const char *code, const char *mor
 	start_write(c);
 }
 
+/* A chunked body that cannot be taken: malformed (400) or over the limit
+ * (413).  Its sink is aborted, the rest of it is not read. */
+static bool chunked_refused(struct conn *c)
+{
+	char more[32];
+
+	if (c->chunked.state == CH_ERROR) {
+		conn_free_body(c);
+		refuse(c, 400, "bad_request", NULL, "chunked body: %s", c->chunked.error);
+		return true;
+	}
+	if (c->body_taken + c->body_len <= STREAM_BODY_MAX)
+		return false;
+	conn_free_body(c);
+	snprintf(more, sizeof(more), "\"limit\":%llu", STREAM_BODY_MAX);
+	refuse(c, 413, "too_large", more, "the body is over %llu bytes", STREAM_BODY_MAX);
+	return true;
+}
+
+/* A chunked body's coded bytes, read raw into c->in, decoded from there
+ * into the piece, which goes to the sink whenever it is full.  So c->in
+ * is emptied each time, unless the body ended: then what follows it stays
+ * there for the next request. */
+static void chunked_progress(struct conn *c)
+{
+	size_t used;
+
+	do {
+		c->body_len += chunked_decode(&c->chunked, c->in, c->in_len, &used, c->body + c->body_len,
+					      STREAM_PIECE - c->body_len);
+		in_drop(c, used);
+		if (chunked_refused(c))
+			return;
+		body_progress(c);
+	} while (c->state == C_BODY && c->in_len);
+}
+
 /* No such route (404) or method (405, with Allow). */
 static void no_route(struct conn *c)
 {
 	static char allow[100];
 	struct http_req *h = &c->http;
 
-	if (h->has_length && h->content_length)
+	if (has_body(h))
 		c->close_after = true;              /* its body is not read */
 	snprintf(allow, sizeof(allow), "Allow: %s\r\n", c->allow);
 	c->allow_header = *c->allow ? allow : NULL;
@@ -219,7 +277,10 @@ static void read_body(struct conn *c)
 	if (h->expect_continue && c->in_len == 0)
 		buf_str(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
 	c->state = C_BODY;
-	take_pipelined_body(c);
+	if (!h->chunked)
+		return take_pipelined_body(c);
+	chunked_init(&c->chunked);
+	chunked_progress(c);
 }
 
 /* A streamed body: its sink begins (and may refuse before a byte is
@@ -232,14 +293,26 @@ static void sink_start(struct conn *c)
 		return refuse(c, 507, "admission_refused", "\"resource\":\"memory\"",
 			      "the control domain has no room for a body buffer");
 	if (!c->route->sink->begin(&c->req)) {
-		if (c->http.content_length)
+		if (has_body(&c->http))
 			c->close_after = true;
 		return run_handler(c);
 	}
 	c->req.feed.open = true;
-	if (!c->http.content_length)
+	if (!has_body(&c->http))
 		return run_handler(c);
 	read_body(c);
+}
+
+/* A body whose framing cannot be read (http_framing) is refused before
+ * anything else about it. */
+static bool framing_refused(struct conn *c)
+{
+	char msg[120];
+	int status = http_framing(&c->http, msg, sizeof(msg));
+
+	if (status)
+		refuse(c, status, status == 501 ? "not_implemented" : "bad_request", NULL, "%s", msg);
+	return status;
 }
 
 /* The head is in: check what can be checked before reading a body. */
@@ -252,15 +325,18 @@ static void head_done(struct conn *c)
 	c->req = (struct request){ .conn = c, .http = h };
 	if (!route_public(h->path) && !auth_ok(h->auth))
 		return refuse(c, 401, "unauthorized", NULL, "a valid bearer token is required");
+	if (framing_refused(c))
+		return;
 	c->route = route_find(h->method, h->path, c->req.arg, sizeof(c->req.arg), c->allow, sizeof(c->allow));
 	if (!c->route)
 		return no_route(c);
 	limit = c->route->body == BODY_UPLOAD ? UPLOAD_MAX : c->route->body == BODY_STREAM ? STREAM_BODY_MAX :
 		JSON_BODY_MAX;
 	snprintf(more, sizeof(more), "\"limit\":%zu", limit);
-	if (h->chunked || (!h->has_length && c->route->body != BODY_JSON))
+	/* Only a streamed body can be of unknown length: the others are held whole. */
+	if (h->chunked ? c->route->body != BODY_STREAM : !h->has_length && c->route->body != BODY_JSON)
 		return refuse(c, 411, "length_required", NULL,
-			      "a request body needs Content-Length (chunked bodies are not taken)");
+			      "a request body needs Content-Length (chunked bodies: streamed routes only)");
 	if (h->content_length > limit)
 		return refuse(c, 413, "too_large", more, "the body is %llu bytes; at most %zu are taken",
 			      (unsigned long long)h->content_length, limit);
@@ -288,9 +364,9 @@ static void head_done(struct conn *c)
 static void timed_out(struct conn *c)
 {
 	if ((c->state == C_HEAD && c->in_len) || c->state == C_BODY) {
+		conn_free_body(c);          /* first: a streamed body's sink is in c->req */
 		c->req = (struct request){ .conn = c, .http = &c->http };
 		c->http.keep_alive = false;
-		conn_free_body(c);
 		reply_error(&c->req, 408, "timeout", NULL, "the request did not arrive in time");
 		c->state = C_WRITE;
 		c->close_after = true;
@@ -341,18 +417,30 @@ static ssize_t read_some(struct conn *c, char *into, size_t room)
 	return n > 0 ? n : 0;
 }
 
+/* Bytes into c->in: a head's, or a chunked body's coded bytes (there is
+ * room: chunked_progress empties c->in while the body goes on). */
+static void read_in(struct conn *c)
+{
+	ssize_t n = read_some(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
+
+	if (n <= 0)
+		return;
+	if (c->state == C_HEAD && c->in_len == 0)
+		c->deadline_ms = now_ms() + HEAD_MS;
+	c->in_len += (size_t)n;
+	if (c->state == C_HEAD)
+		try_head(c);
+	else
+		chunked_progress(c);
+}
+
 static void on_readable(struct conn *c)
 {
 	char scratch[2048];
 	ssize_t n;
 
-	if (c->state == C_HEAD) {
-		n = read_some(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
-		if (n > 0 && c->in_len == 0)
-			c->deadline_ms = now_ms() + HEAD_MS;
-		c->in_len += n > 0 ? (size_t)n : 0;
-		if (n > 0)
-			try_head(c);
+	if (c->state == C_HEAD || (c->state == C_BODY && c->http.chunked)) {
+		read_in(c);
 	} else if (c->state == C_BODY) {
 		n = read_some(c, c->body + c->body_len, body_room(c));
 		c->body_len += n > 0 ? (size_t)n : 0;

@@ -5,10 +5,11 @@
 
 #include <sys/select.h>
 #include "control.h"
+#include "http_chunked.h"
 
 enum conn_state {
 	C_HEAD,          /* reading request line and headers */
-	C_BODY,          /* reading Content-Length bytes */
+	C_BODY,          /* reading Content-Length bytes, or a chunked body */
 	C_WRITE,         /* sending the answer */
 	C_DRAIN,         /* answered early: discarding what the client still sends */
 };
@@ -20,11 +21,12 @@ struct conn {
 	struct request req;
 	struct http_req http;
 	const struct route *route;
-	char in[HTTP_HEAD_MAX];
+	char in[HTTP_HEAD_MAX];      /* a head; then a chunked body's coded bytes */
 	size_t in_len;
 	char *body;                  /* malloc'd: Content-Length bytes (a streamed body: a piece) */
 	size_t body_len;
 	uint64_t body_taken;         /* a streamed body's bytes its sink took */
+	struct chunked chunked;      /* a chunked body's decoder */
 	struct buf out;
 	size_t out_off;
 	bool close_after, answered, streaming;

@@ -36,6 +36,10 @@ struct request {
 	char arg[HTTP_PATH_MAX];      /* the path's {ref}, {name} or {file} */
 	const char *body;
 	size_t body_len;
+	/* The body's bytes (a streamed body's: those its sink took, all unless
+	 * it refused one, feed.err).  A chunked body (http->chunked) has no
+	 * Content-Length: this is its length. */
+	uint64_t body_total;
 	struct body_feed feed;        /* BODY_STREAM routes */
 };
 

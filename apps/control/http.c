@@ -1,5 +1,6 @@
 /* HTTP/1.1 request parsing (http.h). */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,7 +14,7 @@ const char *http_reason(int status)
 		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" }, { 409, "Conflict" },
 		{ 411, "Length Required" }, { 413, "Payload Too Large" },
 		{ 415, "Unsupported Media Type" }, { 431, "Request Header Fields Too Large" },
-		{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+		{ 500, "Internal Server Error" }, { 501, "Not Implemented" }, { 503, "Service Unavailable" },
 		{ 507, "Insufficient Storage" },
 	};
 
@@ -109,6 +110,20 @@ static bool is(const char *name, size_t n, const char *want)
 	return n == strlen(want) && !strncasecmp(name, want, n);
 }
 
+/* Transfer-Encoding: kept whole for http_framing.  A second header adds
+ * to the list ("chunked, chunked"), which is no longer chunked alone. */
+static bool keep_coding(const char *v, size_t n, struct http_req *req)
+{
+	size_t have = strlen(req->coding);
+
+	if (!n)
+		return false;               /* an empty coding: malformed */
+	req->chunked = !req->has_coding && is(v, n, "chunked");
+	req->has_coding = true;
+	snprintf(req->coding + have, sizeof(req->coding) - have, "%s%.*s", have ? ", " : "", (int)n, v);
+	return true;
+}
+
 static bool parse_header(const char *p, const char *eol, struct http_req *req)
 {
 	const char *colon = memchr(p, ':', (size_t)(eol - p)), *v, *e = eol;
@@ -133,7 +148,7 @@ static bool parse_header(const char *p, const char *eol, struct http_req *req)
 	else if (is(p, n, "expect"))
 		req->expect_continue = is(v, (size_t)(e - v), "100-continue");
 	else if (is(p, n, "transfer-encoding"))
-		req->chunked = true;        /* any coding: request bodies need a length */
+		return keep_coding(v, (size_t)(e - v), req);
 	else if (is(p, n, "last-event-id"))
 		copy(req->last_event_id, sizeof(req->last_event_id), v, (size_t)(e - v));
 	return true;
@@ -161,6 +176,23 @@ enum http_parse http_parse(const char *buf, size_t len, struct http_req *req)
 	}
 	req->head_len = (size_t)(end - buf);
 	return HTTP_OK;
+}
+
+/* Only chunked alone is decoded (http_chunked.c), only in HTTP/1.1, and
+ * never beside Content-Length: RFC 9112 §6.3 lets chunked win, but a
+ * request with both is how bodies are smuggled past a proxy that framed it
+ * by the other one, so it is refused (and the connection closed). */
+int http_framing(const struct http_req *req, char *msg, size_t n)
+{
+	if (!req->has_coding)
+		return 0;
+	if (!req->http11)
+		return snprintf(msg, n, "Transfer-Encoding in an HTTP/1.0 request"), 400;
+	if (!req->chunked)
+		return snprintf(msg, n, "Transfer-Encoding %s is not supported (only chunked)", req->coding), 501;
+	if (req->has_length)
+		return snprintf(msg, n, "Content-Length and Transfer-Encoding: chunked together"), 400;
+	return 0;
 }
 
 const char *http_query(const struct http_req *req, const char *key, char *out, size_t n)

@@ -20,7 +20,10 @@ struct http_req {
 	char auth[HTTP_TOKEN_MAX];     /* Authorization value, "" if absent or too long */
 	char ctype[64];                /* Content-Type, lower-cased, parameters cut */
 	char last_event_id[24];
-	bool http11, keep_alive, expect_continue, chunked, has_length;
+	char coding[48];               /* Transfer-Encoding, several joined by ", ", cut to fit */
+	bool http11, keep_alive, expect_continue, has_length;
+	bool has_coding;               /* a Transfer-Encoding came */
+	bool chunked;                  /* ... and it is "chunked" alone (any case) */
 	uint64_t content_length;
 	size_t head_len;               /* bytes of the buffer the head used */
 };
@@ -34,6 +37,9 @@ enum http_parse {
 
 enum http_parse http_parse(const char *buf, size_t len, struct http_req *req);
 const char *http_reason(int status);
+/* Can the body's framing be read (RFC 9112 §6)?  0 if so, else the status
+ * to refuse the request with (400, 501) and msg says why. */
+int http_framing(const struct http_req *req, char *msg, size_t n);
 /* The value of query parameter key ("" for "key" alone), or NULL. */
 const char *http_query(const struct http_req *req, const char *key, char *out, size_t n);
 

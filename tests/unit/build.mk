@@ -20,6 +20,7 @@ test_sha256_SRCS := hypervisor/lib/sha256.c
 test_text_ring_SRCS := hypervisor/core/text_ring.c
 test_save_stream_SRCS := hypervisor/core/save_stream.c hypervisor/lib/crc32.c
 test_control_input_SRCS := apps/control/json_in.c apps/control/http.c apps/control/buf.c apps/control/args.c
+test_http_chunked_SRCS := apps/control/http_chunked.c apps/control/http.c
 VOLUME_SRCS := hypervisor/io/volume.c hypervisor/io/lvm2.c hypervisor/io/lvm2_label.c \
 	hypervisor/io/lvm2_text.c hypervisor/io/gpt.c hypervisor/lib/crc32.c \
 	tests/unit/disk_shim.c tests/unit/host_shims.c
