@@ -17,7 +17,7 @@ hv-y := arch/x86_64/mitigations.o arch/x86_64/hwevent.o arch/x86_64/entry.o arch
 hv-y += core/domctl_stats.o core/domain_restart.o
 
 # Save and restore (docs/migration.md): the stream's framing is core/save_stream.o.
-hv-y += core/save.o core/save_records.o core/restore.o core/restore_records.o core/snapshot.o core/clone.o
+hv-y += core/save.o core/save_records.o core/save_live.o core/restore.o core/restore_records.o core/snapshot.o core/clone.o
 
 # Disks: the registry, synchronous I/O and the drivers (PCI and the
 # virtio transport are shared with the NIC).

@@ -23,6 +23,7 @@ void api_metrics(struct request *r);
 void api_ui(struct request *r);
 void api_domain_save(struct request *r);
 void api_restore(struct request *r);
+void api_domain_migrate(struct request *r);
 void api_domain_snapshot(struct request *r);
 void api_snapshot_list(struct request *r);
 void api_snapshot_get(struct request *r);

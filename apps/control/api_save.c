@@ -79,6 +79,22 @@ static void save_refused(struct request *r, long err, const char *msg)
 	hv_error(r, err, msg);
 }
 
+/* live=1: the domain runs on while its pages go (the rounds of a
+ * migration, docs/migration.md), and stops only for the last of them. */
+static bool live_arg(struct request *r, uint32_t *flags)
+{
+	char v[8];
+	const char *s = http_query(r->http, "live", v, sizeof(v));
+
+	*flags = 0;
+	if (!s || !strcmp(s, "0"))
+		return true;
+	if (!strcmp(s, "1"))
+		return *flags = PV_DOMCTL_SAVE_LIVE, true;
+	reply_error(r, 400, "bad_parameter", "live", "live: 0 or 1");
+	return false;
+}
+
 void api_domain_save(struct request *r)
 {
 	struct pv_domctl_dominfo d;
@@ -88,7 +104,7 @@ void api_domain_save(struct request *r)
 	char extra[160];
 	long err;
 
-	if (!domain_ref(r, &d) || !then_arg(r, &then))
+	if (!domain_ref(r, &d) || !then_arg(r, &then) || !live_arg(r, &s.flags))
 		return;
 	if (d.domid == pv_domid())
 		return reply_error(r, 403, "forbidden", NULL, "the control domain cannot save itself");
@@ -97,8 +113,11 @@ void api_domain_save(struct request *r)
 		return save_refused(r, err, s.hdr.message);
 	st.domid = d.domid;
 	st.arg = then;
-	snprintf(extra, sizeof(extra), "Paravane-Save-Bytes: %lu\r\nParavane-Save-Pages: %lu\r\n",
-		 (unsigned long)s.bytes, (unsigned long)s.pages);
+	if (s.flags)              /* a live stream's length is not known */
+		snprintf(extra, sizeof(extra), "Paravane-Save-Pages: %lu\r\n", (unsigned long)s.pages);
+	else
+		snprintf(extra, sizeof(extra), "Paravane-Save-Bytes: %lu\r\nParavane-Save-Pages: %lu\r\n",
+			 (unsigned long)s.bytes, (unsigned long)s.pages);
 	if (!reply_stream(r, "application/octet-stream", extra, &st))
 		save_end(d.domid, PV_DOMCTL_SAVE_RESUME);
 }

@@ -51,6 +51,7 @@ struct stream {
 	void (*gone)(struct request *r, struct stream *s);
 	uint32_t domid;
 	uint32_t arg;                 /* the route's own */
+	void *ctx;                    /* the route's own */
 	uint64_t offset;
 	uint64_t last_ms;             /* last data (or keepalive) sent */
 	bool sse;

@@ -18,6 +18,7 @@
 #include <paravane.h>
 #include <pv_net.h>
 #include "conn.h"
+#include "migrate.h"
 #include "hv.h"
 
 #define LOOP_MS 100      /* how often streams look for new bytes */
@@ -83,11 +84,13 @@ static void serve(int lfd)
 		FD_ZERO(&wr);
 		FD_SET(lfd, &rd);
 		maxfd = conn_fill_sets(&rd, &wr, lfd);
+		maxfd = migrate_fill_sets(&rd, &wr, maxfd);
 		if (select(maxfd + 1, &rd, &wr, NULL, &tv) <= 0)
 			continue;
 		if (FD_ISSET(lfd, &rd))
 			conn_accept(lfd);
 		conn_service(&rd, &wr);
+		migrate_service(&rd, &wr);
 	}
 }
 

@@ -17,6 +17,7 @@ static const struct route routes[] = {
 	{ "GET", "/v1/domains/*/console", api_console, BODY_JSON, NULL },
 	{ "GET", "/v1/domains/*/save", api_domain_save, BODY_JSON, NULL },
 	{ "POST", "/v1/restore", api_restore, BODY_STREAM, &restore_sink },
+	{ "POST", "/v1/domains/*/migrate", api_domain_migrate, BODY_JSON, NULL },
 	{ "POST", "/v1/domains/*/snapshot", api_domain_snapshot, BODY_JSON, NULL },
 	{ "GET", "/v1/snapshots", api_snapshot_list, BODY_JSON, NULL },
 	{ "GET", "/v1/snapshots/*", api_snapshot_get, BODY_JSON, NULL },

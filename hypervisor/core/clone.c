@@ -65,27 +65,9 @@ static bool own_page(const struct domain *d, uint64_t i)
 	return (va >= d->rings_gva && va < d->heap_gva) || i >= d->mem.pages - 2;
 }
 
-/* The leaf table last walked to: one walk per 2 MiB, not per page. */
-struct leaf_cache {
-	uint64_t region;          /* its first gva, or 1: none yet */
-	uint64_t *table;          /* its entry 0 */
-};
-
-/* Page i's leaf entry (the build made every table of the domain). */
-static uint64_t *leaf(struct domain *d, uint64_t i, struct leaf_cache *c)
-{
-	uint64_t va = d->mem.base + i * PAGE_SIZE, region = va & ~(LARGE_PAGE - 1);
-
-	if (c->region != region) {
-		c->table = pt_leaf(d->pml4, region, true);
-		c->region = region;
-	}
-	return c->table + (va - region) / PAGE_SIZE;
-}
-
 /* Page i of the snapshot (frame sf) into the clone; the number of pages
  * it shares (1) or copied (0), or -1. */
-static int page(struct domain *d, uint64_t i, uint64_t sf, struct leaf_cache *c)
+static int page(struct domain *d, uint64_t i, uint64_t sf, struct pte_cursor *c)
 {
 	uint64_t f = d->mem.frame[i];
 	void *to = phys_to_virt(f & ~GF_FLAGS);
@@ -94,7 +76,7 @@ static int page(struct domain *d, uint64_t i, uint64_t sf, struct leaf_cache *c)
 		return 0;                 /* start_info: the clone's own */
 	if ((f & GF_SHARED) || (!(f & ~GF_FLAGS) && !(f & GF_LAZY)))
 		return -1;                /* another layout: cannot happen with the same image */
-	if (!own_page(d, i) && domain_map_cow(d, i, sf & ~GF_FLAGS, sf, leaf(d, i, c)))
+	if (!own_page(d, i) && domain_map_cow(d, i, sf & ~GF_FLAGS, sf, domain_pte(d, i, c)))
 		return 1;
 	if (!(f & ~GF_FLAGS))
 		return -1;                /* a lazy ring page: cannot happen */
@@ -104,7 +86,7 @@ static int page(struct domain *d, uint64_t i, uint64_t sf, struct leaf_cache *c)
 
 static int64_t pages(struct domain *d, const struct snapshot *s, uint64_t *shared)
 {
-	struct leaf_cache c = { 1, NULL };
+	struct pte_cursor c = { 1, NULL };
 
 	*shared = 0;
 	if (d->mem.pages != s->mem_pages)

@@ -176,6 +176,18 @@ void domain_net_quiesce(struct domain *d, bool on)
 	spin_unlock(&net_lock, f);
 }
 
+void domain_net_announce(struct domain *d)
+{
+	uint64_t f;
+
+	if (!IS_ENABLED(CONFIG_NET))
+		return;
+	f = spin_lock(&net_lock);
+	for (uint32_t i = 0; i < d->net_count; i++)
+		netback_announce(&d->net[i]);
+	spin_unlock(&net_lock, f);
+}
+
 static void detach_devices(struct domain *d)
 {
 	uint64_t f;
@@ -287,6 +299,7 @@ static void unlink_domain(struct domain *d)
 		*pp = d->all_next;
 	if (last_linked == d)
 		last_linked = prev;
+	d->unlinked = true;
 	spin_unlock(&domains_lock, f);
 }
 
@@ -467,6 +480,10 @@ void domain_unhold(struct domain *d, enum unhold how)
 
 	d->held = false;
 	d->save = NULL;
+	if (d->unlinked) {          /* a live save's domain, ending by itself: nothing to resume */
+		spin_unlock(&domains_lock, f);
+		return;
+	}
 	if (how != UNHOLD_DESTROY)
 		domain_net_quiesce(d, false);   /* net_lock (20) inside domains (10) */
 	if (how == UNHOLD_START) {
@@ -475,6 +492,16 @@ void domain_unhold(struct domain *d, enum unhold how)
 		d->destroy_requested = true;
 		sched_kill(d);
 	}
+	spin_unlock(&domains_lock, f);
+}
+
+void domain_unhold_round(struct domain *d, bool start)
+{
+	uint64_t f = spin_lock(&domains_lock);
+
+	d->held = false;
+	if (start && !d->unlinked)
+		sched_unpause(d);
 	spin_unlock(&domains_lock, f);
 }
 
@@ -488,6 +515,7 @@ static void domain_destroy(struct domain *d)
 		write_cr3(kspace_pml4());   /* never free the tables we run on */
 	console_keep(d);        /* first: a reader by id finds it live or kept, never neither */
 	unlink_domain(d);
+	save_domain_gone(d);      /* a live save's: ended before the memory goes */
 	log_event("domain-destroyed id=%u name=%s", d->id, d->name);
 	if (d->privileged) {      /* what it left half done goes on or goes */
 		save_owner_gone(d->id);

@@ -170,6 +170,17 @@ bool domain_map_cow(struct domain *d, uint64_t i, uint64_t pa, uint64_t gf, uint
 	return true;
 }
 
+uint64_t *domain_pte(struct domain *d, uint64_t i, struct pte_cursor *c)
+{
+	uint64_t va = d->mem.base + i * PAGE_SIZE, region = va & ~(LARGE_PAGE - 1);
+
+	if (c->region != region) {
+		c->table = pt_leaf(d->pml4, region, true);
+		c->region = region;
+	}
+	return c->table + (va - region) / PAGE_SIZE;
+}
+
 /* d's mem_lock held. */
 static int populate_locked(struct domain *d, struct guest_mem *mem, uint64_t i)
 {

@@ -242,7 +242,7 @@ static bool kill_if(struct domain *d, void *ctx)
 	struct find *q = ctx;
 
 	q->found = d->id == q->id;
-	q->ok = !d->held;
+	q->ok = !d->held && !d->save;
 	if (q->found && q->ok && !d->kill_requested) {
 		d->destroy_requested = true;      /* read by its CPU once the kill is seen */
 		sched_kill(d);
@@ -259,7 +259,7 @@ static bool pause_if(struct domain *d, void *ctx)
 	q->found = d->id == q->id;
 	if (!q->found)
 		return false;
-	q->held = d->held;
+	q->held = d->held || d->save;
 	if (q->held)
 		q->ok = false;
 	else if (q->pause)

@@ -253,6 +253,7 @@ int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q)
 	log_event("domain-restored id=%u name=%s bytes=%lu clock_offset_ms=%lu work_us=%lu", d->id, d->name,
 		  x->fed, d->clock_offset_ns / 1000000, tsc_to_ns(x->work_tsc) / 1000);
 	close_ctx(x);
+	domain_net_announce(d);   /* while held: it cannot go meanwhile */
 	domain_unhold(d, UNHOLD_START);
 	return 0;
 }

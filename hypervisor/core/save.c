@@ -26,9 +26,11 @@
 #define BLOCK_IDLE_WAIT_NS 10000000000ull   /* a disk's queue under TCG */
 
 /* The stage holds one record: the largest is a PAGES record (its pages,
- * indices and headers), and the first also has the stream's header. */
+ * indices and headers), and the first also has the stream's header.  A
+ * live save copies a running domain's pages into the bounce first. */
 #define STAGE_BYTES (SAVE_STAGE_PAGES * (PAGE_SIZE + 8) + 256)
-#define CURSOR_PAGES (PAGE_ALIGN_UP(sizeof(struct save_cursor) + STAGE_BYTES) / PAGE_SIZE)
+#define CURSOR_BYTES (PAGE_ALIGN_UP(sizeof(struct save_cursor)) + SAVE_STAGE_PAGES * PAGE_SIZE + STAGE_BYTES)
+#define CURSOR_PAGES (PAGE_ALIGN_UP(CURSOR_BYTES) / PAGE_SIZE)
 
 static int64_t fail(struct pv_domctl_hdr *h, int64_t err, const char *msg)
 {
@@ -40,6 +42,7 @@ static int64_t fail(struct pv_domctl_hdr *h, int64_t err, const char *msg)
 
 struct hold_req {
 	uint32_t id;
+	const struct save_cursor *mine;   /* a live save's own rounds: d->save is this */
 	struct domain *d;         /* once held */
 	bool was_paused;
 	int64_t err;
@@ -60,8 +63,8 @@ static bool pause_for_save(struct domain *d, void *ctx)
 
 	if (d->id != q->id)
 		return refuse_req(q, -ENOENT, "no such domain");
-	if (d->held)
-		return refuse_req(q, -EBUSY, "the domain is already being saved or restored");
+	if (d->held || d->save != q->mine)
+		return refuse_req(q, -EBUSY, "the domain is already being saved, restored or migrated");
 	if (d->privileged)
 		return refuse_req(q, -EINVAL, "a privileged domain cannot be saved");
 	q->was_paused = d->paused;
@@ -77,8 +80,8 @@ static bool hold_if_off_cpu(struct domain *d, void *ctx)
 
 	if (d->id != q->id || d->kill_requested)
 		return refuse_req(q, -ENOENT, "the domain ended while it was being stopped");
-	if (d->held)
-		return refuse_req(q, -EBUSY, "the domain is already being saved or restored");
+	if (d->held || d->save != q->mine)
+		return refuse_req(q, -EBUSY, "the domain is already being saved, restored or migrated");
 	if (!sched_off_cpu(d))
 		return refuse_req(q, -EAGAIN, "the domain did not leave its CPU in time");
 	d->held = true;
@@ -94,6 +97,7 @@ static void wait_off_cpu(struct hold_req *q)
 
 	sti();
 	do {
+		refuse_req(q, -ENOENT, "the domain ended while it was being stopped");
 		domain_walk(q->id - 1, hold_if_off_cpu, q);
 		if (q->err != -EAGAIN)
 			break;
@@ -130,11 +134,11 @@ static bool blocks_idle(struct domain *d)
 	return idle;
 }
 
-static int64_t hold(uint32_t id, struct hold_req *q)
+static int64_t hold(uint32_t id, const struct save_cursor *mine, struct hold_req *q)
 {
 	struct unpause_req u = { id };
 
-	*q = (struct hold_req){ .id = id, .err = -ENOENT, .why = "no such domain" };
+	*q = (struct hold_req){ .id = id, .mine = mine, .err = -ENOENT, .why = "no such domain" };
 	if (!id || (domain_walk(id - 1, pause_for_save, q), q->err))
 		return q->err;
 	wait_off_cpu(q);
@@ -148,7 +152,7 @@ int64_t save_hold(uint32_t id, struct save_hold *out)
 	struct hold_req h;
 
 	*out = (struct save_hold){ 0 };
-	if (hold(id, &h)) {
+	if (hold(id, NULL, &h)) {
 		out->err = h.err;
 		out->why = h.why;
 		return h.err;
@@ -164,46 +168,84 @@ int64_t save_hold(uint32_t id, struct save_hold *out)
 	return out->err;
 }
 
+int64_t save_hold_live(struct save_cursor *s)
+{
+	struct hold_req h;
+
+	if (!hold(s->d->id, s, &h))
+		return 0;
+	s->why = h.why;
+	return h.err;
+}
+
+int64_t save_hold_final(struct save_cursor *s)
+{
+	domain_net_quiesce(s->d, true);
+	if (blocks_idle(s->d))
+		return 0;
+	domain_net_quiesce(s->d, false);
+	domain_unhold_round(s->d, !s->was_paused);
+	s->why = "its block I/O in flight did not complete in time";
+	return -EAGAIN;
+}
+
 /* ---- the cursor ---------------------------------------------------------------- */
 
-static struct save_cursor *cursor_new(struct domain *d, uint32_t owner, bool was_paused)
+static uint64_t map_frames(uint64_t pages)
 {
-	uint64_t pa = frame_alloc_contig_raw(CURSOR_PAGES);
+	return PAGE_ALIGN_UP((pages + 63) / 64 * sizeof(uint64_t)) / PAGE_SIZE;
+}
+
+/* A live save's cursor also has a bit per page of the domain's. */
+static struct save_cursor *cursor_new(uint32_t owner, uint64_t live_pages)
+{
+	uint64_t pa = frame_alloc_contig_raw(CURSOR_PAGES), map = 0;
 	struct save_cursor *s;
 
+	if (live_pages && pa && !(map = frame_alloc_contig_raw(map_frames(live_pages)))) {
+		frame_free_contig(pa, CURSOR_PAGES);
+		return NULL;
+	}
 	if (!pa)
 		return NULL;
 	s = memset(phys_to_virt(pa), 0, sizeof(*s));
-	s->d = d;
 	s->owner = owner;
-	s->was_paused = was_paused;
-	s->stage = (uint8_t *)(s + 1);
+	s->bounce = (uint8_t *)s + PAGE_ALIGN_UP(sizeof(*s));
+	s->stage = s->bounce + SAVE_STAGE_PAGES * PAGE_SIZE;
 	s->stage_cap = STAGE_BYTES;
+	s->live = live_pages != 0;
+	s->round_map = map ? memset(phys_to_virt(map), 0, map_frames(live_pages) * PAGE_SIZE) : NULL;
+	s->round_map_pages = map ? map_frames(live_pages) : 0;
 	return s;
 }
 
 static void cursor_free(struct save_cursor *s)
 {
+	if (s->round_map)
+		frame_free_contig(virt_to_phys(s->round_map), s->round_map_pages);
 	frame_free_contig(virt_to_phys(s), CURSOR_PAGES);
 }
 
-int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
+static void unclaim(struct save_cursor *s)
+{
+	__atomic_store_n(&s->busy, false, __ATOMIC_RELEASE);
+}
+
+static int64_t save_begin_held(struct domain *caller, struct pv_domctl_save *q)
 {
 	struct save_hold h;
 	struct save_cursor *s;
 	uint64_t t0 = rdtsc();
 
-	if (q->hdr.domid == caller->id)
-		return fail(&q->hdr, -EINVAL, "a domain cannot save itself");
-	if (q->flags || q->reserved)
-		return fail(&q->hdr, -EINVAL, "flags and reserved must be 0");
 	if (save_hold(q->hdr.domid, &h))
 		return fail(&q->hdr, h.err, h.why);
-	s = cursor_new(h.d, caller->id, h.was_paused);
+	s = cursor_new(caller->id, 0);
 	if (!s) {
 		domain_unhold(h.d, h.was_paused ? UNHOLD_PAUSED : UNHOLD_START);
 		return fail(&q->hdr, -ENOMEM, "out of hypervisor memory");
 	}
+	s->d = h.d;
+	s->was_paused = h.was_paused;
 	domain_net_quiesce(h.d, true);
 	save_records_begin(s);
 	s->work_tsc = rdtsc() - t0;
@@ -213,6 +255,117 @@ int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
 	q->bytes = s->size;
 	log_event("domain-save-begin id=%u name=%s pages=%lu bytes=%lu", h.d->id, h.d->name, s->pages, s->size);
 	return 0;
+}
+
+/* ---- a live save's beginning ---------------------------------------------------- */
+
+struct live_req { uint32_t id; struct save_cursor *s; uint64_t pages; int64_t err; const char *why; };
+
+static bool live_refuse(struct live_req *q, int64_t err, const char *why)
+{
+	q->err = err;
+	q->why = why;
+	return false;
+}
+
+/* Under the domain table's lock: its size, if it may be saved. */
+static bool live_check(struct domain *d, void *ctx)
+{
+	struct live_req *q = ctx;
+
+	if (d->id != q->id || d->kill_requested)
+		return live_refuse(q, -ENOENT, "no such domain");
+	if (d->held || d->save)
+		return live_refuse(q, -EBUSY, "the domain is already being saved, restored or migrated");
+	if (d->privileged)
+		return live_refuse(q, -EINVAL, "a privileged domain cannot be saved");
+	q->pages = d->mem.pages;
+	if (q->s) {               /* claimed by this call until BEGIN returns */
+		q->s->d = d;
+		q->s->was_paused = d->paused;
+		d->save = q->s;
+	}
+	return live_refuse(q, 0, NULL);
+}
+
+static int64_t live_attach(uint32_t id, struct live_req *q)
+{
+	*q = (struct live_req){ .id = id, .err = -ENOENT, .why = "no such domain" };
+	if (id)
+		domain_walk(id - 1, live_check, q);
+	if (q->err)
+		return q->err;
+	q->s = cursor_new(0, q->pages);
+	if (!q->s)
+		return live_refuse(q, -ENOMEM, "out of hypervisor memory"), -ENOMEM;
+	q->s->busy = true;
+	domain_walk(id - 1, live_check, q);
+	if (q->err)
+		cursor_free(q->s);
+	return q->err;
+}
+
+static void finish(struct save_cursor *s, enum unhold how, const char *then);
+
+/* The domain runs on while its pages go out (core/save_live.c). */
+static int64_t save_begin_live(struct domain *caller, struct pv_domctl_save *q)
+{
+	struct live_req l;
+	struct save_cursor *s;
+	uint64_t t0 = rdtsc();
+
+	if (live_attach(q->hdr.domid, &l))
+		return fail(&q->hdr, l.err, l.why);
+	s = l.s;
+	s->owner = caller->id;
+	if (save_live_first_round(s)) {
+		fail(&q->hdr, -EAGAIN, s->why);
+		finish(s, s->was_paused ? UNHOLD_PAUSED : UNHOLD_START, "resume");
+		return -EAGAIN;
+	}
+	save_records_begin(s);
+	s->work_tsc = rdtsc() - t0;
+	q->pages = s->pages;
+	q->bytes = 0;
+	log_event("domain-save-begin id=%u name=%s pages=%lu live=yes", s->d->id, s->d->name, s->pages);
+	unclaim(s);
+	return 0;
+}
+
+int64_t domctl_save_begin(struct domain *caller, struct pv_domctl_save *q)
+{
+	if (q->hdr.domid == caller->id)
+		return fail(&q->hdr, -EINVAL, "a domain cannot save itself");
+	if ((q->flags & ~PV_DOMCTL_SAVE_LIVE) || q->round)
+		return fail(&q->hdr, -EINVAL, "flags: 0 or SAVE_LIVE; round must be 0");
+	return q->flags ? save_begin_live(caller, q) : save_begin_held(caller, q);
+}
+
+/* A live save whose domain ended by itself (its CPU, once it is out of
+ * the table): the save ends here, once no call uses it, and the calls
+ * after find no save. */
+void save_domain_gone(struct domain *d)
+{
+	struct save_cursor *s;
+	bool mine = false;
+
+	for (;;) {
+		uint64_t f = spin_lock(&domains_lock);
+
+		s = d->save;
+		mine = s && !__atomic_exchange_n(&s->busy, true, __ATOMIC_ACQUIRE);
+		if (mine)
+			d->save = NULL;
+		spin_unlock(&domains_lock, f);
+		if (!s || mine)
+			break;
+		pause();
+	}
+	if (!s)
+		return;
+	log_event("domain-save-end id=%u name=%s bytes=%lu complete=no then=domain-ended", d->id, d->name,
+		  s->offset);
+	cursor_free(s);
 }
 
 /* ---- finding a save in progress ---------------------------------------------- */
@@ -246,11 +399,6 @@ static struct save_cursor *claim(struct pv_domctl_hdr *h, uint32_t caller, bool 
 	return q.s;
 }
 
-static void unclaim(struct save_cursor *s)
-{
-	__atomic_store_n(&s->busy, false, __ATOMIC_RELEASE);
-}
-
 /* ---- reading ------------------------------------------------------------------- */
 
 static uint64_t hand_out(struct domain *caller, struct save_cursor *s, uint64_t gva, uint64_t room)
@@ -280,7 +428,7 @@ int64_t domctl_save_read(struct domain *caller, struct pv_domctl_save *q)
 		unclaim(s);
 		return -EINVAL;
 	}
-	while (q->count < q->len && !s->w.error) {
+	while (q->count < q->len && !s->w.error && !s->why) {
 		if (s->stage_off == s->stage_len) {
 			if (s->done)
 				break;
@@ -289,10 +437,15 @@ int64_t domctl_save_read(struct domain *caller, struct pv_domctl_save *q)
 		}
 		q->count += (uint32_t)hand_out(caller, s, q->buf_gva + q->count, q->len - q->count);
 	}
-	q->flags = s->done && s->stage_off == s->stage_len ? PV_DOMCTL_SAVE_DONE : 0;
+	q->flags = (s->done && s->stage_off == s->stage_len ? PV_DOMCTL_SAVE_DONE : 0) |
+		   (s->final ? PV_DOMCTL_SAVE_HELD : 0);
 	q->bytes = s->offset;
+	q->round = s->round;
+	q->pages = s->sent_pages;
 	s->work_tsc += rdtsc() - t0;
 	unclaim(s);
+	if (s->why)               /* a live save's round failed: it stays so until END */
+		return fail(&q->hdr, -EIO, s->why);
 	return s->w.error ? fail(&q->hdr, -EIO, "the stream could not be made") : 0;
 }
 
@@ -308,12 +461,13 @@ static const char *then_name(uint32_t then)
 static void finish(struct save_cursor *s, enum unhold how, const char *then)
 {
 	struct domain *d = s->d;
+	uint64_t stopped_us = s->final ? tsc_to_ns(rdtsc() - s->stop_tsc) / 1000 : 0;
 
-	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu", d->id, d->name,
-		  s->offset, s->done && s->stage_off == s->stage_len ? "yes" : "no", then,
-		  tsc_to_ns(s->work_tsc) / 1000);
-	domain_net_quiesce(d, false);
-	domain_unhold(d, how);    /* d->save goes with the hold; d may be gone after */
+	log_event("domain-save-end id=%u name=%s bytes=%lu complete=%s then=%s work_us=%lu live=%s rounds=%u "
+		  "pages_sent=%lu stopped_us=%lu", d->id, d->name, s->offset,
+		  s->done && s->stage_off == s->stage_len ? "yes" : "no", then, tsc_to_ns(s->work_tsc) / 1000,
+		  s->live ? "yes" : "no", s->round, s->sent_pages, stopped_us);
+	domain_unhold(d, how);    /* d->save goes with the hold (its nets deliver again); d may be gone after */
 	cursor_free(s);           /* only now: a claim may have looked at d->save until then */
 }
 

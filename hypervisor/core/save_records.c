@@ -1,7 +1,12 @@
 /* The records of a held domain's save stream (public/save.h), one at a
  * time into the cursor's stage: DOMAIN, CPU, FPU, CLOCK, PAGES..., a
- * DEVICE per net device, CONSOLE, END.  The domain neither runs nor has
- * its backends write (core/save.c), so what is read here stands still. */
+ * DEVICE per device, CONSOLE, END.  The domain neither runs nor has its
+ * backends write (core/save.c), so what is read here stands still.
+ *
+ * A live save (core/save_live.c) has PAGES records of its rounds after
+ * DOMAIN, while the domain runs: their pages are copied aside first, so
+ * each checksum is of the bytes that go.  Its last PAGES records, after
+ * CLOCK, are the pages written in the last round, the domain held. */
 #include <manifest.h>
 #include <hv/domain.h>
 #include <hv/domctl.h>
@@ -16,22 +21,14 @@
 #include <hv/save.h>
 #include <hv/time.h>
 
-enum step { S_DOMAIN, S_CPU, S_FPU, S_CLOCK, S_PAGES, S_DEVICES, S_CONSOLE, S_END };
-
-/* Pages the stream carries: backed and the domain's own (the image's
- * shared pages are found again by its hash, untouched demand-zero pages
- * are zero wherever they are restored). */
-static bool saved_page(uint64_t f)
-{
-	return (f & ~GF_FLAGS) && !(f & GF_SHARED);
-}
+enum step { S_DOMAIN, S_ROUNDS, S_CPU, S_FPU, S_CLOCK, S_PAGES, S_DEVICES, S_CONSOLE, S_END };
 
 static uint64_t count_pages(const struct domain *d)
 {
 	uint64_t n = 0;
 
 	for (uint64_t i = 0; i < d->mem.pages; i++)
-		n += saved_page(d->mem.frame[i]);
+		n += save_owns_page(d->mem.frame[i]);
 	return n;
 }
 
@@ -86,11 +83,14 @@ static int stage_sink(void *ctx, const void *buf, size_t len)
 	return 0;
 }
 
+/* A live save's size is not known: its rounds decide. */
 void save_records_begin(struct save_cursor *s)
 {
-	s->pages = count_pages(s->d);
-	s->size = stream_size(s->d, s->pages);
-	save_write_begin(&s->w, stage_sink, s, 0, wall_now_ns());
+	if (!s->live) {
+		s->pages = count_pages(s->d);
+		s->size = stream_size(s->d, s->pages);
+	}
+	save_write_begin(&s->w, stage_sink, s, s->live ? PV_SAVE_LIVE : 0, wall_now_ns());
 }
 
 static void domain_record(struct save_cursor *s)
@@ -145,7 +145,23 @@ static void clock_record(struct save_cursor *s)
 	one_part(s, PV_SAVE_CLOCK, &r, sizeof(r));
 }
 
-/* The next SAVE_STAGE_PAGES saved pages from s->next_page; false when
+static bool page_wanted(const struct save_cursor *s, uint64_t i, uint64_t f)
+{
+	return save_owns_page(f) && (!s->live || (s->round_map[i / 64] >> (i % 64) & 1));
+}
+
+/* A running domain's page is copied aside (it may change meanwhile: then
+ * it is dirty again and goes in the next round). */
+static struct save_part page_part(struct save_cursor *s, uint64_t f, uint32_t k)
+{
+	void *p = phys_to_virt(f & ~GF_FLAGS);
+
+	if (s->live && !s->final)
+		p = memcpy(s->bounce + (uint64_t)k * PAGE_SIZE, p, PAGE_SIZE);
+	return (struct save_part){ p, PAGE_SIZE };
+}
+
+/* The next SAVE_STAGE_PAGES pages to send from s->next_page; false when
  * there are none left. */
 static bool pages_record(struct save_cursor *s)
 {
@@ -155,12 +171,12 @@ static bool pages_record(struct save_cursor *s)
 	struct save_part parts[2 + SAVE_STAGE_PAGES];
 
 	for (; s->next_page < d->mem.pages && h.count < SAVE_STAGE_PAGES; s->next_page++) {
-		uint64_t f = d->mem.frame[s->next_page];
+		uint64_t f = __atomic_load_n(&d->mem.frame[s->next_page], __ATOMIC_ACQUIRE);
 
-		if (!saved_page(f))
+		if (!page_wanted(s, s->next_page, f))
 			continue;
 		idx[h.count] = s->next_page;
-		parts[2 + h.count] = (struct save_part){ phys_to_virt(f & ~GF_FLAGS), PAGE_SIZE };
+		parts[2 + h.count] = page_part(s, f, h.count);
 		h.count++;
 	}
 	if (!h.count)
@@ -168,7 +184,22 @@ static bool pages_record(struct save_cursor *s)
 	parts[0] = (struct save_part){ &h, sizeof(h) };
 	parts[1] = (struct save_part){ idx, h.count * sizeof(uint64_t) };
 	save_write_record(&s->w, PV_SAVE_PAGES, 0, parts, 2 + h.count);
+	s->sent_pages += h.count;
 	return true;
+}
+
+/* A live save's rounds: a PAGES record of this round, or of the next; false
+ * once the domain is held for the rest.  A failed round stays here with
+ * s->why set (SAVE_READ stops on it). */
+static bool round_pages(struct save_cursor *s)
+{
+	int r = 1;
+
+	if (!s->live)
+		return false;
+	while (r > 0 && !pages_record(s))
+		r = save_live_round(s);
+	return r != 0;
 }
 
 /* Net devices, then block devices: one record each. */
@@ -206,6 +237,7 @@ void save_records_next(struct save_cursor *s)
 {
 	switch (s->step) {
 	case S_DOMAIN: domain_record(s); break;
+	case S_ROUNDS: if (round_pages(s)) return; break;
 	case S_CPU: cpu_record(s); break;
 	case S_FPU: fpu_record(s); break;
 	case S_CLOCK: clock_record(s); break;

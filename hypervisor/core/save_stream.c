@@ -134,11 +134,12 @@ static int check_header(struct save_reader *r)
 	if (h->version > PV_SAVE_VERSION)
 		return save_reader_fail(r, "stream version %u is newer than this hypervisor's %u",
 					h->version, PV_SAVE_VERSION);
-	if (h->version == 0 || h->size != sizeof(*h) || h->reserved)
+	if (h->version == 0 || h->size != sizeof(*h) || h->reserved || (h->flags & ~PV_SAVE_LIVE))
 		return save_reader_fail(r, "stream header is malformed");
 	if (h->abi_version != PV_ABI_VERSION)
 		return save_reader_fail(r, "saved under guest ABI %u, this hypervisor has %u",
 					h->abi_version, PV_ABI_VERSION);
+	r->live = h->flags & PV_SAVE_LIVE;
 	return 0;
 }
 
@@ -166,8 +167,16 @@ static int repeats(uint16_t type)
 	return type == PV_SAVE_PAGES || type == PV_SAVE_DEVICE;
 }
 
+/* A live stream's round: PAGES between DOMAIN and CPU (the domain still
+ * ran), which leaves the order where it was. */
+static int round_pages(const struct save_reader *r, const struct pv_save_record *rec)
+{
+	return r->live && rec->type == PV_SAVE_PAGES && r->last_type == PV_SAVE_DOMAIN;
+}
+
 /* Order: DOMAIN first; then types in enum order, PAGES and DEVICE may
- * repeat; skippable unknown types anywhere after DOMAIN. */
+ * repeat; skippable unknown types anywhere after DOMAIN; a live stream's
+ * rounds of PAGES right after DOMAIN too. */
 static int check_order(struct save_reader *r, const struct pv_save_record *rec)
 {
 	if (!known(rec->type))
@@ -176,6 +185,8 @@ static int check_order(struct save_reader *r, const struct pv_save_record *rec)
 	if (!r->last_type && rec->type != PV_SAVE_DOMAIN)
 		return save_reader_fail(r, "the first record is %s, not DOMAIN",
 					save_type_name(rec->type));
+	if (round_pages(r, rec))
+		return 0;
 	if (rec->type < r->last_type || (rec->type == r->last_type && !repeats(rec->type)))
 		return save_reader_fail(r, "record %s out of order (after %s)",
 					save_type_name(rec->type), save_type_name(r->last_type));
@@ -288,7 +299,7 @@ static int check_end(struct save_reader *r, const struct pv_save_record *rec, co
 					"bytes or checksum): spliced or damaged");
 	if (!r->seen_cpu)
 		return save_reader_fail(r, "no CPU record");
-	if (r->pages_seen != r->saved_pages)
+	if (r->live ? r->pages_seen < r->saved_pages : r->pages_seen != r->saved_pages)
 		return save_reader_fail(r, "%llu pages in PAGES records, DOMAIN says %llu",
 					(unsigned long long)r->pages_seen,
 					(unsigned long long)r->saved_pages);
@@ -324,7 +335,7 @@ static int record_done(struct save_reader *r)
 						save_type_name(rec->type));
 	if (check_payload(r, rec, r->buf))
 		return -PV_EINVAL;
-	if (known(rec->type))
+	if (known(rec->type) && !round_pages(r, rec))
 		r->last_type = rec->type;
 	if (known(rec->type) && r->on_record(r, rec, r->buf))
 		return save_reader_fail(r, "record %s refused", save_type_name(rec->type));

@@ -76,3 +76,38 @@ void netback_clone(struct netback *nb, const struct pv_save_device *in)
 		if (!guest_copy_from(&nb->d->mem, &d, RX_SLOT(nb, i), sizeof(d)))
 			guest_unshare(&nb->d->mem, d.addr, PV_NET_MAX_FRAME);
 }
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A gratuitous ARP request from the device's MAC for its address, padded
+ * to Ethernet's minimum: what a guest says when it comes up. */
+static void garp(const struct netback *nb, uint8_t f[60])
+{
+	static const uint8_t head[8] = { 0, 1, 8, 0, 6, 4, 0, 1 };   /* Ethernet/IPv4, request */
+
+	memset(f, 0, 60);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, nb->sw.mac, 6);
+	f[12] = 0x08;
+	f[13] = 0x06;
+	memcpy(f + 14, head, sizeof(head));
+	memcpy(f + 22, nb->sw.mac, 6);
+	put_be32(f + 28, nb->sw.guard.ipv4);
+	put_be32(f + 38, nb->sw.guard.ipv4);
+}
+
+void netback_announce(struct netback *nb)
+{
+	uint8_t f[60];
+
+	if (!nb->attached || !nb->sw.guard.ipv4)
+		return;                   /* no address known: its own traffic will teach */
+	garp(nb, f);
+	vswitch_input(&nb->sw, f, sizeof(f), net_now_ms());
+}

@@ -68,6 +68,13 @@ int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64
 	return 0;
 }
 
+/* Set after the copy: a live save that clears the mark between the two
+ * sends the page again in its next round, never misses the new bytes. */
+static void mark_dirty(const struct guest_mem *mem, uint64_t gva)
+{
+	__atomic_fetch_or(&mem->frame[(gva - mem->base) / PAGE_SIZE], GF_DIRTY, __ATOMIC_RELEASE);
+}
+
 int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len)
 {
 	const char *s = src;
@@ -79,6 +86,7 @@ int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, ui
 		uint64_t chunk = MIN(len, PAGE_SIZE - gva % PAGE_SIZE);
 
 		memcpy(page_ptr(mem, gva), s, chunk);
+		mark_dirty(mem, gva);
 		s += chunk;
 		gva += chunk;
 		len -= chunk;

@@ -111,14 +111,33 @@ def hostfwd(rule):
     return "%s:127.0.0.1:%s-%s:%s" % (proto, hport, guest, gport)
 
 
-def net_args(net):
+def net_args(net, lan=None):
     """QEMU arguments for a user-mode network and a modern-only
-    virtio-net-pci NIC; net is an iterable of host forwards (may be empty)."""
-    netdev = "user,id=n0,net=" + NET_SUBNET
-    for rule in net:
-        netdev += ",hostfwd=" + hostfwd(rule)
-    return ["-netdev", netdev,
-            "-device", "virtio-net-pci,netdev=n0,disable-legacy=on"]
+    virtio-net-pci NIC; net is an iterable of host forwards (may be empty),
+    or None: no user-mode network.
+
+    lan: (port, mac) puts the NIC, with its own mac, on an Ethernet
+    segment shared with other QEMU machines (two Paravane hosts, for
+    migration): a switch on the host (tests/system/lanswitch.py) listening
+    on 127.0.0.1:port for QEMU socket networks.  The user network, if any,
+    joins the switch as a port of its own (through a QEMU hub), so the
+    other machines reach the host through this one's forwards."""
+    nic = "virtio-net-pci,disable-legacy=on"
+    user = None
+    if net is not None:
+        user = "user,id=n0,net=" + NET_SUBNET
+        for rule in net:
+            user += ",hostfwd=" + hostfwd(rule)
+    if lan is None:
+        return ["-netdev", user, "-device", nic + ",netdev=n0"]
+    port, mac = lan
+    args = ["-netdev", "socket,id=lan0,connect=127.0.0.1:%d" % int(port),
+            "-device", "%s,netdev=lan0,mac=%s" % (nic, mac)]
+    if user:
+        args += ["-netdev", user, "-netdev", "socket,id=lan1,connect=127.0.0.1:%d" % int(port),
+                 "-netdev", "hubport,id=hp0,hubid=0,netdev=n0",
+                 "-netdev", "hubport,id=hp1,hubid=0,netdev=lan1"]
+    return args
 
 
 DRIVE_KINDS = ("virtio", "nvme")
@@ -161,7 +180,7 @@ GDB_PORT = 1234
 
 
 def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
-            serial="stdio", extra_args=(), net=None, drives=()):
+            serial="stdio", extra_args=(), net=None, drives=(), lan=None):
     """QEMU's command line.  gdb: False, True (port GDB_PORT) or a port; the
     stub listens on 127.0.0.1 only (QEMU's -s would take every interface).
     drives: extra disks, see drive_args()."""
@@ -180,8 +199,9 @@ def command(image, vars_file, memory="512M", smp=1, icount=None, gdb=False,
                 "-accel", "tcg,thread=single"]
     if gdb:
         cmd += ["-gdb", "tcp:127.0.0.1:%d" % _gdb_port(gdb), "-S"]
-    if net is not None:
-        cmd += net_args([] if net is True else [net] if isinstance(net, str) else net)
+    if net is not None or lan is not None:
+        rules = None if net is None else [] if net is True else [net] if isinstance(net, str) else net
+        cmd += net_args(rules, lan)
     return cmd + drive_args(drives) + list(extra_args)
 
 
@@ -570,11 +590,11 @@ class Background:
     running = set()
 
     def __init__(self, image, memory="512M", smp=1, net=None, icount=None, cmd=None,
-                 drives=()):
+                 drives=(), lan=None):
         self._tmp = tempfile.mkdtemp(prefix="pv-qemu-")
         if cmd is None:          # cmd: a whole other command line (baselines)
             cmd = command(image, _fresh_vars(self._tmp), memory, smp, icount, False,
-                          "stdio", (), net, drives)
+                          "stdio", (), net, drives, lan)
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self._chunks = []

@@ -34,7 +34,7 @@ image = control.elf
 memory = 160M
 privileged = yes
 cmdline = "control --token=%s %s"
-net = mac=02:00:00:00:00:01, ip=%s/24, gw=10.0.2.2
+net = mac=%s, ip=%s/24, gw=10.0.2.2
 on_crash = restart
 restart_limit = 5
 """
@@ -60,21 +60,26 @@ class ControlVM:
     """QEMU running the control domain (and more guests); stop() ends it."""
 
     def __init__(self, extra="", files=(), smp=1, memory="512M", args="", hv="log_level = info",
-                 timeout=120, forwards=(), drives=()):
+                 timeout=120, forwards=(), drives=(), control_ip=CONTROL_IP,
+                 control_mac="02:00:00:00:00:01", lan=None, api_port=None):
         """forwards: (guest IP, TCP port) pairs reachable from the host;
-        self.forwarded[i] is the loopback port of the i-th."""
-        self.port, *self.forwarded = free_ports(1 + len(forwards))
+        self.forwarded[i] is the loopback port of the i-th.
+        lan: the machine also joins a shared Ethernet segment (qemu.net_args);
+        api_port: it has no user network of its own: the host reaches its
+        control domain (control_ip) at this port, a forward of the machine
+        it shares the segment with (tests/system/hosts.py)."""
+        self.port, *self.forwarded = free_ports(1 + len(forwards)) if api_port is None else [api_port]
         self.url = "http://127.0.0.1:%d" % self.port
         self.token = TOKEN
+        self.ip = control_ip
         self._tmp = tempfile.TemporaryDirectory()
-        manifest = "[hypervisor]\n%s\n" % hv + CONTROL_SECTION % (TOKEN, args, CONTROL_IP) + extra
+        manifest = "[hypervisor]\n%s\n" % hv + CONTROL_SECTION % (TOKEN, args, control_mac, control_ip) + extra
         files = [guest("control"), guest("hello")] + list(files)
         img = pvrun.make_image(self._tmp.name, BUILD, manifest, files)
-        self.vm = qemu.Background(str(img), memory=memory, smp=smp,
-                                  net=["tcp:127.0.0.1:%d-%s:80" % (self.port, CONTROL_IP)] +
-                                  ["tcp:127.0.0.1:%d-%s:%d" % (hp, ip, gp)
-                                   for hp, (ip, gp) in zip(self.forwarded, forwards)],
-                                  drives=drives)
+        net = None if api_port is not None else (
+            ["tcp:127.0.0.1:%d-%s:80" % (self.port, control_ip)] +
+            ["tcp:127.0.0.1:%d-%s:%d" % (hp, ip, gp) for hp, (ip, gp) in zip(self.forwarded, forwards)])
+        self.vm = qemu.Background(str(img), memory=memory, smp=smp, net=net, drives=drives, lan=lan)
         if not self.vm.wait_for(r"control\| control: API serving", timeout):
             log = self.vm.log
             self.stop()

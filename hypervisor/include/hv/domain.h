@@ -100,7 +100,8 @@ struct domain {
 	bool held;                /* a save or restore has it: never destroyed or resumed by
 				   * anyone else (set and cleared under domains_lock, only
 				   * while it is off every CPU) */
-	struct save_cursor *save; /* the save in progress, or NULL */
+	struct save_cursor *save; /* the save in progress, or NULL (under domains_lock) */
+	bool unlinked;            /* out of the table: ending (under domains_lock) */
 	uint64_t clock_offset_ns; /* its monotonic clock minus the hypervisor's (a restore) */
 	struct snapshot *snap;    /* a clone's: the snapshot whose frames it maps (a reference) */
 
@@ -151,9 +152,23 @@ struct domain *domain_create_held(const struct manifest_guest *g, struct image *
  * left paused, or destroyed by its CPU. */
 enum unhold { UNHOLD_START, UNHOLD_PAUSED, UNHOLD_DESTROY };
 void domain_unhold(struct domain *d, enum unhold how);
+/* A live save's round is over (core/save_live.c): d, held while its
+ * dirty bits were read, runs again (unless it was paused before) and
+ * keeps its save. */
+void domain_unhold_round(struct domain *d, bool start);
+
+/* Page i's leaf page-table entry (the build made every table), walking
+ * once per 2 MiB: a cursor starts as { .region = 1 }. */
+struct pte_cursor {
+	uint64_t region;          /* the first gva its table maps, or 1: none yet */
+	uint64_t *table;          /* its entry 0 */
+};
+uint64_t *domain_pte(struct domain *d, uint64_t i, struct pte_cursor *c);
 /* Its net backends deliver nothing to it (on: a held domain's pages and
  * ring positions stand still) or deliver again. */
 void domain_net_quiesce(struct domain *d, bool on);
+/* Its addresses announced on the switch (netback_announce). */
+void domain_net_announce(struct domain *d);
 /* End a domain (from its own trap or hypercall, or from outside). */
 void domain_end(struct domain *d, enum domain_end how, int code, const char *reason);
 void domain_raise_event(struct domain *d, uint32_t port);

@@ -47,6 +47,9 @@ int64_t domctl_restore_end(struct domain *caller, struct pv_domctl_restore *q);
 /* A privileged domain ended: the saves it began end with their domains
  * resumed, the restores it opened are dropped (core/save.c, restore.c). */
 void save_owner_gone(uint32_t owner);
+/* A domain with a live save ended by itself (core/domain.c, once it is
+ * unlinked): its save ends with it, before its memory goes. */
+void save_domain_gone(struct domain *d);
 void restore_owner_gone(uint32_t owner);
 /* SNAPSHOT* (core/snapshot.c) and CLONE (core/clone.c). */
 struct pv_domctl_snapshot;

@@ -17,6 +17,8 @@
 #define GF_SHARED  (1UL << 3)   /* the image's own page, read-only, not ours to free */
 #define GF_COW     (1UL << 4)   /* a snapshot's page, mapped read-only: copied on the first
 				 * write (a clone's; the snapshot owns the frame) */
+#define GF_DIRTY   (1UL << 5)   /* the hypervisor wrote it for the guest (guest_copy_to): a
+				 * live save's dirty log beside the PTEs' own dirty bits */
 #define GF_FLAGS   0xfffUL
 
 struct guest_mem {
@@ -39,6 +41,7 @@ int guest_copy_from(const struct guest_mem *mem, void *dst, uint64_t gva, uint64
 /* The copy-on-write pages in [gva, gva + len) copied now (lazy ones are
  * left as they are); 0, -EFAULT outside mem, or populate's error. */
 int guest_unshare(const struct guest_mem *mem, uint64_t gva, uint64_t len);
+/* Marks every page it wrote GF_DIRTY, after the bytes are in. */
 int guest_copy_to(const struct guest_mem *mem, uint64_t gva, const void *src, uint64_t len);
 
 #endif

@@ -41,6 +41,10 @@ struct pv_save_device;
 void netback_quiesce(struct netback *nb, bool on);
 void netback_save(const struct netback *nb, struct pv_save_device *out);
 int netback_restore(struct netback *nb, const struct pv_save_device *in, char *err, size_t n);
+/* The switch tells the segment (the uplink too) where the device's
+ * address now is, by a gratuitous ARP from its port: a restored or
+ * migrated domain, before it runs. */
+void netback_announce(struct netback *nb);
 /* A clone's backend: the snapshot's ring positions, and the next RX
  * buffers the guest had posted made the clone's own now (while it runs
  * nowhere), so the first frames can be written while it runs

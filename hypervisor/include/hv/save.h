@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <public/domctl.h>
+#include <hv/guest_mem.h>
 #include <hv/save_stream.h>
 
 struct domain;
@@ -30,6 +31,14 @@ int64_t save_hold(uint32_t id, struct save_hold *out);
 
 #define SAVE_STAGE_PAGES 16u     /* pages per PAGES record this writer makes */
 
+/* A page the stream carries: backed and the domain's own (the image's
+ * shared pages are found again by its hash, untouched demand-zero pages
+ * are zero wherever they are restored). */
+static inline bool save_owns_page(uint64_t f)
+{
+	return (f & ~GF_FLAGS) && !(f & GF_SHARED);
+}
+
 /* One save in progress: d->save while d is held (it neither runs nor
  * goes away).  An operation claims it (busy) for its duration, so two
  * privileged callers never use it at once. */
@@ -48,7 +57,35 @@ struct save_cursor {
 	uint64_t stage_len, stage_off, stage_cap;
 	bool done;                /* END is in the stage */
 	uint64_t work_tsc;        /* spent in SAVE_* calls, for the event */
+	/* a live save (core/save_live.c) */
+	bool live;
+	bool final;               /* the rounds are over: the domain is held */
+	uint64_t *round_map;      /* bit per page: to send in this round */
+	uint64_t round_map_pages; /* frames of round_map */
+	uint8_t *bounce;          /* SAVE_STAGE_PAGES pages: a running domain's pages are
+				   * copied here first, so a page's checksum is of the bytes sent */
+	uint32_t round;           /* 1... */
+	uint64_t round_pages;     /* pages in this round */
+	uint64_t sent_pages;      /* in all rounds */
+	uint64_t stop_tsc;        /* when the domain was stopped for good */
+	const char *why;          /* a failure's reason */
 };
+
+/* ---- a live save's rounds (core/save_live.c) ---- */
+
+/* The first round: every page the domain owns, its dirty marks cleared
+ * (the domain is stopped for that); 0 or an error with s->why. */
+int64_t save_live_first_round(struct save_cursor *s);
+/* This round's pages are out: 1, the next round began (the pages the
+ * domain wrote meanwhile); 0, few are left: the domain is held and they
+ * are the last; -1, it failed (s->why). */
+int save_live_round(struct save_cursor *s);
+/* Stop and hold a live save's domain for a round (its dirty marks are
+ * read); 0, or an error with s->why (the domain as it was). */
+int64_t save_hold_live(struct save_cursor *s);
+/* Held by save_hold_live: for good now, its net backends quiet and its
+ * block I/O answered; 0, or an error with s->why (it runs again). */
+int64_t save_hold_final(struct save_cursor *s);
 
 /* The header into the stage, and pages and size counted. */
 void save_records_begin(struct save_cursor *s);

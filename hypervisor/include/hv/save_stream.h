@@ -62,6 +62,7 @@ struct save_reader {
 	uint16_t last_type;
 	uint64_t mem_pages, saved_pages;   /* from DOMAIN */
 	uint64_t pages_seen;               /* in PAGES records so far */
+	int live;                          /* the header's PV_SAVE_LIVE: pages may come again */
 	int seen_cpu;
 	char error[128];                   /* why it stopped */
 };

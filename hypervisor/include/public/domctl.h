@@ -318,14 +318,23 @@ PV_ASSERT_SIZE(struct pv_domctl_ports, 168);
  * format is public/save.h) from `offset`, which must be where the last
  * read ended.  SAVE_END lets it go: resumed (unless it was paused before
  * the save), left paused, or destroyed.  The caller may not save itself,
- * a privileged domain, or one that is ending. */
+ * a privileged domain, or one that is ending.
+ *
+ * A LIVE save (SAVE_BEGIN's flags, for a migration) does not stop the
+ * domain at BEGIN: its pages go out in rounds while it runs, each round
+ * the pages it wrote during the last (read from its page tables' dirty
+ * bits); when few are left, a READ stops and holds it as above (READ's
+ * SAVE_HELD from then on), and the rest of the stream follows.  Until
+ * SAVE_END it cannot be destroyed, paused or resumed by anyone else. */
 
 enum pv_domctl_save_then {
 	PV_DOMCTL_SAVE_RESUME = 0,
 	PV_DOMCTL_SAVE_PAUSE = 1,
 	PV_DOMCTL_SAVE_DESTROY = 2,
 };
+#define PV_DOMCTL_SAVE_LIVE  1u            /* IN of BEGIN: a migration's save, in rounds */
 #define PV_DOMCTL_SAVE_DONE  1u            /* OUT of READ: the END record is out */
+#define PV_DOMCTL_SAVE_HELD  2u            /* OUT of READ: the domain is stopped (a live save's end) */
 #define PV_DOMCTL_SAVE_CHUNK (256u << 10)  /* the most one READ copies */
 
 struct pv_domctl_save {
@@ -334,10 +343,13 @@ struct pv_domctl_save {
 	uint64_t buf_gva;                  /* IN READ */
 	uint32_t len;                      /* IN READ: room at buf_gva, <= PV_DOMCTL_SAVE_CHUNK */
 	uint32_t count;                    /* OUT READ: bytes written */
-	uint32_t flags;                    /* IN END: enum pv_domctl_save_then; OUT READ: SAVE_DONE */
-	uint32_t reserved;
-	uint64_t pages;                    /* OUT BEGIN: memory pages the stream carries */
-	uint64_t bytes;                    /* OUT: BEGIN: the stream's size, READ: bytes so far */
+	uint32_t flags;                    /* IN BEGIN: SAVE_LIVE; IN END: enum pv_domctl_save_then;
+					    * OUT READ: SAVE_DONE, SAVE_HELD */
+	uint32_t round;                    /* OUT READ: a live save's round (1...); IN: 0 */
+	uint64_t pages;                    /* OUT BEGIN: memory pages the stream carries (a live
+					    * save: its first round); READ: pages sent so far */
+	uint64_t bytes;                    /* OUT: BEGIN: the stream's size (a live save: 0,
+					    * unknown), READ: bytes so far */
 };
 PV_ASSERT_SIZE(struct pv_domctl_save, 192);
 
