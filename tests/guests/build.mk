@@ -2,7 +2,7 @@
 # Built like apps (sdk/mk/app.mk) into $(O)/apps/NAME/NAME.elf, but only when
 # asked for (`make test-guests`, done by `make test-system`).
 
-TEST_GUESTS := crash badcall spin sleeper flood exitcode peek bench nettool tcpxfer sched fpucheck hostile forge ctl ctlstat ticker blktest blkbench fsread fsposix fsbench
+TEST_GUESTS := crash badcall spin sleeper flood exitcode peek bench nettool tcpxfer sched fpucheck hostile forge ctl ctlstat ticker blktest blkbench fsread fsposix fsbench memwalk
 TEST_GUEST_ELFS := $(foreach g,$(TEST_GUESTS),$(O)/apps/$(g)/$(g).elf)
 
 .PHONY: test-guests

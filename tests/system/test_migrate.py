@@ -14,6 +14,7 @@ from faultproxy import FaultProxy
 from hosts import TwoHosts, wait
 
 HTTPD = BUILD / "apps" / "httpd" / "httpd.elf"
+MEMWALK = BUILD / "apps" / "memwalk" / "memwalk.elf"
 WEB_IP = "10.0.2.50"
 
 
@@ -21,7 +22,7 @@ WEB_IP = "10.0.2.50"
 def hosts():
     with TwoHosts(files=[guest("ticker")], forwards=[(WEB_IP, 80)]) as (a, b):
         for vm in (a, b):
-            for name, path in (("ticker", TICKER), ("httpd", HTTPD)):
+            for name, path in (("ticker", TICKER), ("httpd", HTTPD), ("memwalk", MEMWALK)):
                 assert vm.upload(name, path)[0] in (200, 201)
         yield a, b
 
@@ -225,3 +226,53 @@ def test_a_lost_answer_is_asked_about_and_the_guest_runs_once(hosts):
     a.wait_gone("mute")
     running_on(b, "mute")
     assert b.api("DELETE", "/v1/domains/mute")[0] == 200
+
+
+# ---- a guest that writes all its memory all the time -------------------------------
+
+def passes(console):
+    return [int(line.split()[2]) for line in console.decode().splitlines()
+            if line.startswith("memwalk: pass ")]
+
+
+def test_a_guest_rewriting_its_memory_moves_with_every_page_current(hosts):
+    """Every pass checks the last one's words: a page the rounds failed to
+    send again after it changed would be caught on the destination."""
+    a, b = hosts
+    assert a.create("mw", image="memwalk", args=["4096", "2"], memory=8 << 20)[0] == 201
+    a.wait_console("mw", b"pass 4 ok", timeout=60)
+    lines = migrate(a, "mw", {"to": b.lan_url})
+    last = lines[-1]
+    assert last["result"] == "migrated", last
+    assert last["pages_sent"] > 1024 + 256, "it went in rounds: %r" % lines
+    moved = b.api("GET", "/v1/domains/mw")[2]["id"]      # its console outlives it, by id
+    at_move = passes(b.wait_console(moved, b"memwalk: pass"))[-1]
+    console = wait(lambda: (lambda c: c if b"BAD" in c or b"pass %d ok" % (at_move + 6) in c else None)(
+        b.request("GET", "/v1/domains/%d/console" % moved)[2]), 120, "six more passes")
+    assert b"BAD" not in console, "a page came over stale: %r" % console[-300:]
+    assert b.api("DELETE", "/v1/domains/mw")[0] == 200
+    b.wait_gone("mw")
+
+
+# ---- last: the destination dies ------------------------------------------------------
+
+def test_a_destination_that_dies_mid_way_leaves_the_guest_running_here(hosts):
+    a, b = hosts
+    assert a.create("mw2", image="memwalk", args=["16384", "2"], memory=20 << 20)[0] == 201
+    a.wait_console("mw2", b"pass 2 ok", timeout=60)
+    c = a.conn(timeout=120)
+    c.request("POST", "/v1/domains/mw2/migrate", json.dumps({"to": b.lan_url}),
+              {"Authorization": "Bearer " + a.token, "Content-Type": "application/json"})
+    r = c.getresponse()
+    assert r.status == 200
+    first = json.loads(r.readline())
+    assert first["event"] == "round", first
+    b.vm.stop()                          # mid-way: the machine is gone
+    lines = [json.loads(line) for line in r.read().decode().splitlines()]
+    c.close()
+    last = lines[-1]
+    assert last["result"] == "failed", last
+    assert a.api("GET", "/v1/domains/mw2")[2]["state"] in ("running", "blocked")
+    at = passes(a.wait_console("mw2", b"memwalk: pass"))[-1]
+    console = a.wait_console("mw2", b"pass %d ok" % (at + 4), timeout=120)
+    assert b"BAD" not in console, console[-300:]
