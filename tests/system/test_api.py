@@ -59,7 +59,7 @@ def raw(vm, data, read_timeout=15):
 
 def test_router_table_is_the_documented_table():
     doc = sorted((m, re.sub(r"\{\w+\}", "{}", p)) for m, p in documented_routes())
-    assert len(doc) == 23, doc
+    assert len(doc) == 24, doc
     assert sorted(served_routes()) == doc
 
 

@@ -6,6 +6,8 @@ cannot hurt the hypervisor (flags ring 3 may not have) is made harmless."""
 import re
 import struct
 
+import time
+
 import pytest
 
 from conftest import BUILD, guest
@@ -45,8 +47,15 @@ def echo(vm):
     return saved(vm, "ec", image="echo", memory=8 << 20, net=net)
 
 
-def names(vm):
-    return sorted(d["name"] for d in vm.api("GET", "/v1/domains")[2]["domains"])
+def names(vm, timeout=10):
+    """The live domains' names, once none is ending (a destroyed domain is
+    listed as ending a moment after its name stops finding it)."""
+    end = time.monotonic() + timeout
+    while True:
+        doms = vm.api("GET", "/v1/domains")[2]["domains"]
+        if all(d["state"] != "ending" for d in doms) or time.monotonic() > end:
+            return sorted(d["name"] for d in doms)
+        time.sleep(0.2)
 
 
 def refused(vm, data, status, code, words):

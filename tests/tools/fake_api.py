@@ -37,6 +37,7 @@ ROUTES = [
     ("GET", "/v1/domains/{ref}/console"),
     ("GET", "/v1/domains/{ref}/save"),
     ("POST", "/v1/restore"),
+    ("POST", "/v1/domains/{ref}/migrate"),
     ("POST", "/v1/domains/{ref}/snapshot"),
     ("GET", "/v1/snapshots"),
     ("GET", "/v1/snapshots/{name}"),
@@ -889,6 +890,37 @@ class Handler(BaseHTTPRequestHandler):
             d = fake._add_domain(name, saved["memory"], saved["image_sha256"], args=saved["args"])
             view = fake.view(d)
         self.send_json(201, view, [("Location", "/v1/domains/%d" % d["id"])])
+
+    # ---- migration: progress lines, no second host ----
+    # A destination URL on port 1 refuses (as a destination with the name taken).
+    def r_POST_v1_domains_ref_migrate(self, fake, ref):
+        req = self.json_body(fake)
+        if set(req) - {"to", "token", "name"}:
+            raise bad(sorted(set(req) - {"to", "token", "name"})[0], "not a field here", "unknown_field")
+        to = req.get("to")
+        if not isinstance(to, str) or not re.match(r"^http://\d+\.\d+\.\d+\.\d+(:\d+)?/?$", to):
+            raise bad("to", "to: http://A.B.C.D[:port], an IPv4 address", "missing_field" if to is None else "bad_field")
+        with fake.cond:
+            d = fake.find(ref)
+            if d["id"] == 1:
+                raise HttpError(403, "forbidden", "the control domain cannot migrate itself")
+            refused = to.rstrip("/").endswith(":1")
+            if not refused:
+                fake._remove(d["id"])
+        hostport = to[len("http://"):].rstrip("/")
+        totals = {"pages_sent": 300, "bytes_sent": 1234567, "elapsed_ms": 42}
+        lines = [dict(event="round", round=1, **totals), dict(event="round", round=2, **totals),
+                 dict(event="stopped", round=2, **totals)]
+        over = dict(event="over", result="failed" if refused else "migrated", to=hostport,
+                    domain=req.get("name", d["name"]), round=2, stopped_ms=7, **totals)
+        if refused:
+            over["error"] = {"code": "destination_refused",
+                             "message": "the destination answered 409 name_taken: DOMAIN: name: a live domain "
+                                        "already has it"}
+        self.start_stream("application/x-ndjson", [])
+        for line in lines + [over]:
+            self.chunk((json.dumps(line) + "\n").encode())
+        self.end_stream()
 
     # ---- snapshots and clones: names and counts, no memory ----
     def snapshot_named(self, fake, name):

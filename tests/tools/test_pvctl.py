@@ -496,6 +496,26 @@ def test_save_and_restore_refusals(pv, fake, tmp_path):
     assert r.returncode == 2 and "cannot read" in r.err
 
 
+def test_migrate_prints_its_rounds_and_how_it_ended(pv, fake):
+    add_domain(fake, "web")
+    r = pv("migrate", "web", "--to", "http://10.0.2.16:80")
+    assert r.returncode == 0, r.err
+    assert "round 1: 300 pages" in r.out and "stopped for the last pages" in r.out
+    assert r.out.splitlines()[-1].startswith("migrated web to 10.0.2.16:80 in 42 ms")
+    assert not any(d["name"] == "web" for d in fake.domains.values())
+    sent = [x for x in fake.requests if x[0] == "POST" and x[1] == "/v1/domains/web/migrate"]
+    assert sent and sent[-1][2]["Content-Type"] == "application/json"
+    add_domain(fake, "db")
+    r = pv("migrate", "db", "--to", "http://10.0.2.16:1", "--json")
+    assert r.returncode == 1 and json.loads(r.out)["result"] == "failed"
+    assert "name_taken" in r.err and "runs on here" in r.err
+    assert any(d["name"] == "db" for d in fake.domains.values())
+    r = pv("migrate", "db", "--to", "somewhere")
+    assert r.returncode == 1 and "HTTP 400" in r.err and "to:" in r.err
+    r = pv("migrate", "db")
+    assert r.returncode == 2
+
+
 def test_snapshot_clone_list_and_drop(pv, fake):
     add_domain(fake, "hello")
     r = pv("snapshot", "hello", "warm")

@@ -268,6 +268,51 @@ static void test_the_consumer_can_refuse(void)
 	free(m.p);
 }
 
+/* A live stream (a migration's): rounds of PAGES between DOMAIN and CPU,
+ * a page sent again, the last pages after CLOCK. */
+static struct mem make_live(uint32_t flags)
+{
+	struct mem m = { 0 };
+	struct save_writer w;
+	struct pv_save_domain d = { .mem_base = 0x400000, .mem_pages = 16, .saved_pages = 2 };
+	struct pv_save_cpu cpu = { .rip = 0x401000, .rsp = 0x40f000 };
+	struct pv_save_clock clk = { 1, 2 };
+	uint64_t i1[2] = { 1, 5 }, i2[1] = { 5 };
+	const uint8_t *d1[2] = { page_a, page_b }, *d2[1] = { page_c };
+
+	save_write_begin(&w, sink, &m, flags, 1);
+	one(&w, PV_SAVE_DOMAIN, 0, &d, sizeof(d));
+	pages(&w, i1, d1, 2);                /* round 1 */
+	pages(&w, i2, d2, 1);                /* round 2: page 5 again */
+	one(&w, PV_SAVE_CPU, 0, &cpu, sizeof(cpu));
+	one(&w, PV_SAVE_CLOCK, 0, &clk, sizeof(clk));
+	pages(&w, i2, d2, 1);                /* the last, the domain stopped */
+	CHECK_EQ_INT(save_write_end(&w), 0);
+	return m;
+}
+
+static void test_live_streams_carry_rounds(void)
+{
+	struct mem live = make_live(PV_SAVE_LIVE), plain = make_live(0);
+	struct save_reader r;
+	struct seen s = { 0 };
+
+	CHECK_EQ_INT(read_stream(&live, live.n, 4096, &s, &r), 0);
+	CHECK_EQ_INT(s.records, 7);
+	CHECK_EQ_INT(s.types[1], PV_SAVE_PAGES);
+	CHECK_EQ_INT(s.types[3], PV_SAVE_CPU);
+	CHECK(s.pages_ok);
+	memset(&s, 0, sizeof(s));
+	CHECK(read_stream(&plain, plain.n, 0, &s, &r) != 0);    /* without LIVE: out of order */
+	CHECK(strstr(r.error, "out of order") != NULL);
+	live.p[20] |= 2;                     /* an unknown header flag */
+	fix_header_crc(&live);
+	CHECK(read_stream(&live, live.n, 0, &s, &r) != 0);
+	CHECK(strstr(r.error, "malformed") != NULL);
+	free(live.p);
+	free(plain.p);
+}
+
 int main(void)
 {
 	buf = malloc(PV_SAVE_RECORD_MAX);
@@ -280,6 +325,7 @@ int main(void)
 	RUN(test_order_is_checked);
 	RUN(test_trailing_bytes_and_splices_are_refused);
 	RUN(test_the_consumer_can_refuse);
+	RUN(test_live_streams_carry_rounds);
 	free(buf);
 	return harness_report();
 }
