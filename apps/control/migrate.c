@@ -163,7 +163,12 @@ static void produce(struct migration *m)
 {
 	struct pv_domctl_save s = { .offset = m->offset, .buf_gva = (uintptr_t)piece, .len = sizeof(piece) };
 
-	if (save_op(PV_DOMCTL_SAVE_READ, m->q.domid, &s))
+	long err = save_op(PV_DOMCTL_SAVE_READ, m->q.domid, &s);
+
+	if (err == -PV_ENOENT)      /* its save ended with it (core/save.c) */
+		return failed(m, "domain_ended", "the domain ended during its migration (at byte %lu)",
+			      (unsigned long)m->offset);
+	if (err)
 		return failed(m, "save_failed", "the save stopped at byte %lu: %.*s", (unsigned long)m->offset,
 			      (int)PV_DOMCTL_MSG_MAX, s.hdr.message);
 	if (s.count) {

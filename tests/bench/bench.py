@@ -11,7 +11,7 @@ The guest and network figures are also measured on -smp 4 (plain TCG;
 icount needs one CPU); the SMP figures (scaling, wake-up latency, idle
 cost) come from smp_bench.py, the control plane's (creates through the
 API, the hypervisor's part of a create, creates/s, density) from
-serverless_bench.py, save and restore from save_bench.py, the block storage figures (next to a Linux VM on the
+serverless_bench.py, save and restore from save_bench.py, live migration from migrate_bench.py, the block storage figures (next to a Linux VM on the
 same virtio-blk disk) from block_bench.py, the file figures (the same
 program on ext4 in a guest and in the Linux VM) from file_bench.py.
 """
@@ -30,6 +30,7 @@ import block_bench  # noqa: E402
 import file_bench  # noqa: E402
 import qemu  # noqa: E402
 import save_bench  # noqa: E402
+import migrate_bench  # noqa: E402
 import serverless_bench  # noqa: E402
 import smp_bench  # noqa: E402
 
@@ -446,6 +447,7 @@ def main():
     smp_bench.print_smp(smp_bench.measure_smp(BUILD), smp_row)
     serverless_bench.print_serverless(serverless_bench.measure(BUILD, ICOUNT_SHIFT, hello_kib))
     save_bench.print_save(save_bench.measure(BUILD))
+    migrate_bench.print_migrate(migrate_bench.measure(BUILD))
 
 
 if __name__ == "__main__":

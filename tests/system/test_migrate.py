@@ -260,6 +260,27 @@ def test_a_guest_rewriting_its_memory_moves_with_every_page_current(hosts):
     b.wait_gone("mw")
 
 
+def test_a_guest_that_ends_during_its_rounds_is_nowhere_and_harms_nothing(hosts):
+    """It exits by itself while its pages go: the save ends with it (the
+    hypervisor frees it before the domain's memory), the migration fails
+    or, if it was quicker, the guest ends there; never in both places."""
+    a, b = hosts
+    b_names, b_free = names(b), free(b)
+    status, _, d = a.create("short", image="memwalk", args=["16384", "1", "40"], memory=20 << 20)
+    assert status == 201, d
+    a.wait_console(d["id"], b"pass 3 ok", timeout=60)
+    last = migrate(a, "short", {"to": b.lan_url})[-1]
+    a.wait_gone("short", timeout=60)
+    assert last["result"] in ("failed", "migrated"), last
+    if last["result"] == "failed":
+        assert a.vm.wait_for(r"domain-save-end id=\d+ name=short .*then=domain-ended", 10), last
+    else:
+        b.wait_gone("short", timeout=60)
+    wait(lambda: names(b) == b_names, 30, "the destination to have nothing of it")
+    wait(lambda: free(b) == b_free, 30, "the destination's memory to come back")
+    assert a.api("GET", "/v1/host")[0] == 200 and b"BAD" not in a.vm.log.encode()
+
+
 # ---- last: the destination dies ------------------------------------------------------
 
 def test_a_destination_that_dies_mid_way_leaves_the_guest_running_here(hosts):

@@ -2,12 +2,12 @@
  * pages change while a live migration copies them (tests/system/
  * test_migrate.py).  A page the migration failed to send again after it
  * changed comes back older than its neighbours, and the check says so.
- *   memwalk KIB [REPORT_EVERY]
+ *   memwalk KIB [REPORT_EVERY [PASSES]]
  * Pass r first checks that every word of every page holds what pass r - 1
  * wrote, then writes (r, page, word) into each: a stale page is caught by
  * the next pass, wherever the walk was when the guest moved.  Prints "memwalk: pass N ok" every
  * REPORT_EVERY passes (default 10), "memwalk: BAD ..." and exits 1 on a
- * mismatch. */
+ * mismatch; after PASSES passes (0, the default: never) it exits 0. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
 {
 	size_t pages = (argc > 1 ? (size_t)atol(argv[1]) : 256) * 1024 / PAGE;
 	unsigned long every = argc > 2 ? strtoul(argv[2], NULL, 10) : 10;
+	unsigned long last = argc > 3 ? strtoul(argv[3], NULL, 10) : 0;
 	uint64_t *mem = malloc(pages * PAGE);
 
 	if (!mem || !pages || !every) {
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("memwalk: %zu pages\n", pages);
-	for (uint64_t pass = 1;; pass++) {
+	for (uint64_t pass = 1; !last || pass <= last; pass++) {
 		long bad;
 
 		if (pass > 1 && (bad = check(mem, pages, pass - 1)) >= 0) {
@@ -60,4 +61,6 @@ int main(int argc, char **argv)
 		if (pass % every == 0)
 			printf("memwalk: pass %llu ok\n", (unsigned long long)pass);
 	}
+	printf("memwalk: done\n");
+	return 0;
 }
