@@ -282,7 +282,7 @@ static int64_t pause_op(struct domain *caller, union domctl_arg *a, bool pause)
 	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, pause_if, &q), !q.found))
 		return fail(a, -ENOENT, "no such domain");
 	if (q.held)
-		return fail(a, -EBUSY, "the domain is being saved or restored; end that first");
+		return fail(a, -EBUSY, "the domain is being saved, restored or migrated; end that first");
 	return q.ok ? 0 : fail(a, -ENOENT, "the domain is ending");
 }
 
@@ -305,7 +305,7 @@ static int64_t op_destroy(struct domain *caller, union domctl_arg *a)
 		return fail(a, -EINVAL, "a domain cannot destroy itself this way (use shutdown)");
 	if (!a->hdr.domid || (domain_walk(a->hdr.domid - 1, kill_if, &q), !q.found))
 		return fail(a, -ENOENT, "no such domain");
-	return q.ok ? 0 : fail(a, -EBUSY, "the domain is being saved or restored; end that first");
+	return q.ok ? 0 : fail(a, -EBUSY, "the domain is being saved, restored or migrated; end that first");
 }
 
 /* Counters for metrics: core/domctl_stats.c. */

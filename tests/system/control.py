@@ -144,6 +144,16 @@ class ControlVM:
             time.sleep(0.3)
         raise AssertionError("no %r on %s's console; it holds %r" % (text, ref, data[-500:]))
 
+    def names(self, timeout=10):
+        """The live domains' names, once none is ending: a destroyed domain
+        is listed (ending) a moment after its name stops finding it."""
+        end = time.monotonic() + timeout
+        while True:
+            doms = self.api("GET", "/v1/domains")[2]["domains"]
+            if all(d["state"] != "ending" for d in doms) or time.monotonic() > end:
+                return sorted(d["name"] for d in doms)
+            time.sleep(0.2)
+
     def wait_gone(self, ref, timeout=30):
         end = time.monotonic() + timeout
         while time.monotonic() < end:

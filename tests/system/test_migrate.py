@@ -129,14 +129,8 @@ def running_on(vm, name):
     return n
 
 
-def names(vm, timeout=10):
-    """The live domains' names, once none is ending."""
-    end = time.monotonic() + timeout
-    while True:
-        doms = vm.api("GET", "/v1/domains")[2]["domains"]
-        if all(d["state"] != "ending" for d in doms) or time.monotonic() > end:
-            return sorted(d["name"] for d in doms)
-        time.sleep(0.2)
+def names(vm):
+    return vm.names()
 
 
 def free(vm):

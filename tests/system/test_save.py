@@ -45,15 +45,8 @@ def ticks(console):
     return [int(line.split()[-1]) for line in console.decode().splitlines() if line.startswith("ticker: tick")]
 
 
-def domain_names(vm, timeout=10):
-    """The live domains' names, once none is ending: a destroyed domain is
-    listed (ending) a moment after its name stops finding it (wait_gone)."""
-    end = time.monotonic() + timeout
-    while True:
-        doms = vm.api("GET", "/v1/domains")[2]["domains"]
-        if all(d["state"] != "ending" for d in doms) or time.monotonic() > end:
-            return sorted(d["name"] for d in doms)
-        time.sleep(0.2)
+def domain_names(vm):
+    return vm.names()
 
 
 def test_sleeping_guest_goes_on_counting_after_a_restore(vm):

@@ -6,8 +6,6 @@ cannot hurt the hypervisor (flags ring 3 may not have) is made harmless."""
 import re
 import struct
 
-import time
-
 import pytest
 
 from conftest import BUILD, guest
@@ -47,15 +45,8 @@ def echo(vm):
     return saved(vm, "ec", image="echo", memory=8 << 20, net=net)
 
 
-def names(vm, timeout=10):
-    """The live domains' names, once none is ending (a destroyed domain is
-    listed as ending a moment after its name stops finding it)."""
-    end = time.monotonic() + timeout
-    while True:
-        doms = vm.api("GET", "/v1/domains")[2]["domains"]
-        if all(d["state"] != "ending" for d in doms) or time.monotonic() > end:
-            return sorted(d["name"] for d in doms)
-        time.sleep(0.2)
+def names(vm):
+    return vm.names()
 
 
 def refused(vm, data, status, code, words):
