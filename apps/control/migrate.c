@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include "api.h"
 #include "json_in.h"
 #include "migrate.h"
@@ -99,13 +101,16 @@ static struct migration *slot(void)
 	return NULL;
 }
 
+/* No Nagle: the last round's tail and the closing chunk go at once, not
+ * after the ACK of what went before (the domain is stopped meanwhile). */
 static int connect_to(const struct sockaddr_in *to)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
 	if (fd < 0)
 		return -1;
 	fcntl(fd, F_SETFL, O_NONBLOCK);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) < 0 && errno != EINPROGRESS) {
 		close(fd);
 		return -1;

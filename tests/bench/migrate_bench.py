@@ -24,7 +24,8 @@ A -> B and back, RUNS times in all, and reports medians of:
              lost (as with a full ring) and its sender's TCP sends it again
              after its retransmission timeout, so a run that loses one shows
              that timeout (QEMU's user network: about a second), not the
-             stop
+             stop: such runs (a gap over RESENT_MS) are counted as "resent"
+             and left out of the median and worst
 
 The cases: an idle ticker with 8 MiB of memory in use (the goal: under
 10 ms), an idle httpd (8 MiB), httpd under load (two more clients
@@ -48,6 +49,10 @@ sys.path.insert(0, str(ROOT / "tests" / "system"))
 import qemu  # noqa: E402,F401  (the test tools' path)
 
 RUNS = 4
+# A gap this long is a frame lost while the guest was stopped and sent
+# again after the client's retransmission timeout (QEMU's user network:
+# about a second); such runs are counted, not mixed into the median.
+RESENT_MS = 500
 WEB_IP = "10.0.2.60"
 
 
@@ -80,11 +85,13 @@ class Pinger:
         self.thread.join(10)
 
     def max_gap(self, t0, t1):
+        """The longest time without an answer in [t0, t1], counted from the
+        last answer before t0 (or t0) to the first after t1 (or now)."""
         inside = [t for t in self.times if t0 <= t <= t1]
-        before = [t for t in self.times if t < t0][-1:]
-        after = [t for t in self.times if t > t1][:1]
+        before = [t for t in self.times if t < t0][-1:] or [t0]
+        after = [t for t in self.times if t > t1][:1] or [time.monotonic()]
         ts = before + inside + after
-        return max((b - a for a, b in zip(ts, ts[1:])), default=None)
+        return max(b - a for a, b in zip(ts, ts[1:]))
 
 
 def migrate(src, name, dst):
@@ -114,7 +121,7 @@ def run_case(hosts, name, create, pinger_port=None, load_port=None):
             last, t0, t1 = migrate(src, name, dst)
             gap = pinger.max_gap(t0, t1 + 0.5) if pinger else None
             rows.append({"total_ms": last["elapsed_ms"], "bytes": last["bytes_sent"], "rounds": last["round"],
-                         "stopped_ms": last.get("stopped_ms"), "gap_ms": gap * 1e3 if gap else None})
+                         "stopped_ms": last.get("stopped_ms"), "gap_ms": gap * 1e3 if pinger else None})
             time.sleep(0.7)
             src, dst = dst, src
     finally:
@@ -122,9 +129,11 @@ def run_case(hosts, name, create, pinger_port=None, load_port=None):
             p.end()
     src.api("DELETE", "/v1/domains/" + name)
     gaps = [r["gap_ms"] for r in rows if r["gap_ms"] is not None]
+    clean = [g for g in gaps if g < RESENT_MS]
     return {k: median(r[k] for r in rows) for k in rows[0]} | \
         {"failures": pinger.failures if pinger else 0, "served": sum(len(p.times) for p in loads),
-         "worst_gap_ms": max(gaps, default=None)}
+         "gap_ms": median(clean), "worst_gap_ms": max(clean, default=None),
+         "resent": len(gaps) - len(clean), "pinged": len(gaps)}
 
 
 def median(values):
@@ -168,13 +177,15 @@ def print_migrate(r):
     print("Live migration (issue 12): two QEMU TCG machines (-smp 2) on one switched segment; A -> B and back,")
     print("median of %d; stopped = the domain stopped for its last pages until the destination's 201 reached" % RUNS)
     print("the source (an upper bound of the downtime); pinger = the longest gap between answers of a client")
-    print("outside polling it every ~2 ms through the host forward.")
+    print("outside polling it every ~2 ms through the host forward (median and worst of the runs where no")
+    print("frame had to be sent again; resent = runs where a request waited out its sender's retransmission")
+    print("timeout).")
     if isinstance(r, str):
         print("  " + r)
         return
-    print("| %-26s | %9s | %10s | %6s | %10s | %10s | %10s |" % (
-        "case", "total", "stream", "rounds", "stopped", "pinger", "worst"))
-    print("|%s|" % "|".join("-" * w for w in (28, 11, 12, 8, 12, 12, 12)))
+    print("| %-26s | %9s | %10s | %6s | %10s | %10s | %10s | %6s |" % (
+        "case", "total", "stream", "rounds", "stopped", "pinger", "worst", "resent"))
+    print("|%s|" % "|".join("-" * w for w in (28, 11, 12, 8, 12, 12, 12, 8)))
     for title, *_ in CASES:
         v = r.get(title)
         if isinstance(v, str) or v is None:
@@ -182,8 +193,9 @@ def print_migrate(r):
             continue
         gap = "%7.1f ms" % v["gap_ms"] if v["gap_ms"] is not None else "-"
         worst = "%7.1f ms" % v["worst_gap_ms"] if v["worst_gap_ms"] is not None else "-"
-        print("| %-26s | %6.0f ms | %6.2f MiB | %6.1f | %7.1f ms | %10s | %10s |" % (
-            title, v["total_ms"], v["bytes"] / 2 ** 20, v["rounds"], v["stopped_ms"] or 0, gap, worst))
+        resent = "%d/%d" % (v["resent"], v["pinged"]) if v["pinged"] else "-"
+        print("| %-26s | %6.0f ms | %6.2f MiB | %6.1f | %7.1f ms | %10s | %10s | %6s |" % (
+            title, v["total_ms"], v["bytes"] / 2 ** 20, v["rounds"], v["stopped_ms"] or 0, gap, worst, resent))
         if v["failures"] or v["served"]:
             print("|   (failed pings %d; the two load clients were served %d requests) |" % (
                 v["failures"], v["served"]))

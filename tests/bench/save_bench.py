@@ -53,9 +53,14 @@ OCTETS = {"Content-Type": "application/octet-stream"}
 
 
 def event_us(vm, pattern, after):
-    """work_us of the first event matching pattern in the log after offset after."""
-    m = re.search(pattern + r".* work_us=(\d+)", vm.log[after:])
-    return int(m.group(1)) if m else None
+    """work_us of the first event matching pattern in the log after offset
+    after; the serial line may bring it a little after the API's answer."""
+    end = time.monotonic() + 10
+    while True:
+        m = re.search(pattern + r".* work_us=(\d+)", vm.log[after:])
+        if m or time.monotonic() > end:
+            return int(m.group(1)) if m else None
+        time.sleep(0.02)
 
 
 def wait_for(pred, timeout, what):

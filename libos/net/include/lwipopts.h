@@ -111,6 +111,11 @@ void libos_net_assert_core_locked(void);
 #define TCP_SND_BUF                     PV_TCP_BYTES
 #define TCP_SND_QUEUELEN                ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 #define TCP_LISTEN_BACKLOG              1
+/* A window update as soon as the application has read a segment's worth:
+ * a sender under Nagle waits for that ACK before its last short segment,
+ * and lwIP would otherwise hold it for its delayed-ACK timer (up to 250
+ * ms): every upload of more than a segment paid that once. */
+#define TCP_WND_UPDATE_THRESHOLD        TCP_MSS
 #define LWIP_TCP_KEEPALIVE              1
 
 #if CONFIG_LIBOS_NET_PBUF_POOL * 1400 < PV_TCP_BYTES
