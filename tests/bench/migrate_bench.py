@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "sdk" / "tools"))
 sys.path.insert(0, str(ROOT / "tests" / "system"))
 import qemu  # noqa: E402,F401  (the test tools' path)
 
-RUNS = 4
+RUNS = 6
 # A gap this long is a frame lost while the guest was stopped and sent
 # again after the client's retransmission timeout (QEMU's user network:
 # about a second); such runs are counted, not mixed into the median.
