@@ -93,6 +93,8 @@ static void last_line(struct buf *b, const struct migration *m)
 	totals(b, m);
 	if (m->held_ms)
 		buf_printf(b, ",\"stopped_ms\":%lu", (unsigned long)(m->ended_ms - m->held_ms));
+	if (m->held_ms && m->sent_ms)      /* of which the last pages' sending */
+		buf_printf(b, ",\"stopped_sending_ms\":%lu", (unsigned long)(m->sent_ms - m->held_ms));
 	if (m->result != MR_MIGRATED) {
 		buf_str(b, ",\"error\":{\"code\":");
 		buf_json_cstr(b, m->code);

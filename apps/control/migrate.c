@@ -225,6 +225,7 @@ static void send_some(struct migration *m)
 		m->out_off = 0;
 	}
 	if (all_sent(m)) {
+		m->sent_ms = now_ms();
 		m->state = M_ANSWER;
 		m->deadline_ms = now_ms() + ANSWER_MS;
 	}

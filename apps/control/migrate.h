@@ -41,7 +41,7 @@ struct migration {
 	uint64_t offset, pages;         /* stream bytes read, pages sent */
 	uint32_t round;
 	bool held;                      /* the domain is stopped for its last pages */
-	uint64_t started_ms, held_ms, ended_ms, deadline_ms;
+	uint64_t started_ms, held_ms, sent_ms, ended_ms, deadline_ms;
 	char in[2048];                  /* the destination's answer */
 	size_t in_len;
 	int status;                     /* its status, or 0 */

@@ -16,6 +16,8 @@ A -> B and back, RUNS times in all, and reports medians of:
              last pages to the destination's 201 reaching the source: an
              upper bound of the downtime (the guest already runs at the
              destination when the answer leaves it)
+  sending    of stopped: until the stream's last byte was sent (the rest
+             is the destination's checks and start, and its answer's way)
   pinger     for network guests: the longest gap between two answers of a
              GET /api/status loop through the host forward (a request
              every ~2 ms, 10 s timeout), while it moved: the downtime as a
@@ -121,7 +123,7 @@ def run_case(hosts, name, create, pinger_port=None, load_port=None):
             last, t0, t1 = migrate(src, name, dst)
             gap = pinger.max_gap(t0, t1 + 0.5) if pinger else None
             rows.append({"total_ms": last["elapsed_ms"], "bytes": last["bytes_sent"], "rounds": last["round"],
-                         "stopped_ms": last.get("stopped_ms"), "gap_ms": gap * 1e3 if pinger else None})
+                         "stopped_ms": last.get("stopped_ms"), "sending_ms": last.get("stopped_sending_ms"), "gap_ms": gap * 1e3 if pinger else None})
             time.sleep(0.7)
             src, dst = dst, src
     finally:
@@ -183,9 +185,9 @@ def print_migrate(r):
     if isinstance(r, str):
         print("  " + r)
         return
-    print("| %-26s | %9s | %10s | %6s | %10s | %10s | %10s | %6s |" % (
-        "case", "total", "stream", "rounds", "stopped", "pinger", "worst", "resent"))
-    print("|%s|" % "|".join("-" * w for w in (28, 11, 12, 8, 12, 12, 12, 8)))
+    print("| %-26s | %9s | %10s | %6s | %10s | %10s | %10s | %10s | %6s |" % (
+        "case", "total", "stream", "rounds", "stopped", "sending", "pinger", "worst", "resent"))
+    print("|%s|" % "|".join("-" * w for w in (28, 11, 12, 8, 12, 12, 12, 12, 8)))
     for title, *_ in CASES:
         v = r.get(title)
         if isinstance(v, str) or v is None:
@@ -194,8 +196,9 @@ def print_migrate(r):
         gap = "%7.1f ms" % v["gap_ms"] if v["gap_ms"] is not None else "-"
         worst = "%7.1f ms" % v["worst_gap_ms"] if v["worst_gap_ms"] is not None else "-"
         resent = "%d/%d" % (v["resent"], v["pinged"]) if v["pinged"] else "-"
-        print("| %-26s | %6.0f ms | %6.2f MiB | %6.1f | %7.1f ms | %10s | %10s | %6s |" % (
-            title, v["total_ms"], v["bytes"] / 2 ** 20, v["rounds"], v["stopped_ms"] or 0, gap, worst, resent))
+        print("| %-26s | %6.0f ms | %6.2f MiB | %6.1f | %7.1f ms | %7.1f ms | %10s | %10s | %6s |" % (
+            title, v["total_ms"], v["bytes"] / 2 ** 20, v["rounds"], v["stopped_ms"] or 0, v["sending_ms"] or 0,
+            gap, worst, resent))
         if v["failures"] or v["served"]:
             print("|   (failed pings %d; the two load clients were served %d requests) |" % (
                 v["failures"], v["served"]))
