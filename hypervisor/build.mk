@@ -29,7 +29,7 @@ hv-y += io/blkback.o io/blkback_io.o io/blkback_save.o
 
 # Networking (CONFIG_NET): callers test IS_ENABLED(CONFIG_NET), so the
 # compiler drops every reference when it is off.
-hv-$(CONFIG_NET) += io/net.o io/netback.o io/netback_save.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
+hv-$(CONFIG_NET) += io/net.o io/netback.o io/netback_save.o io/netback_park.o io/vswitch.o io/ipguard.o io/dhcp_snoop.o \
 	drivers/virtio_net.o
 
 # Volumes (hv/volume.h): LVM2 and GPT readers over the disk registry.

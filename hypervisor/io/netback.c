@@ -130,15 +130,13 @@ int netback_kick(struct netback *nb)
 }
 
 /* ---- switch -> guest ---------------------------------------------------- */
-static int rx_deliver(void *ctx, const void *frame, size_t len)
+int netback_rx(void *ctx, const void *frame, size_t len)
 {
 	struct netback *nb = ctx;
 	struct pv_net_desc d;
 	uint32_t prod;
 	int r;
 
-	if (nb->quiesced)
-		return -EAGAIN;           /* dropped as with a full ring: TCP sends again */
 	if (nb->disconnected || pending(nb, nb->rx_gva, nb->rx_cons, &prod))
 		return -EIO;
 	if (prod == nb->rx_cons) {
@@ -164,6 +162,17 @@ static int rx_deliver(void *ctx, const void *frame, size_t len)
 	nb->rx_cons++;
 	publish(nb, nb->rx_gva, nb->rx_cons);
 	return 0;
+}
+
+/* The switch's way in: a domain standing still has its frames kept
+ * (netback_park.c), or dropped as with a full ring when there is no room. */
+static int rx_deliver(void *ctx, const void *frame, size_t len)
+{
+	struct netback *nb = ctx;
+
+	if (nb->quiesced)
+		return netback_park(nb, frame, len) ? 0 : -EAGAIN;
+	return netback_rx(nb, frame, len);
 }
 
 int netback_attach(struct netback *nb, struct domain *d, uint32_t index,
@@ -199,6 +208,7 @@ void netback_detach(struct netback *nb)
 {
 	if (!nb->attached)
 		return;
+	netback_unpark(nb, NULL, NULL);   /* what it never got goes with it */
 	net_report_port(&nb->sw);        /* its counters, before they go */
 	vswitch_port_remove(&nb->sw);
 	nb->attached = false;

@@ -9,9 +9,12 @@
 
 #define LEASE_NO_END 0xffffffffu
 
+/* Back on: what came meanwhile first. */
 void netback_quiesce(struct netback *nb, bool on)
 {
 	nb->quiesced = on;
+	if (!on)
+		netback_unpark(nb, netback_rx, nb);
 }
 
 static uint32_t lease_left_s(const struct ipguard *g, uint64_t now_ms)

@@ -234,6 +234,29 @@ static void test_rx(void)
 	CHECK(nb.disconnected);
 }
 
+/* A quiesced backend keeps frames (in order, at most 32) and hands them
+ * to the ring when told; a detach drops what is left. */
+static void test_parked_frames(void)
+{
+	setup();
+	for (int i = 0; i < 3; i++)
+		rx_post(BASE + (4 + i) * 4096UL, 2048);
+	nb.quiesced = true;
+	for (size_t len = 60; len < 60 + 40; len++)
+		to_guest(len);                                   /* 40 come, 32 are kept */
+	CHECK_EQ_INT(rx()->idx.rsp_prod, 0);                     /* the ring stood still */
+	nb.quiesced = false;
+	CHECK_EQ_INT(netback_unpark(&nb, netback_rx, &nb), 3);  /* three buffers posted */
+	CHECK_EQ_INT(rx()->idx.rsp_prod, 3);
+	CHECK_EQ_INT(rx()->slot[0].len, 60);                     /* oldest first */
+	CHECK_EQ_INT(rx()->slot[2].len, 62);
+	CHECK_EQ_INT(netback_unpark(&nb, netback_rx, &nb), 0);  /* taken or dropped: none left */
+	nb.quiesced = true;
+	to_guest(70);
+	netback_detach(&nb);
+	CHECK_EQ_INT(netback_unpark(&nb, netback_rx, &nb), 0);  /* the detach dropped it */
+}
+
 int main(void)
 {
 	RUN(test_tx_ok_and_responses);
@@ -243,6 +266,7 @@ int main(void)
 	RUN(test_tx_index_corruption);
 	RUN(test_tx_wraparound);
 	RUN(test_rx);
+	RUN(test_parked_frames);
 	free(backing);
 	return harness_report();
 }

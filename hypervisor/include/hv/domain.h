@@ -165,7 +165,8 @@ struct pte_cursor {
 };
 uint64_t *domain_pte(struct domain *d, uint64_t i, struct pte_cursor *c);
 /* Its net backends deliver nothing to it (on: a held domain's pages and
- * ring positions stand still) or deliver again. */
+ * ring positions stand still; frames are kept meanwhile) or deliver again,
+ * the kept frames first. */
 void domain_net_quiesce(struct domain *d, bool on);
 /* Its addresses announced on the switch (netback_announce). */
 void domain_net_announce(struct domain *d);

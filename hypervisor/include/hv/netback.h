@@ -39,6 +39,13 @@ int netback_kick(struct netback *nb);   /* -EIO once disconnected */
  * domain's backend (attached, not yet started) takes the record's. */
 struct pv_save_device;
 void netback_quiesce(struct netback *nb, bool on);
+/* Frames for a quiesced backend (io/netback_park.c), net_lock held: kept
+ * (false: no room, dropped); handed, oldest first, to out (NULL: dropped),
+ * returning how many out took.  netback_rx is the ring delivery. */
+bool netback_park(const struct netback *nb, const void *frame, size_t len);
+uint32_t netback_unpark(const struct netback *nb, int (*out)(void *ctx, const void *frame, size_t len),
+			void *ctx);
+int netback_rx(void *ctx, const void *frame, size_t len);
 void netback_save(const struct netback *nb, struct pv_save_device *out);
 int netback_restore(struct netback *nb, const struct pv_save_device *in, char *err, size_t n);
 /* The switch tells the segment (the uplink too) where the device's
